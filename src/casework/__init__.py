@@ -1,0 +1,3 @@
+"""Casework: Customer Process Management."""
+
+__version__ = "0.1.0"

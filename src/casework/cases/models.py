@@ -1,0 +1,169 @@
+"""Cases: one matter of one customer, worked through a case type; and the tasks in it."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from casework.kernel.models import BilingualName, Timestamped
+from casework.routing.models import Agent, Queue, Tier
+
+
+class ServiceType(models.TextChoices):
+    ADVICE = "advice", _("advice")
+    SUPPORT = "support", _("support")
+    COMPLAINT = "complaint", _("complaint")
+
+
+class CaseStatus(models.TextChoices):
+    """new: nobody has looked yet. open: being worked. pending: waiting for the customer or
+    another party. resolved: answered; a new message reopens it. closed: final."""
+
+    NEW = "new", _("new")
+    OPEN = "open", _("open")
+    PENDING = "pending", _("pending")
+    RESOLVED = "resolved", _("resolved")
+    CLOSED = "closed", _("closed")
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("low")
+    NORMAL = 2, _("normal")
+    HIGH = 3, _("high")
+    URGENT = 4, _("urgent")
+
+
+class CaseType(BilingualName):
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    service_type = models.CharField(
+        _("service type"), max_length=20, choices=ServiceType.choices, default=ServiceType.SUPPORT
+    )
+    default_queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, related_name="+", verbose_name=_("default queue")
+    )
+    default_priority = models.PositiveSmallIntegerField(
+        _("default priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("case type")
+        verbose_name_plural = _("case types")
+        ordering = ["code"]
+
+
+class ResolutionCode(BilingualName):
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("resolution code")
+        verbose_name_plural = _("resolution codes")
+        ordering = ["code"]
+
+
+class Case(Timestamped):
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    case_type = models.ForeignKey(CaseType, on_delete=models.PROTECT, verbose_name=_("case type"))
+    service_type = models.CharField(_("service type"), max_length=20, choices=ServiceType.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.NEW
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    tier = models.PositiveSmallIntegerField(_("tier"), choices=Tier.choices, default=Tier.FIRST)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("customer"),
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, verbose_name=_("queue"))
+    owner = models.ForeignKey(
+        Agent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_cases",
+        verbose_name=_("owner"),
+    )
+    subject = models.CharField(_("subject"), max_length=300)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="sub_cases"
+    )
+    resolution_code = models.ForeignKey(
+        ResolutionCode, null=True, blank=True, on_delete=models.PROTECT
+    )
+    resolution_note = models.TextField(_("resolution note"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"))
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["queue", "status", "-priority"], name="case_queue_status"),
+            models.Index(fields=["customer", "status"], name="case_customer_status"),
+            models.Index(fields=["owner", "status"], name="case_owner_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class CaseSequence(models.Model):
+    """Hands out reference numbers per year (CW-2026-000123); the row is locked per number."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    IN_PROGRESS = "in_progress", _("in progress")
+    DONE = "done", _("done")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
+
+
+class Task(Timestamped):
+    """A work item: something a person has to do on a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, verbose_name=_("queue"))
+    title = models.CharField(_("title"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            models.Index(fields=["queue", "status", "-priority", "created_at"], name="task_queue"),
+            models.Index(fields=["assignee", "status"], name="task_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

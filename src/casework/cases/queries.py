@@ -1,0 +1,110 @@
+"""Reads of cases and tasks, scoped to what the actor may see.
+
+Agents and supervisors see the cases in their teams' queues and the cases they own;
+admins see all. `access_case` fails the same way for "missing" and for "not yours".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from casework.cases.models import OPEN_STATUSES, OPEN_TASK_STATUSES, Case, Task
+from casework.kernel.actors import Actor
+from casework.kernel.errors import NotFound
+
+
+def visible_cases(actor: Actor) -> QuerySet[Case]:
+    cases = Case.objects.all()
+    if actor.is_admin:
+        return cases
+    return cases.filter(Q(queue__team_id__in=actor.team_ids) | Q(owner_id=actor.id))
+
+
+def access_case(actor: Actor, case_id: int) -> Case:
+    case = (
+        visible_cases(actor)
+        .select_related(
+            "case_type", "queue__team", "owner__user", "customer", "resolution_code", "parent"
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise NotFound(f"case {case_id} not found", case_id=case_id)
+    return case
+
+
+def find_case_by_reference(actor: Actor, reference: str) -> Case | None:
+    return visible_cases(actor).filter(reference=reference.upper()).first()
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: Sequence[str] = ()
+    queue_code: str | None = None
+    owner_id: int | None = None
+    customer_id: int | None = None
+    service_type: str | None = None
+    is_open: bool | None = None
+
+
+def list_cases(
+    actor: Actor, case_filter: CaseFilter, *, offset: int = 0, limit: int = 50
+) -> list[Case]:
+    cases = visible_cases(actor).select_related("case_type", "queue", "owner__user", "customer")
+    if case_filter.status:
+        cases = cases.filter(status__in=case_filter.status)
+    if case_filter.is_open is not None:
+        open_filter = Q(status__in=OPEN_STATUSES)
+        cases = cases.filter(open_filter if case_filter.is_open else ~open_filter)
+    if case_filter.queue_code:
+        cases = cases.filter(queue__code=case_filter.queue_code)
+    if case_filter.owner_id is not None:
+        cases = cases.filter(owner_id=case_filter.owner_id)
+    if case_filter.customer_id is not None:
+        cases = cases.filter(customer_id=case_filter.customer_id)
+    if case_filter.service_type:
+        cases = cases.filter(service_type=case_filter.service_type)
+    return list(cases.order_by("-priority", "-last_activity_at", "-id")[offset : offset + limit])
+
+
+def list_open_cases_of_customer(actor: Actor, customer_id: int) -> tuple[list[Case], int]:
+    """The open cases the actor may see, and how many more exist in other departments."""
+    open_cases = Case.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES)
+    visible = list(
+        visible_cases(actor)
+        .filter(customer_id=customer_id, status__in=OPEN_STATUSES)
+        .select_related("case_type", "queue", "owner__user")
+        .order_by("-last_activity_at")
+    )
+    return visible, open_cases.count() - len(visible)
+
+
+def list_my_tasks(actor: Actor) -> list[Task]:
+    return list(
+        Task.objects.filter(assignee_id=actor.id, status__in=OPEN_TASK_STATUSES)
+        .select_related("case__customer", "case__case_type", "queue")
+        .order_by("-priority", "due_at", "created_at")
+    )
+
+
+def list_queue_tasks(actor: Actor, queue_code: str, *, limit: int = 100) -> list[Task]:
+    tasks = Task.objects.filter(queue__code=queue_code, status__in=OPEN_TASK_STATUSES)
+    if not actor.is_admin:
+        tasks = tasks.filter(queue__team_id__in=actor.team_ids)
+    return list(
+        tasks.select_related(
+            "case__customer", "case__case_type", "assignee__user", "queue"
+        ).order_by("-priority", "due_at", "created_at")[:limit]
+    )
+
+
+def list_open_tasks_of_case(case_id: int) -> list[Task]:
+    return list(
+        Task.objects.filter(case_id=case_id, status__in=OPEN_TASK_STATUSES)
+        .select_related("assignee__user", "queue")
+        .order_by("created_at")
+    )

@@ -1,0 +1,419 @@
+"""The only code that changes cases and tasks. Each operation: one transaction, the
+change, its events; the web desktop, the API and the intake pipeline call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from casework.cases.models import (
+    OPEN_STATUSES,
+    OPEN_TASK_STATUSES,
+    Case,
+    CaseSequence,
+    CaseStatus,
+    CaseType,
+    Priority,
+    ResolutionCode,
+    ServiceType,
+    Task,
+    TaskStatus,
+)
+from casework.events.services import record
+from casework.interactions.services import NewInteraction, record_interaction
+from casework.kernel import clock
+from casework.kernel.actors import Actor
+from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from casework.routing.models import Agent, Queue
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+def next_case_reference(at: datetime) -> str:
+    """CW-<year>-<6 digits>, counted per year. Runs in the caller's transaction, which holds
+    the year's row locked until commit, so two cases never share a number."""
+    year = clock.localtime(at).year
+    updated = CaseSequence.objects.filter(year=year).update(last_number=F("last_number") + 1)
+    if not updated:
+        CaseSequence.objects.create(year=year, last_number=1)
+    number = CaseSequence.objects.filter(year=year).values_list("last_number", flat=True).get()
+    return f"CW-{year}-{number:06d}"
+
+
+@dataclass
+class NewCase:
+    case_type: CaseType
+    subject: str
+    customer_id: int | None = None
+    priority: int | None = None
+    service_type: str | None = None
+    queue: Queue | None = None
+    owner_id: int | None = None
+    parent_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    task_title: str = ""
+
+
+def open_case(new: NewCase, *, actor: Actor) -> Case:
+    """Must run in a transaction (the intake pipeline's or `open_case_atomically`)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("open_case() must run inside a transaction")
+    subject = " ".join(new.subject.split())[:300]
+    if not subject:
+        raise InvalidInput("a case needs a subject", field="subject")
+    service_type = new.service_type or new.case_type.service_type
+    if service_type not in ServiceType.values:
+        raise InvalidInput(f"unknown service type {service_type!r}", field="service_type")
+    priority = new.priority or new.case_type.default_priority
+    if priority not in Priority.values:
+        raise InvalidInput(f"unknown priority {priority!r}", field="priority")
+    queue = new.queue or new.case_type.default_queue
+    now = clock.now()
+    case = Case.objects.create(
+        reference=next_case_reference(now),
+        case_type=new.case_type,
+        service_type=service_type,
+        status=CaseStatus.NEW,
+        priority=priority,
+        tier=queue.team.tier,
+        customer_id=new.customer_id,
+        queue=queue,
+        owner_id=new.owner_id,
+        subject=subject,
+        data=new.data,
+        parent_id=new.parent_id,
+        last_activity_at=now,
+    )
+    record(
+        "case.opened",
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        payload={
+            "reference": case.reference,
+            "case_type": new.case_type.code,
+            "service_type": service_type,
+            "customer_id": new.customer_id,
+            "queue": queue.code,
+            "priority": priority,
+            "parent_id": new.parent_id,
+        },
+    )
+    create_task(case, title=new.task_title or subject, actor=actor, assignee_id=new.owner_id)
+    return case
+
+
+@transaction.atomic
+def open_case_atomically(new: NewCase, *, actor: Actor) -> Case:
+    return open_case(new, actor=actor)
+
+
+def create_task(
+    case: Case,
+    *,
+    title: str,
+    actor: Actor,
+    queue: Queue | None = None,
+    priority: int | None = None,
+    due_at: datetime | None = None,
+    assignee_id: int | None = None,
+) -> Task:
+    task = Task.objects.create(
+        case=case,
+        queue=queue or case.queue,
+        title=title[:300],
+        priority=priority or case.priority,
+        due_at=due_at,
+        assignee_id=assignee_id,
+        status=TaskStatus.IN_PROGRESS if assignee_id else TaskStatus.OPEN,
+    )
+    record(
+        "task.created",
+        actor=actor,
+        object_type="task",
+        object_id=task.pk,
+        payload={
+            "case_id": case.pk,
+            "queue": task.queue.code,
+            "title": task.title,
+            "assignee_id": assignee_id,
+        },
+    )
+    return task
+
+
+def _lock(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("queue__team").get(pk=case.pk)
+
+
+# Status changes allowed through `update_case`; resolving and reopening have their own
+# services because they carry a resolution code or a reason.
+_DIRECT_STATUS = {CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING}
+
+
+@dataclass
+class CaseChanges:
+    status: str | None = None
+    priority: int | None = None
+    queue: Queue | None = None
+    service_type: str | None = None
+    subject: str | None = None
+
+
+@transaction.atomic
+def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
+    case = _lock(case)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+
+    def change(name: str, old: Any, new: Any) -> None:
+        if old != new:
+            before[name], after[name] = old, new
+
+    if changes.status is not None:
+        if changes.status not in CaseStatus.values:
+            raise InvalidInput(f"unknown status {changes.status!r}", field="status")
+        if changes.status not in _DIRECT_STATUS or case.status not in OPEN_STATUSES:
+            raise InvalidTransition(
+                f"a case cannot go from {case.status} to {changes.status} this way",
+                field="status",
+            )
+        change("status", case.status, changes.status)
+        case.status = changes.status
+    if changes.priority is not None:
+        if changes.priority not in Priority.values:
+            raise InvalidInput(f"unknown priority {changes.priority!r}", field="priority")
+        change("priority", case.priority, changes.priority)
+        case.priority = changes.priority
+    if changes.service_type is not None:
+        if changes.service_type not in ServiceType.values:
+            raise InvalidInput(
+                f"unknown service type {changes.service_type!r}", field="service_type"
+            )
+        change("service_type", case.service_type, changes.service_type)
+        case.service_type = changes.service_type
+    if changes.subject is not None:
+        subject = " ".join(changes.subject.split())[:300]
+        if not subject:
+            raise InvalidInput("a case needs a subject", field="subject")
+        change("subject", case.subject, subject)
+        case.subject = subject
+    if changes.queue is not None and changes.queue.pk != case.queue_id:
+        change("queue", case.queue.code, changes.queue.code)
+        change("tier", case.tier, changes.queue.team.tier)
+        case.queue, case.tier = changes.queue, changes.queue.team.tier
+        Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES).update(queue=changes.queue)
+    if not after:
+        return case
+    case.last_activity_at = clock.now()
+    case.save(update_fields=[*after, "last_activity_at", "updated_at"])
+    record(
+        "case.updated",
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        payload={"before": before, "after": after},
+    )
+    return case
+
+
+def _may_assign(actor: Actor, case: Case, agent: Agent | None) -> bool:
+    if actor.is_admin:
+        return True
+    if agent is None or agent.pk == actor.id:
+        return True  # take it yourself, or hand it back to the queue
+    in_team = agent.teams.filter(pk__in=actor.team_ids).exists()
+    return actor.is_supervisor and in_team
+
+
+@transaction.atomic
+def assign_case(case: Case, agent: Agent | None, *, actor: Actor) -> Case:
+    case = _lock(case)
+    if not _may_assign(actor, case, agent):
+        raise PermissionDenied("only a supervisor may assign cases to other agents")
+    new_owner_id = agent.pk if agent else None
+    if case.owner_id == new_owner_id:
+        return case
+    previous = case.owner_id
+    case.owner_id = new_owner_id
+    if case.status == CaseStatus.NEW and agent is not None:
+        case.status = CaseStatus.OPEN
+    case.last_activity_at = clock.now()
+    case.save(update_fields=["owner", "status", "last_activity_at", "updated_at"])
+    open_tasks = Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES)
+    open_tasks.update(
+        assignee_id=new_owner_id,
+        status=TaskStatus.IN_PROGRESS if agent else TaskStatus.OPEN,
+        updated_at=clock.now(),
+    )
+    record(
+        "case.assigned",
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        payload={"before": {"owner_id": previous}, "after": {"owner_id": new_owner_id}},
+    )
+    return case
+
+
+@transaction.atomic
+def add_note(case: Case, text: str, *, actor: Actor) -> None:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("a note needs text", field="text")
+    case = _lock(case)
+    now = clock.now()
+    interaction = record_interaction(
+        NewInteraction(
+            channel="note",
+            direction="internal",
+            occurred_at=now,
+            customer_id=case.customer_id,
+            case_id=case.pk,
+            agent_id=actor.id if actor.kind == "agent" else None,
+            text=text,
+        ),
+        actor=actor,
+    )
+    case.last_activity_at = now
+    case.save(update_fields=["last_activity_at", "updated_at"])
+    record(
+        "case.note_added",
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        payload={"interaction_id": interaction.pk},
+    )
+
+
+@transaction.atomic
+def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Actor) -> Case:
+    case = _lock(case)
+    if case.status not in OPEN_STATUSES:
+        raise InvalidTransition(f"case {case.reference} is {case.status} already", field="status")
+    code = ResolutionCode.objects.filter(code=resolution_code, is_active=True).first()
+    if code is None:
+        raise InvalidInput(f"unknown resolution code {resolution_code!r}", field="resolution_code")
+    now = clock.now()
+    previous = case.status
+    case.status, case.resolution_code, case.resolution_note = CaseStatus.RESOLVED, code, note
+    case.resolved_at = case.last_activity_at = now
+    case.save(
+        update_fields=[
+            "status",
+            "resolution_code",
+            "resolution_note",
+            "resolved_at",
+            "last_activity_at",
+            "updated_at",
+        ]
+    )
+    for task in Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES):
+        task.status, task.completed_at = TaskStatus.DONE, now
+        task.save(update_fields=["status", "completed_at", "updated_at"])
+        record(
+            "task.completed",
+            actor=actor,
+            object_type="task",
+            object_id=task.pk,
+            payload={"case_id": case.pk},
+        )
+    record(
+        "case.resolved",
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        payload={
+            "before": {"status": previous},
+            "after": {"status": CaseStatus.RESOLVED.value},
+            "resolution_code": code.code,
+            "note": note,
+        },
+    )
+    return case
+
+
+def reopen_case(case: Case, *, reason: str, actor: Actor) -> Case:
+    """In the caller's transaction (the intake pipeline reopens on a new message)."""
+    case = _lock(case)
+    if case.status != CaseStatus.RESOLVED:
+        raise InvalidTransition(f"only resolved cases can be reopened, not {case.status}")
+    case.status = CaseStatus.OPEN
+    case.resolved_at = None
+    case.last_activity_at = clock.now()
+    case.save(update_fields=["status", "resolved_at", "last_activity_at", "updated_at"])
+    record(
+        "case.reopened",
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        payload={"reason": reason},
+    )
+    return case
+
+
+def touch_case(case: Case, at: datetime) -> None:
+    Case.objects.filter(pk=case.pk).update(last_activity_at=at, updated_at=clock.now())
+
+
+def ensure_open_task(case: Case, *, title: str, actor: Actor) -> Task:
+    """A new message on a case needs someone to look: reuse the open task or create one
+    (for the owner, if the case has one — the customer returns to the same agent)."""
+    task = Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES).first()
+    if task is not None:
+        return task
+    return create_task(case, title=title, actor=actor, assignee_id=case.owner_id)
+
+
+@transaction.atomic
+def get_next_task(actor: Actor) -> Task | None:
+    """Give the agent the most urgent unassigned task from their teams' queues: highest
+    priority, then earliest due, then oldest. The task and its case become theirs."""
+    candidates = Task.objects.filter(status=TaskStatus.OPEN, assignee__isnull=True)
+    if not actor.is_admin:
+        candidates = candidates.filter(queue__team_id__in=actor.team_ids)
+    candidates = candidates.order_by("-priority", F("due_at").asc(nulls_last=True), "created_at")
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    task = candidates.select_related("case").first()
+    if task is None:
+        return None
+    if actor.id is None:
+        raise InvalidInput("only an agent can take work")
+    task.assignee_id, task.status = actor.id, TaskStatus.IN_PROGRESS
+    task.save(update_fields=["assignee", "status", "updated_at"])
+    record(
+        "task.assigned",
+        actor=actor,
+        object_type="task",
+        object_id=task.pk,
+        payload={"case_id": task.case_id, "assignee_id": actor.id},
+    )
+    case = task.case
+    if case.owner_id is None:
+        assign_case(case, Agent.objects.get(pk=actor.id), actor=actor)
+    return task
+
+
+def get_case_type(code: str) -> CaseType:
+    case_type = (
+        CaseType.objects.select_related("default_queue__team")
+        .filter(code=code, is_active=True)
+        .first()
+    )
+    if case_type is None:
+        raise NotFound(f"unknown case type {code!r}", case_type=code)
+    return case_type
+
+
+def get_queue(code: str) -> Queue:
+    queue = Queue.objects.select_related("team").filter(code=code).first()
+    if queue is None:
+        raise NotFound(f"unknown queue {code!r}", queue=code)
+    return queue

@@ -1,0 +1,139 @@
+"""Settings shared by every mode. Each value comes from a `CASEWORK_` environment variable
+with a default that is safe for the demo; `prod.py` tightens what production needs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from casework.config.database import database_from_url
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
+
+# Where the SQLite database, attachments and other local state live.
+CASEWORK_DATA_DIR = Path(os.environ.get("CASEWORK_DATA_DIR", "var")).resolve()
+
+# Signs sessions and tokens. The demo value is public; prod.py refuses it.
+DEMO_SECRET_KEY = "casework-demo-secret-key-do-not-use-in-production"
+SECRET_KEY = os.environ.get("CASEWORK_SECRET_KEY", DEMO_SECRET_KEY)
+
+# Detailed error pages; never on in production.
+DEBUG = os.environ.get("CASEWORK_DEBUG", "0") == "1"
+
+# Host names this installation answers to, comma-separated.
+ALLOWED_HOSTS = os.environ.get("CASEWORK_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+
+# The database: SQLite in the data directory unless a URL says otherwise.
+DATABASES = {
+    "default": database_from_url(
+        os.environ.get("CASEWORK_DATABASE_URL", "sqlite:///casework.sqlite3"),
+        base_dir=CASEWORK_DATA_DIR,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Largest request body the API accepts, in bytes (413 above it).
+CASEWORK_MAX_REQUEST_BYTES = int(os.environ.get("CASEWORK_MAX_REQUEST_BYTES", str(5 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = CASEWORK_MAX_REQUEST_BYTES
+
+# Largest single attachment, in bytes.
+CASEWORK_MAX_ATTACHMENT_BYTES = int(
+    os.environ.get("CASEWORK_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024))
+)
+
+# Timeline entries per page in the 360 view.
+CASEWORK_TIMELINE_PAGE_SIZE = int(os.environ.get("CASEWORK_TIMELINE_PAGE_SIZE", "25"))
+
+# Webhook delivery: attempts before giving up, and the first retry delay in seconds.
+CASEWORK_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CASEWORK_WEBHOOK_MAX_ATTEMPTS", "8"))
+CASEWORK_WEBHOOK_RETRY_SECONDS = int(os.environ.get("CASEWORK_WEBHOOK_RETRY_SECONDS", "30"))
+CASEWORK_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("CASEWORK_WEBHOOK_TIMEOUT_SECONDS", "10"))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "casework.kernel",
+    "casework.events",
+    "casework.routing",
+    "casework.customers",
+    "casework.cases",
+    "casework.interactions",
+    "casework.intake",
+    "casework.api",
+    "casework.web",
+    "casework.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "casework.api.middleware.RequestSizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "casework.config.urls"
+ASGI_APPLICATION = "casework.config.asgi.application"
+WSGI_APPLICATION = "casework.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:my_work"
+LOGOUT_REDIRECT_URL = "web:login"
+
+LANGUAGE_CODE = os.environ.get("CASEWORK_LANGUAGE", "de")
+LANGUAGES = [("de", _("German")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = os.environ.get("CASEWORK_TIME_ZONE", "Europe/Berlin")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = CASEWORK_DATA_DIR / "static"
+# Serve straight from the app folders: no collectstatic step before the demo starts.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = CASEWORK_DATA_DIR / "files"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag instead
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CASEWORK_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

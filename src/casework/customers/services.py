@@ -1,0 +1,384 @@
+"""The only code that changes customer data. Each function owns its transaction and
+records its event; views, the API, imports and the intake pipeline all call these."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from casework.customers.iban import normalise_iban
+from casework.customers.identifiers import Identifier, IdentifierKind, normalise
+from casework.customers.models import (
+    Channel,
+    Consent,
+    Contract,
+    ContractStatus,
+    Customer,
+    CustomerIdentifier,
+    CustomerKind,
+    CustomerNumberSequence,
+    Interest,
+    PaymentMethod,
+    PaymentMethodKind,
+    Product,
+)
+from casework.events.services import record
+from casework.kernel import clock
+from casework.kernel.actors import Actor
+from casework.kernel.errors import Conflict, InvalidInput, NotFound
+
+CUSTOMER_NUMBER_PREFIX = "K"
+
+# Fields an agent or the API may change directly on a customer.
+EDITABLE_FIELDS = (
+    "kind", "salutation", "first_name", "last_name", "organisation_name", "birth_date",
+    "street", "postal_code", "city", "country", "language", "preferred_channel",
+)  # fmt: skip
+
+
+class IdentifierTaken(Conflict):
+    code = "identifier_taken"
+
+
+@dataclass(frozen=True)
+class RawIdentifier:
+    """An identifier as the outside world spelled it, before normalising."""
+
+    kind: str
+    value: str
+
+    def normalised(self) -> Identifier:
+        return normalise(self.kind, self.value)
+
+
+@dataclass
+class NewCustomer:
+    kind: str = CustomerKind.PERSON
+    first_name: str = ""
+    last_name: str = ""
+    organisation_name: str = ""
+    salutation: str = ""
+    birth_date: date | None = None
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+    country: str = "DE"
+    language: str = "de"
+    preferred_channel: str = ""
+    customer_number: str = ""
+    identifiers: Sequence[RawIdentifier] = field(default_factory=tuple)
+
+
+def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identifier]]:
+    """Check everything that can be checked without the database; returns the normalised
+    identifiers. Raises InvalidInput naming the field."""
+    if data.kind not in CustomerKind.values:
+        raise InvalidInput(f"unknown customer kind {data.kind!r}", field="kind")
+    if data.kind == CustomerKind.PERSON and not data.last_name.strip() and not data.identifiers:
+        raise InvalidInput("a person needs a last name or an identifier", field="last_name")
+    if data.kind == CustomerKind.ORGANISATION and not data.organisation_name.strip():
+        raise InvalidInput("an organisation needs a name", field="organisation_name")
+    if data.preferred_channel and data.preferred_channel not in Channel.values:
+        raise InvalidInput(f"unknown channel {data.preferred_channel!r}", field="preferred_channel")
+    if data.language not in ("de", "en"):
+        raise InvalidInput(f"unsupported language {data.language!r}", field="language")
+    normalised = [(raw, raw.normalised()) for raw in data.identifiers]
+    seen: set[Identifier] = set()
+    for raw, identifier in normalised:
+        if identifier in seen:
+            raise InvalidInput(
+                f"identifier {raw.value!r} is given twice", field="identifiers", value=raw.value
+            )
+        seen.add(identifier)
+    return normalised
+
+
+@transaction.atomic
+def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
+    identifiers = validate_new_customer(data)
+    _ensure_identifiers_free([identifier for _, identifier in identifiers])
+    number = data.customer_number.strip() or next_customer_number()
+    if Customer.objects.filter(customer_number=number).exists():
+        raise Conflict(f"customer number {number} exists already", field="customer_number")
+    customer = Customer.objects.create(
+        kind=data.kind,
+        customer_number=number,
+        salutation=data.salutation.strip(),
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        organisation_name=data.organisation_name.strip(),
+        birth_date=data.birth_date,
+        street=data.street.strip(),
+        postal_code=data.postal_code.strip(),
+        city=data.city.strip(),
+        country=data.country.strip().upper() or "DE",
+        language=data.language,
+        preferred_channel=data.preferred_channel,
+    )
+    rows = [
+        CustomerIdentifier(
+            customer=customer,
+            kind=identifier.kind,
+            value=identifier.value,
+            raw_value=raw.value.strip(),
+        )
+        for raw, identifier in identifiers
+    ]
+    rows.append(
+        CustomerIdentifier(
+            customer=customer, kind=IdentifierKind.CUSTOMER_NUMBER, value=number, raw_value=number
+        )
+    )
+    try:
+        with transaction.atomic():
+            CustomerIdentifier.objects.bulk_create(rows)
+    except IntegrityError as error:
+        # Lost a race with another writer between the check above and this insert.
+        raise IdentifierTaken("an identifier belongs to another customer already") from error
+    record(
+        "customer.created",
+        actor=actor,
+        object_type="customer",
+        object_id=customer.pk,
+        payload={
+            "customer_number": number,
+            "identifiers": [f"{row.kind}:{row.value}" for row in rows],
+        },
+    )
+    return customer
+
+
+def _ensure_identifiers_free(identifiers: Sequence[Identifier]) -> None:
+    for identifier in identifiers:
+        if CustomerIdentifier.objects.filter(kind=identifier.kind, value=identifier.value).exists():
+            raise IdentifierTaken(
+                f"{identifier.kind.value} {identifier.value} belongs to another customer already",
+                field="identifiers",
+                value=identifier.value,
+            )
+
+
+def next_customer_number() -> str:
+    """Must run inside a transaction: the sequence row stays locked until commit."""
+    updated = CustomerNumberSequence.objects.filter(prefix=CUSTOMER_NUMBER_PREFIX).update(
+        last_number=F("last_number") + 1
+    )
+    if not updated:
+        CustomerNumberSequence.objects.create(prefix=CUSTOMER_NUMBER_PREFIX, last_number=1)
+    number = CustomerNumberSequence.objects.get(prefix=CUSTOMER_NUMBER_PREFIX).last_number
+    return f"{CUSTOMER_NUMBER_PREFIX}{number:08d}"
+
+
+@transaction.atomic
+def update_customer(customer: Customer, changes: dict[str, Any], *, actor: Actor) -> Customer:
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    before, after = {}, {}
+    for name, value in changes.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if getattr(customer, name) != value:
+            before[name], after[name] = getattr(customer, name), value
+            setattr(customer, name, value)
+    if "preferred_channel" in after and after["preferred_channel"] not in ("", *Channel.values):
+        raise InvalidInput("unknown channel", field="preferred_channel")
+    if "language" in after and after["language"] not in ("de", "en"):
+        raise InvalidInput("unsupported language", field="language")
+    if not after:
+        return customer
+    customer.save(update_fields=[*after, "updated_at"])
+    record(
+        "customer.updated",
+        actor=actor,
+        object_type="customer",
+        object_id=customer.pk,
+        payload={"before": before, "after": after},
+    )
+    return customer
+
+
+@transaction.atomic
+def add_identifier(customer: Customer, raw: RawIdentifier, *, actor: Actor) -> CustomerIdentifier:
+    identifier = raw.normalised()
+    existing = CustomerIdentifier.objects.filter(
+        kind=identifier.kind, value=identifier.value
+    ).first()
+    if existing is not None:
+        if existing.customer_id == customer.pk:
+            return existing
+        raise IdentifierTaken(
+            f"{identifier.kind.value} {identifier.value} belongs to another customer already",
+            field="value",
+        )
+    row = CustomerIdentifier.objects.create(
+        customer=customer, kind=identifier.kind, value=identifier.value, raw_value=raw.value.strip()
+    )
+    record(
+        "customer.identifier_added",
+        actor=actor,
+        object_type="customer",
+        object_id=customer.pk,
+        payload={"kind": identifier.kind.value, "value": identifier.value},
+    )
+    return row
+
+
+@dataclass
+class NewContract:
+    product_code: str
+    start_date: date
+    contract_number: str = ""
+    end_date: date | None = None
+    status: str = ContractStatus.ACTIVE
+    monthly_fee: Decimal | None = None
+    option_codes: Sequence[str] = field(default_factory=tuple)
+
+
+@transaction.atomic
+def add_contract(customer: Customer, data: NewContract, *, actor: Actor) -> Contract:
+    product = Product.objects.filter(code=data.product_code).first()
+    if product is None:
+        raise InvalidInput(f"unknown product {data.product_code!r}", field="product")
+    options = list(Product.objects.filter(code__in=data.option_codes))
+    missing = set(data.option_codes) - {option.code for option in options}
+    if missing:
+        raise InvalidInput(f"unknown options: {', '.join(sorted(missing))}", field="options")
+    if data.status not in ContractStatus.values:
+        raise InvalidInput(f"unknown contract status {data.status!r}", field="status")
+    if data.end_date and data.end_date < data.start_date:
+        raise InvalidInput("the contract ends before it starts", field="end_date")
+    number = data.contract_number.strip() or f"V{customer.pk:08d}-{customer.contracts.count() + 1}"
+    if Contract.objects.filter(contract_number=number).exists():
+        raise Conflict(f"contract number {number} exists already", field="contract_number")
+    contract = Contract.objects.create(
+        customer=customer,
+        contract_number=number,
+        product=product,
+        status=data.status,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        monthly_fee=data.monthly_fee if data.monthly_fee is not None else product.monthly_fee,
+    )
+    contract.options.set(options)
+    record(
+        "contract.created",
+        actor=actor,
+        object_type="contract",
+        object_id=contract.pk,
+        payload={
+            "customer_id": customer.pk,
+            "contract_number": number,
+            "product": product.code,
+            "options": sorted(option.code for option in options),
+            "status": data.status,
+        },
+    )
+    return contract
+
+
+@dataclass
+class NewPaymentMethod:
+    kind: str
+    is_default: bool = True
+    account_holder: str = ""
+    iban: str = ""
+    bic: str = ""
+    mandate_reference: str = ""
+    card_brand: str = ""
+    card_last4: str = ""
+    card_expiry: str = ""
+    paypal_email: str = ""
+
+
+def validate_payment_method(data: NewPaymentMethod) -> NewPaymentMethod:
+    if data.kind not in PaymentMethodKind.values:
+        raise InvalidInput(f"unknown payment method {data.kind!r}", field="kind")
+    if data.kind in (PaymentMethodKind.DIRECT_DEBIT, PaymentMethodKind.STANDING_ORDER) or data.iban:
+        if not data.iban and data.kind == PaymentMethodKind.DIRECT_DEBIT:
+            raise InvalidInput("direct debit needs an IBAN", field="iban")
+        if data.iban:
+            data.iban = normalise_iban(data.iban)
+    if data.kind == PaymentMethodKind.CARD and not (
+        len(data.card_last4) == 4 and data.card_last4.isdigit()
+    ):
+        raise InvalidInput("a card needs its last four digits", field="card_last4")
+    if data.kind == PaymentMethodKind.PAYPAL:
+        data.paypal_email = normalise(IdentifierKind.EMAIL, data.paypal_email).value
+    return data
+
+
+@transaction.atomic
+def add_payment_method(
+    customer: Customer, data: NewPaymentMethod, *, actor: Actor
+) -> PaymentMethod:
+    data = validate_payment_method(data)
+    if data.is_default:
+        PaymentMethod.objects.filter(customer=customer, is_default=True).update(is_default=False)
+    method = PaymentMethod.objects.create(customer=customer, **data.__dict__)
+    record(
+        "payment_method.added",
+        actor=actor,
+        object_type="customer",
+        object_id=customer.pk,
+        payload={"payment_method_id": method.pk, "kind": data.kind, "is_default": data.is_default},
+    )
+    return method
+
+
+def record_consent(
+    customer: Customer,
+    purpose: str,
+    *,
+    is_granted: bool,
+    source: str,
+    actor: Actor,
+    recorded_at: datetime | None = None,
+) -> Consent:
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            customer=customer,
+            purpose=purpose,
+            is_granted=is_granted,
+            source=source,
+            recorded_at=recorded_at or clock.now(),
+        )
+        record(
+            "customer.updated",
+            actor=actor,
+            object_type="customer",
+            object_id=customer.pk,
+            payload={"consent": {"purpose": purpose, "is_granted": is_granted, "source": source}},
+        )
+    return consent
+
+
+def record_interest(
+    customer: Customer, tag: str, *, source: str, actor: Actor, recorded_at: datetime | None = None
+) -> Interest:
+    with transaction.atomic():
+        interest = Interest.objects.create(
+            customer=customer, tag=tag, source=source, recorded_at=recorded_at or clock.now()
+        )
+        record(
+            "customer.updated",
+            actor=actor,
+            object_type="customer",
+            object_id=customer.pk,
+            payload={"interest": {"tag": tag, "source": source}},
+        )
+    return interest
+
+
+def get_customer(customer_id: int) -> Customer:
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"customer {customer_id} does not exist", customer_id=customer_id)
+    return customer

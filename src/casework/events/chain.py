@@ -1,0 +1,72 @@
+"""The hash chain (pure): how an entry's hash is computed from its content and its
+predecessor's hash. Changing this format breaks every existing chain; don't."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class ChainEntry:
+    seq: int
+    occurred_at: datetime
+    code: str
+    actor_kind: str
+    actor_id: int | None
+    actor_label: str
+    object_type: str
+    object_id: int
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str = ""
+
+
+def entry_hash(entry: ChainEntry) -> str:
+    canonical = json.dumps(
+        [
+            entry.seq,
+            entry.occurred_at.isoformat(timespec="microseconds"),
+            entry.code,
+            entry.actor_kind,
+            entry.actor_id,
+            entry.actor_label,
+            entry.object_type,
+            entry.object_id,
+            entry.payload,
+            entry.prev_hash,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    reason: str
+
+
+def find_first_break(
+    entries: Iterable[ChainEntry], *, start_hash: str = GENESIS_HASH, start_seq: int = 1
+) -> ChainBreak | None:
+    """Walk entries in sequence order; the first one that does not follow is the break."""
+    expected_prev, expected_seq = start_hash, start_seq
+    for entry in entries:
+        if entry.seq != expected_seq:
+            return ChainBreak(expected_seq, f"entry {expected_seq} is missing")
+        if entry.prev_hash != expected_prev:
+            return ChainBreak(entry.seq, "it does not point to the previous entry's hash")
+        if entry_hash(entry) != entry.hash:
+            return ChainBreak(entry.seq, "its content does not match its hash")
+        expected_prev, expected_seq = entry.hash, entry.seq + 1
+    return None

@@ -1,0 +1,36 @@
+"""Every event code, registered once. Codes are stable: never reuse or rename one."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+EVENT_TYPES = {
+    "customer.created": _("customer created"),
+    "customer.updated": _("customer updated"),
+    "customer.identifier_added": _("identifier added"),
+    "customer.merged": _("customers merged"),
+    "customer.merge_undone": _("merge undone"),
+    "customer.viewed": _("customer record viewed"),
+    "contract.created": _("contract created"),
+    "contract.updated": _("contract updated"),
+    "payment_method.added": _("payment method added"),
+    "case.opened": _("case opened"),
+    "case.updated": _("case updated"),
+    "case.assigned": _("case assigned"),
+    "case.resolved": _("case resolved"),
+    "case.reopened": _("case reopened"),
+    "case.note_added": _("note added"),
+    "task.created": _("task created"),
+    "task.assigned": _("task assigned"),
+    "task.completed": _("task completed"),
+    "interaction.recorded": _("interaction recorded"),
+    "webhook.subscribed": _("webhook subscribed"),
+}
+
+
+class UnknownEventCode(ValueError):
+    pass
+
+
+def label(code: str) -> str:
+    return str(EVENT_TYPES.get(code, code))

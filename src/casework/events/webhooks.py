@@ -1,0 +1,130 @@
+"""Sending webhook deliveries from the outbox: signed, retried with backoff, logged.
+
+The signature header is `Casework-Signature: t=<unix time>,v1=<hex HMAC-SHA256>` over
+`<t>.<body>` with the subscription's secret, so receivers can reject replays and forgeries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from casework.events.models import DeliveryStatus, WebhookDelivery
+from casework.kernel import clock
+
+logger = logging.getLogger(__name__)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    message = f"{timestamp}.".encode() + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def delivery_body(delivery: WebhookDelivery) -> bytes:
+    event = delivery.event
+    return json.dumps(
+        {
+            "id": event.seq,
+            "event": event.code,
+            "occurred_at": event.occurred_at.isoformat(),
+            "actor": {"kind": event.actor_kind, "id": event.actor_id, "label": event.actor_label},
+            "object": {"type": event.object_type, "id": event.object_id},
+            "payload": event.payload,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, 4 min … capped at 6 hours."""
+    seconds = settings.CASEWORK_WEBHOOK_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, 6 * 3600))
+
+
+def deliver_due(limit: int = 50) -> int:
+    """Send up to `limit` due deliveries; returns how many were attempted."""
+    attempted = 0
+    for delivery in _claim_due(limit):
+        _attempt(delivery)
+        attempted += 1
+    return attempted
+
+
+def _claim_due(limit: int) -> list[WebhookDelivery]:
+    """Take a lease on due deliveries in one short transaction: the attempt is counted and the
+    next try is scheduled before the POST, so a worker that dies mid-send only delays it.
+    No transaction stays open during the HTTP call (on SQLite it would block all writers)."""
+    now = clock.now()
+    lease = timedelta(seconds=settings.CASEWORK_WEBHOOK_TIMEOUT_SECONDS + 30)
+    with transaction.atomic():
+        due = WebhookDelivery.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        claimed = list(due[:limit])
+        for delivery in claimed:
+            delivery.attempts += 1
+            delivery.next_attempt_at = now + lease
+        WebhookDelivery.objects.bulk_update(claimed, ["attempts", "next_attempt_at"])
+    ids = [delivery.pk for delivery in claimed]
+    return list(WebhookDelivery.objects.select_related("event", "subscription").filter(pk__in=ids))
+
+
+def _attempt(delivery: WebhookDelivery) -> None:
+    body = delivery_body(delivery)
+    timestamp = int(clock.now().timestamp())
+    signature = sign(delivery.subscription.secret, timestamp, body)
+    request = urllib.request.Request(
+        delivery.subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Casework-Webhooks/1",
+            "Casework-Event": delivery.event.code,
+            "Casework-Delivery": str(delivery.pk),
+            "Casework-Signature": f"t={timestamp},v1={signature}",
+        },
+    )
+    status_code, error = _post(request)
+    delivery.last_status_code = status_code
+    delivery.last_error = error
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = clock.now()
+    elif delivery.attempts >= settings.CASEWORK_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        logger.warning("webhook delivery %s failed for good: %s", delivery.pk, error)
+    else:
+        delivery.next_attempt_at = clock.now() + retry_delay(delivery.attempts)
+    delivery.save(
+        update_fields=[
+            "last_status_code",
+            "last_error",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
+
+
+def _post(request: urllib.request.Request) -> tuple[int | None, str]:
+    try:
+        with urllib.request.urlopen(
+            request, timeout=settings.CASEWORK_WEBHOOK_TIMEOUT_SECONDS
+        ) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        return error.code, f"HTTP {error.code} {error.reason}"
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return None, str(getattr(error, "reason", error))

@@ -1,0 +1,55 @@
+"""The one shape every channel adapter produces (pure: no Django)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+CASE_REFERENCE = re.compile(r"\bCW-(\d{4})-(\d{6})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SenderIdentifier:
+    kind: str  # email, phone, customer_number, portal_account
+    value: str
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A customer contact as a channel adapter hands it to the intake pipeline.
+
+    `external_id` is the channel's own id (Message-ID, call id, form submission id); the
+    pipeline ingests each (channel, external_id) once. `case_id` or a case reference in the
+    subject or text continues an existing case."""
+
+    channel: str
+    external_id: str
+    received_at: datetime
+    sender: tuple[SenderIdentifier, ...] = ()
+    sender_name: str = ""
+    subject: str = ""
+    text: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+    customer_id: int | None = None
+    case_id: int | None = None
+    case_type: str | None = None
+
+
+def find_case_reference(message: InboundMessage) -> str | None:
+    for text in (message.subject, message.text):
+        match = CASE_REFERENCE.search(text or "")
+        if match:
+            return f"CW-{match.group(1)}-{match.group(2)}"
+    return None
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    """'Helmut Berger' → ('Helmut', 'Berger'); 'Berger, Helmut' → ('Helmut', 'Berger')."""
+    name = " ".join(full_name.replace('"', "").split())
+    if "," in name:
+        last, _, first = name.partition(",")
+        return first.strip(), last.strip()
+    first, _, last = name.rpartition(" ")
+    return first, last

@@ -1,0 +1,236 @@
+"""The intake pipeline: InboundMessage → customer → case → interaction → task.
+
+Idempotent per (channel, external_id): a second delivery of the same message returns the
+first result and changes nothing. Everything a message causes commits in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+
+from casework.cases.models import Case, CaseStatus, CaseType
+from casework.cases.services import (
+    NewCase,
+    ensure_open_task,
+    get_case_type,
+    open_case,
+    reopen_case,
+    touch_case,
+)
+from casework.customers.identifiers import Identifier, InvalidIdentifier, normalise
+from casework.customers.matching import MatchOutcome, identify
+from casework.customers.models import Channel, Customer
+from casework.customers.services import IdentifierTaken, NewCustomer, RawIdentifier, create_customer
+from casework.intake.messages import InboundMessage, find_case_reference, split_name
+from casework.intake.models import ChannelDefault
+from casework.interactions.models import Direction, Interaction
+from casework.interactions.services import NewInteraction, find_by_external_id, record_interaction
+from casework.kernel.actors import Actor
+from casework.kernel.errors import InvalidInput, NotFound
+
+INTAKE_ACTOR = Actor.system("intake")
+
+# Channels on which a customer contacts us; notes and API-internal entries are not intake.
+INBOUND_CHANNELS = tuple(c for c in Channel.values if c != Channel.NOTE)
+
+
+class CustomerMatch(StrEnum):
+    GIVEN = "given"
+    MATCHED = "matched"
+    CREATED = "created"
+    AMBIGUOUS = "ambiguous"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    case: Case
+    interaction: Interaction
+    is_new_case: bool
+    is_duplicate: bool
+    customer_match: str
+
+
+def validate_message(message: InboundMessage) -> list[Identifier]:
+    if message.channel not in INBOUND_CHANNELS:
+        raise InvalidInput(
+            f"unknown channel {message.channel!r} (known: {', '.join(INBOUND_CHANNELS)})",
+            field="channel",
+        )
+    if not message.external_id.strip():
+        raise InvalidInput("a message needs the channel's id for it", field="external_id")
+    if len(message.external_id) > 400:
+        raise InvalidInput("external_id is longer than 400 characters", field="external_id")
+    if message.received_at.tzinfo is None:
+        raise InvalidInput("received_at needs a time zone", field="received_at")
+    identifiers = []
+    for index, sender in enumerate(message.sender):
+        try:
+            identifiers.append(normalise(sender.kind, sender.value))
+        except InvalidIdentifier as error:
+            raise InvalidIdentifier(error.message, field=f"sender.{index}") from error
+    return identifiers
+
+
+def ingest(message: InboundMessage) -> IntakeResult:
+    identifiers = validate_message(message)
+    duplicate = _find_duplicate(message)
+    if duplicate is not None:
+        return duplicate
+    try:
+        with transaction.atomic():
+            return _ingest_new(message, identifiers)
+    except IntegrityError:
+        # A concurrent delivery of the same message won the unique (channel, external_id).
+        duplicate = _find_duplicate(message)
+        if duplicate is None:
+            raise
+        return duplicate
+
+
+def _find_duplicate(message: InboundMessage) -> IntakeResult | None:
+    existing = find_by_external_id(message.channel, message.external_id)
+    if existing is None or existing.case is None:
+        return None
+    return IntakeResult(
+        case=existing.case,
+        interaction=existing,
+        is_new_case=False,
+        is_duplicate=True,
+        customer_match=existing.payload.get("customer_match", CustomerMatch.NONE),
+    )
+
+
+def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> IntakeResult:
+    customer, match, candidates = _resolve_customer(message, identifiers)
+    case = _find_continued_case(message, customer)
+    is_new_case = case is None
+    if case is None:
+        case = open_case(
+            NewCase(
+                case_type=_case_type_for(message),
+                subject=message.subject or _first_line(message.text) or message.channel,
+                customer_id=customer.pk if customer else None,
+            ),
+            actor=INTAKE_ACTOR,
+        )
+    else:
+        if case.status == CaseStatus.RESOLVED:
+            case = reopen_case(case, reason="new inbound message", actor=INTAKE_ACTOR)
+        if customer is None and case.customer_id:
+            customer = case.customer
+        ensure_open_task(case, title=message.subject or case.subject, actor=INTAKE_ACTOR)
+        touch_case(case, message.received_at)
+    payload = dict(message.payload)
+    payload["customer_match"] = match.value
+    if candidates:
+        payload["candidate_customer_ids"] = candidates
+    interaction = record_interaction(
+        NewInteraction(
+            channel=message.channel,
+            direction=Direction.INBOUND,
+            occurred_at=message.received_at,
+            customer_id=customer.pk if customer else None,
+            case_id=case.pk,
+            sender=_sender_label(message),
+            subject=message.subject,
+            text=message.text,
+            payload=payload,
+            external_id=message.external_id,
+        ),
+        actor=INTAKE_ACTOR,
+    )
+    return IntakeResult(case, interaction, is_new_case, False, match.value)
+
+
+def _resolve_customer(
+    message: InboundMessage, identifiers: list[Identifier]
+) -> tuple[Customer | None, CustomerMatch, list[int]]:
+    if message.customer_id is not None:
+        customer = Customer.objects.filter(pk=message.customer_id).first()
+        if customer is None:
+            raise NotFound(f"customer {message.customer_id} does not exist", field="customer_id")
+        while customer.merged_into_id:  # an old id of a merged record leads to the survivor
+            customer = Customer.objects.get(pk=customer.merged_into_id)
+        return customer, CustomerMatch.GIVEN, []
+    result = identify(identifiers)
+    if result.outcome == MatchOutcome.MATCHED:
+        return result.customer, CustomerMatch.MATCHED, []
+    if result.outcome == MatchOutcome.AMBIGUOUS:
+        return None, CustomerMatch.AMBIGUOUS, [c.pk for c in result.candidates]
+    if not identifiers:
+        return None, CustomerMatch.NONE, []
+    first_name, last_name = split_name(message.sender_name)
+    try:
+        with transaction.atomic():
+            customer = create_customer(
+                NewCustomer(
+                    first_name=first_name,
+                    last_name=last_name,
+                    preferred_channel=message.channel,
+                    identifiers=[RawIdentifier(i.kind.value, i.value) for i in identifiers],
+                ),
+                actor=INTAKE_ACTOR,
+            )
+    except IdentifierTaken:
+        # Another message from the same new sender created the customer a moment ago.
+        result = identify(identifiers)
+        if result.outcome != MatchOutcome.MATCHED:
+            raise
+        return result.customer, CustomerMatch.MATCHED, []
+    return customer, CustomerMatch.CREATED, []
+
+
+def _find_continued_case(message: InboundMessage, customer: Customer | None) -> Case | None:
+    case: Case | None
+    if message.case_id is not None:
+        case = Case.objects.select_related("customer").filter(pk=message.case_id).first()
+        if case is None:
+            raise NotFound(f"case {message.case_id} does not exist", field="case_id")
+    else:
+        reference = find_case_reference(message)
+        if reference is None:
+            return None
+        case = Case.objects.select_related("customer").filter(reference=reference).first()
+        if case is None:
+            return None
+    if case.status == CaseStatus.CLOSED:
+        return None
+    if customer is not None and case.customer_id not in (None, customer.pk):
+        # Someone else quoting a reference must not write into another customer's case.
+        if message.case_id is not None:
+            raise InvalidInput(f"case {case.pk} belongs to another customer", field="case_id")
+        return None
+    return case
+
+
+def _case_type_for(message: InboundMessage) -> CaseType:
+    if message.case_type:
+        return get_case_type(message.case_type)
+    default = (
+        ChannelDefault.objects.select_related("case_type__default_queue__team")
+        .filter(channel=message.channel)
+        .first()
+    )
+    if default is None:
+        raise InvalidInput(
+            f"no case type is configured for new {message.channel} messages", field="channel"
+        )
+    return default.case_type
+
+
+def _sender_label(message: InboundMessage) -> str:
+    address = message.sender[0].value if message.sender else ""
+    if message.sender_name and address:
+        return f"{message.sender_name} <{address}>"
+    return message.sender_name or address
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:120]
+    return ""

@@ -1,0 +1,70 @@
+"""Recording interactions. Called by the intake pipeline, the case services (notes,
+replies) and the import; never by channel adapters directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from casework.events.services import record
+from casework.interactions.models import Interaction
+from casework.kernel.actors import Actor
+
+
+@dataclass
+class NewInteraction:
+    channel: str
+    direction: str
+    occurred_at: datetime
+    customer_id: int | None = None
+    case_id: int | None = None
+    agent_id: int | None = None
+    sender: str = ""
+    subject: str = ""
+    text: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+
+
+def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
+    """Must run inside the caller's transaction (the case change it belongs to)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_interaction() must run inside the transaction of its change")
+    interaction = Interaction.objects.create(
+        customer_id=data.customer_id,
+        case_id=data.case_id,
+        channel=data.channel,
+        direction=data.direction,
+        occurred_at=data.occurred_at,
+        agent_id=data.agent_id,
+        sender=data.sender[:400],
+        subject=data.subject[:400],
+        text=data.text,
+        payload=data.payload,
+        external_id=data.external_id,
+    )
+    record(
+        "interaction.recorded",
+        actor=actor,
+        object_type="interaction",
+        object_id=interaction.pk,
+        payload={
+            "channel": data.channel,
+            "direction": data.direction,
+            "customer_id": data.customer_id,
+            "case_id": data.case_id,
+            "external_id": data.external_id,
+        },
+    )
+    return interaction
+
+
+def find_by_external_id(channel: str, external_id: str) -> Interaction | None:
+    return (
+        Interaction.objects.select_related("case")
+        .filter(channel=channel, external_id=external_id)
+        .first()
+    )

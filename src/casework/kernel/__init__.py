@@ -1,0 +1,1 @@
+"""Tiny shared vocabulary: actors, domain errors, the clock. Imports nothing of ours."""

@@ -1,0 +1,37 @@
+"""`casework worker`: background work from the database (webhook outbox)."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from casework.events.webhooks import deliver_due
+
+
+class Command(BaseCommand):
+    help = "Process background work: deliver webhooks from the outbox, with retries."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument("--idle-seconds", type=float, default=1.0)
+
+    def handle(self, *args: object, **options: object) -> None:
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        while not stopping:
+            close_old_connections()
+            attempted = deliver_due()
+            if options["once"]:
+                self.stdout.write(f"{attempted} webhook deliveries attempted")
+                return
+            if not attempted:
+                time.sleep(float(options["idle_seconds"]))  # type: ignore[arg-type]

@@ -1,0 +1,47 @@
+"""Reads about agents, teams and queues."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from casework.kernel.actors import Actor, ActorKind, Role
+from casework.routing.models import Agent, Queue
+
+
+def actor_for_user(user: AbstractBaseUser | AnonymousUser) -> Actor | None:
+    """The actor a signed-in user acts as, or None if the user is not an agent."""
+    if not user.is_authenticated:
+        return None
+    agent = Agent.objects.filter(user=user).prefetch_related("teams").first()
+    if agent is None:
+        if user.is_superuser:
+            return Actor(
+                kind=ActorKind.AGENT, id=None, label=f"user:{user.get_username()}", role=Role.ADMIN
+            )
+        return None
+    return actor_for_agent(agent)
+
+
+def actor_for_agent(agent: Agent) -> Actor:
+    role = Role.ADMIN if agent.user.is_superuser else Role(agent.role)
+    return Actor(
+        kind=ActorKind.AGENT,
+        id=agent.pk,
+        label=f"agent:{agent.user.username}",
+        role=role,
+        team_ids=frozenset(team.pk for team in agent.teams.all()),
+    )
+
+
+def list_queues_for(actor: Actor) -> list[Queue]:
+    queues = Queue.objects.select_related("team").order_by("code")
+    if not actor.is_admin:
+        queues = queues.filter(team_id__in=actor.team_ids)
+    return list(queues)
+
+
+def list_assignable_agents(actor: Actor) -> list[Agent]:
+    agents = Agent.objects.select_related("user").filter(user__is_active=True)
+    if not actor.is_admin:
+        agents = agents.filter(teams__in=actor.team_ids).distinct()
+    return list(agents.order_by("user__last_name", "user__username"))

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from casework.kernel.actors import Actor
+from casework.routing.queries import actor_for_agent
+from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeFactory
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    return Actor.system("test")
+
+
+@pytest.fixture
+def email_intake(db):  # noqa: ANN001, ANN201
+    """An installation where new e-mails open a case of a default type."""
+    ResolutionCodeFactory()
+    return ChannelDefaultFactory(channel="email")
+
+
+@pytest.fixture
+def agent(db, email_intake):  # noqa: ANN001, ANN201
+    return AgentFactory(teams=[email_intake.case_type.default_queue.team])
+
+
+@pytest.fixture
+def agent_actor(agent) -> Actor:  # noqa: ANN001
+    return actor_for_agent(agent)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from casework.events.models import Event
+from casework.events.services import verify_chain
+from casework.intake.services import ingest
+from tests.intake.test_pipeline import mail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_untouched_chain_verifies(email_intake):
+    ingest(mail())
+    ingest(mail("<m2@example.de>", address="b@example.de"))
+
+    result = verify_chain()
+
+    assert result.is_intact
+    assert result.checked == Event.objects.count() == 8
+
+
+def test_an_edited_row_is_named_as_the_first_break(email_intake):
+    ingest(mail())
+    ingest(mail("<m2@example.de>", address="b@example.de"))
+    Event.objects.filter(seq=3).update(payload={"forged": True})
+
+    result = verify_chain()
+
+    assert result.first_broken_seq == 3
+    assert "content" in result.reason
+
+
+def test_a_deleted_row_is_found(email_intake):
+    ingest(mail())
+    Event.objects.filter(seq=2).delete()
+
+    assert verify_chain().first_broken_seq == 2
+
+
+def test_audit_verify_command_exits_non_zero_on_tampering(email_intake, capsys):
+    ingest(mail())
+    call_command("audit", "verify")
+    assert "intact" in capsys.readouterr().out
+    Event.objects.filter(seq=1).update(actor_label="someone else")
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("audit", "verify")
+
+    assert exit_info.value.code == 1
+    assert "entry 1" in capsys.readouterr().err

@@ -1,0 +1,165 @@
+"""Test data with sensible defaults: a test names only what it is about."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from casework.cases.models import Case, CaseType, ResolutionCode, Task
+from casework.customers.models import Customer, CustomerIdentifier, Product
+from casework.intake.models import ChannelDefault
+from casework.interactions.models import Interaction
+from casework.kernel.actors import Role
+from casework.routing.models import Agent, Queue, Team
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"team-{n}")
+    name_de = factory.LazyAttribute(lambda o: f"Team {o.code}")
+    name_en = factory.LazyAttribute(lambda o: f"Team {o.code}")
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Queue
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"queue-{n}")
+    name_de = factory.LazyAttribute(lambda o: f"Warteschlange {o.code}")
+    name_en = factory.LazyAttribute(lambda o: f"Queue {o.code}")
+    team = factory.SubFactory(TeamFactory)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"agent{n}")
+    first_name = "Alex"
+    last_name = factory.Sequence(lambda n: f"Agent{n}")
+    password = factory.PostGenerationMethodCall("set_password", "secret-password")
+
+    @factory.post_generation
+    def save_password(self, create, extracted, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        if create:
+            self.save()
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agent
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory)
+    role = Role.AGENT
+
+    @factory.post_generation
+    def teams(self, create, extracted, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        if create and extracted:
+            self.teams.set(extracted)
+
+
+class CaseTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CaseType
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"case-type-{n}")
+    name_de = "Anliegen"
+    name_en = "Request"
+    service_type = "support"
+    default_queue = factory.SubFactory(QueueFactory)
+
+
+class ResolutionCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResolutionCode
+        django_get_or_create = ("code",)
+
+    code = "answered"
+    name_de = "Beantwortet"
+    name_en = "Answered"
+
+
+class ChannelDefaultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChannelDefault
+        django_get_or_create = ("channel",)
+
+    channel = "email"
+    case_type = factory.SubFactory(CaseTypeFactory)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    customer_number = factory.Sequence(lambda n: f"T{n:08d}")
+    first_name = "Erika"
+    last_name = factory.Sequence(lambda n: f"Mustermann{n}")
+    birth_date = dt.date(1980, 5, 17)
+    city = "Berlin"
+
+
+class IdentifierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerIdentifier
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = "email"
+    value = factory.Sequence(lambda n: f"customer{n}@example.de")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("code",)
+
+    code = "mobil-m"
+    kind = "tariff"
+    name_de = "Mobil M"
+    name_en = "Mobile M"
+    monthly_fee = "19.99"
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    reference = factory.Sequence(lambda n: f"CW-2026-{n + 500000:06d}")
+    case_type = factory.SubFactory(CaseTypeFactory)
+    service_type = "support"
+    customer = factory.SubFactory(CustomerFactory)
+    queue = factory.LazyAttribute(lambda o: o.case_type.default_queue)
+    subject = "Frage zur Rechnung"
+    last_activity_at = factory.LazyFunction(timezone.now)
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    case = factory.SubFactory(CaseFactory)
+    queue = factory.LazyAttribute(lambda o: o.case.queue)
+    title = "Bearbeiten"
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = "email"
+    direction = "inbound"
+    occurred_at = factory.LazyFunction(timezone.now)
+    subject = "Hallo"
+    text = "Text"
