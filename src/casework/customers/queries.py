@@ -1,0 +1,136 @@
+"""Reads of customers: lookup, search and the 360° view.
+
+Every read of a customer's 360 view by an agent is itself recorded (data protection:
+who looked at whose data, when)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from casework.cases.models import Case
+from casework.cases.queries import list_open_cases_of_customer
+from casework.customers.identifiers import Identifier, InvalidIdentifier, normalise
+from casework.customers.matching import IdentifyResult, identify
+from casework.customers.models import (
+    Consent,
+    Contract,
+    Customer,
+    CustomerIdentifier,
+    Interest,
+    PaymentMethod,
+)
+from casework.events.services import record
+from casework.interactions.queries import TimelinePage, timeline_for_customer
+from casework.kernel.actors import Actor, ActorKind
+from casework.kernel.errors import NotFound
+
+
+def access_customer(actor: Actor, customer_id: int) -> Customer:
+    """Every agent may look customers up (a caller must be recognised by whoever answers);
+    what they may do with the customer's cases is checked per case."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None or (actor.kind != ActorKind.AGENT and not actor.is_admin):
+        raise NotFound(f"customer {customer_id} not found", customer_id=customer_id)
+    return customer
+
+
+def lookup_customer(kind: str, value: str) -> IdentifyResult:
+    """Find the customer behind one identifier as a user typed it."""
+    return identify([normalise(kind, value)])
+
+
+def search_customers(text: str, *, limit: int = 20) -> list[Customer]:
+    """By customer number, e-mail, phone number or name (prefix of the last name, or
+    "last first")."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    exact = _identifier_candidates(text)
+    found: dict[int, Customer] = {}
+    if exact:
+        by_identifier = identify(exact)
+        for customer in (by_identifier.customer, *by_identifier.candidates):
+            if customer is not None:
+                found[customer.pk] = customer
+    by_name = Customer.objects.filter(
+        search_name__startswith=text.casefold(), merged_into__isnull=True
+    ).order_by("search_name", "pk")[:limit]
+    for customer in by_name:
+        found.setdefault(customer.pk, customer)
+    return list(found.values())[:limit]
+
+
+def _identifier_candidates(text: str) -> list[Identifier]:
+    candidates = []
+    for kind in ("customer_number", "email", "phone", "portal_account"):
+        try:
+            candidates.append(normalise(kind, text))
+        except InvalidIdentifier:
+            continue
+    if "@" not in text:
+        candidates = [c for c in candidates if c.kind.value != "email"]
+    return candidates
+
+
+@dataclass(frozen=True)
+class Customer360:
+    customer: Customer
+    identifiers: list[CustomerIdentifier]
+    contracts: list[Contract]
+    payment_methods: list[PaymentMethod]
+    consents: list[Consent]
+    interests: list[Interest]
+    open_cases: list[Case]
+    hidden_open_cases: int
+    timeline: TimelinePage
+    merged_into: Customer | None
+
+
+def customer_360(actor: Actor, customer_id: int, *, page: int = 1) -> Customer360:
+    customer = access_customer(actor, customer_id)
+    open_cases, hidden = list_open_cases_of_customer(actor, customer.pk)
+    view = Customer360(
+        customer=customer,
+        identifiers=list(customer.identifiers.order_by("kind", "value")),
+        contracts=list(
+            Contract.objects.filter(customer=customer)
+            .select_related("product")
+            .prefetch_related("options")
+            .order_by("-start_date")
+        ),
+        payment_methods=list(customer.payment_methods.all()),
+        consents=_latest_consents(customer),
+        interests=list(customer.interests.all()[:20]),
+        open_cases=open_cases,
+        hidden_open_cases=hidden,
+        timeline=timeline_for_customer(
+            customer.pk, page=page, page_size=settings.CASEWORK_TIMELINE_PAGE_SIZE
+        ),
+        merged_into=customer.merged_into,
+    )
+    with transaction.atomic():
+        record(
+            "customer.viewed",
+            actor=actor,
+            object_type="customer",
+            object_id=customer.pk,
+            payload={"page": page},
+        )
+    return view
+
+
+def _latest_consents(customer: Customer) -> list[Consent]:
+    latest: dict[str, Consent] = {}
+    for consent in customer.consents.order_by("-recorded_at"):
+        latest.setdefault(consent.purpose, consent)
+    return list(latest.values())
+
+
+def get_customer_or_404(customer_id: int) -> Customer:
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found", customer_id=customer_id)
+    return customer
