@@ -191,6 +191,10 @@ def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
             raise InvalidInput(f"unknown priority {changes.priority!r}", field="priority")
         change("priority", case.priority, changes.priority)
         case.priority = changes.priority
+        # The case's urgency is what its waiting work is ordered by.
+        Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES).update(
+            priority=changes.priority
+        )
     if changes.service_type is not None:
         if changes.service_type not in ServiceType.values:
             raise InvalidInput(

@@ -18,7 +18,7 @@ from casework.customers.models import Customer, CustomerMerge, PaymentMethod
 from casework.events.services import record
 from casework.kernel import clock
 from casework.kernel.actors import Actor
-from casework.kernel.errors import Conflict, InvalidInput
+from casework.kernel.errors import Conflict, InvalidInput, NotFound
 
 # Relations that describe merges themselves and must never move.
 _NOT_MOVED = {
@@ -106,6 +106,13 @@ def undo_merge(merge: CustomerMerge, *, actor: Actor) -> CustomerMerge:
         object_id=merge.survivor_id,
         payload={"merge_id": merge.pk, "restored_customer_id": merge.merged_id},
     )
+    return merge
+
+
+def get_merge(merge_id: int) -> CustomerMerge:
+    merge = CustomerMerge.objects.filter(pk=merge_id).first()
+    if merge is None:
+        raise NotFound(f"merge {merge_id} not found", merge_id=merge_id)
     return merge
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from casework.kernel.actors import Actor, ActorKind, Role
+from casework.kernel.errors import NotFound
 from casework.routing.models import Agent, Queue
 
 
@@ -45,3 +46,10 @@ def list_assignable_agents(actor: Actor) -> list[Agent]:
     if not actor.is_admin:
         agents = agents.filter(teams__in=actor.team_ids).distinct()
     return list(agents.order_by("user__last_name", "user__username"))
+
+
+def get_agent(agent_id: int) -> Agent:
+    agent = Agent.objects.select_related("user").filter(pk=agent_id, user__is_active=True).first()
+    if agent is None:
+        raise NotFound(f"agent {agent_id} not found", field="owner_id")
+    return agent

@@ -120,7 +120,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = CASEWORK_DATA_DIR / "static"
+# Only for `collectstatic` in deployments that serve files from a web server.
+STATIC_ROOT = os.environ.get("CASEWORK_STATIC_ROOT") or None
 # Serve straight from the app folders: no collectstatic step before the demo starts.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
