@@ -46,3 +46,9 @@ def user_for_token(token: str) -> AbstractBaseUser | None:
     if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
+
+
+def revoke_tokens(username: str, *, description: str) -> int:
+    return ApiToken.objects.filter(
+        user__username=username, description=description, revoked_at__isnull=True
+    ).update(revoked_at=clock.now())

@@ -1,0 +1,52 @@
+"""`casework demo`: migrate, load the demo data, print the sign-ins, and run the whole
+product in the foreground (web and API, plus the background worker as a child process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from casework.api.tokens import create_token, revoke_tokens
+from casework.demo import reference
+
+DEMO_TOKEN_DESCRIPTION = "demo"
+
+
+class Command(BaseCommand):
+    help = "Run the demo: migrate, load demo data, start worker and web server."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--no-serve", action="store_true", help="prepare only, then exit")
+
+    def handle(self, *args: object, **options: object) -> None:
+        settings.CASEWORK_DATA_DIR.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"data directory: {settings.CASEWORK_DATA_DIR}")
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("database migrated")
+        call_command("load_demo", customers=options["customers"])
+        # A fresh token each start; the previous demo token stops working.
+        revoke_tokens("anna", description=DEMO_TOKEN_DESCRIPTION)
+        token = create_token("anna", description=DEMO_TOKEN_DESCRIPTION)
+        url = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(self.style.SUCCESS(f"\nCasework demo on {url}\n"))
+        self.stdout.write(f"Sign in (password for all: {reference.DEMO_PASSWORD}):")
+        for username, first, last, role, teams, _skills, _superuser in reference.AGENTS:
+            team_text = ", ".join(teams) if teams else "all"
+            self.stdout.write(f"  {username:<8} {role:<11} {first} {last} ({team_text})")
+        self.stdout.write(f"\nAPI: {url}/api/v1/docs — token for anna:\n  {token}")
+        self.stdout.write(f'  curl -H "Authorization: Bearer {token}" {url}/api/v1/cases\n')
+        if options["no_serve"]:
+            return
+        worker = subprocess.Popen([sys.executable, "-m", "casework.cli", "worker"])
+        try:
+            call_command("serve", host=options["host"], port=options["port"])
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)
