@@ -145,7 +145,9 @@ def list_duplicate_suspects(limit: int = 100) -> list[DuplicateSuspect]:
         .filter(n__gt=1)[:limit]
     )
     for row in by_address:
-        ids = active.filter(**row)
+        ids = active.filter(
+            last_name=row["last_name"], street=row["street"], postal_code=row["postal_code"]
+        )
         groups.append(("address", list(ids.values_list("pk", flat=True))))
     by_iban = (
         PaymentMethod.objects.exclude(iban="")

@@ -28,10 +28,11 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         while not stopping:
-            close_old_connections()
             attempted = deliver_due()
             if options["once"]:
                 self.stdout.write(f"{attempted} webhook deliveries attempted")
                 return
             if not attempted:
                 time.sleep(float(options["idle_seconds"]))  # type: ignore[arg-type]
+            # A long-running process must notice dropped or expired database connections.
+            close_old_connections()
