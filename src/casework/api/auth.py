@@ -4,6 +4,7 @@ the actor every endpoint acts as."""
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from casework.api.tokens import user_for_token
@@ -27,10 +28,10 @@ class BearerToken(HttpBearer):
 def actor_of(request: HttpRequest) -> Actor:
     actor = request.auth  # type: ignore[attr-defined]
     if not isinstance(actor, Actor):
-        raise PermissionDenied("not signed in as an agent")
+        raise PermissionDenied(_("not signed in as an agent"))
     return actor
 
 
 def require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise PermissionDenied("only administrators may do this")
+        raise PermissionDenied(_("only administrators may do this"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from casework.api.auth import actor_of
@@ -63,9 +64,9 @@ def lookup(request: HttpRequest, kind: IdentifierKindName, value: str):  # noqa:
     actor_of(request)
     result = lookup_customer(kind, value)
     if result.outcome == MatchOutcome.AMBIGUOUS:
-        raise Conflict("the identifier matches several customers")
+        raise Conflict(_("the identifier matches several customers"))
     if result.customer is None:
-        raise NotFound(f"no customer with {kind} {value}")
+        raise NotFound(_("no customer with %(kind)s %(value)s") % {"kind": kind, "value": value})
     return result.customer
 
 

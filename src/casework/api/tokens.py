@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as _
 
 from casework.api.models import ApiToken
 from casework.kernel import clock
@@ -26,7 +27,9 @@ def _digest(token: str) -> str:
 def create_token(username: str, *, description: str = "") -> str:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise NotFound(f"no active user {username!r}", username=username)
+        raise NotFound(
+            _("no active user “%(username)s”") % {"username": username}, username=username
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     ApiToken.objects.create(
         user=user, prefix=token[:10], key_hash=_digest(token), description=description

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from casework.cases.models import (
     OPEN_STATUSES,
@@ -66,13 +67,18 @@ def open_case(new: NewCase, *, actor: Actor) -> Case:
         raise RuntimeError("open_case() must run inside a transaction")
     subject = " ".join(new.subject.split())[:300]
     if not subject:
-        raise InvalidInput("a case needs a subject", field="subject")
+        raise InvalidInput(_("a case needs a subject"), field="subject")
     service_type = new.service_type or new.case_type.service_type
     if service_type not in ServiceType.values:
-        raise InvalidInput(f"unknown service type {service_type!r}", field="service_type")
+        raise InvalidInput(
+            _("unknown service type “%(service_type)s”") % {"service_type": service_type},
+            field="service_type",
+        )
     priority = new.priority or new.case_type.default_priority
     if priority not in Priority.values:
-        raise InvalidInput(f"unknown priority {priority!r}", field="priority")
+        raise InvalidInput(
+            _("unknown priority “%(priority)s”") % {"priority": priority}, field="priority"
+        )
     queue = new.queue or new.case_type.default_queue
     now = clock.now()
     case = Case.objects.create(
@@ -178,17 +184,23 @@ def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
 
     if changes.status is not None:
         if changes.status not in CaseStatus.values:
-            raise InvalidInput(f"unknown status {changes.status!r}", field="status")
+            raise InvalidInput(
+                _("unknown status “%(status)s”") % {"status": changes.status}, field="status"
+            )
         if changes.status not in _DIRECT_STATUS or case.status not in OPEN_STATUSES:
             raise InvalidTransition(
-                f"a case cannot go from {case.status} to {changes.status} this way",
+                _("a case cannot go from %(current)s to %(requested)s this way")
+                % {"current": case.status, "requested": changes.status},
                 field="status",
             )
         change("status", case.status, changes.status)
         case.status = changes.status
     if changes.priority is not None:
         if changes.priority not in Priority.values:
-            raise InvalidInput(f"unknown priority {changes.priority!r}", field="priority")
+            raise InvalidInput(
+                _("unknown priority “%(priority)s”") % {"priority": changes.priority},
+                field="priority",
+            )
         change("priority", case.priority, changes.priority)
         case.priority = changes.priority
         # The case's urgency is what its waiting work is ordered by.
@@ -198,14 +210,16 @@ def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
     if changes.service_type is not None:
         if changes.service_type not in ServiceType.values:
             raise InvalidInput(
-                f"unknown service type {changes.service_type!r}", field="service_type"
+                _("unknown service type “%(service_type)s”")
+                % {"service_type": changes.service_type},
+                field="service_type",
             )
         change("service_type", case.service_type, changes.service_type)
         case.service_type = changes.service_type
     if changes.subject is not None:
         subject = " ".join(changes.subject.split())[:300]
         if not subject:
-            raise InvalidInput("a case needs a subject", field="subject")
+            raise InvalidInput(_("a case needs a subject"), field="subject")
         change("subject", case.subject, subject)
         case.subject = subject
     if changes.queue is not None and changes.queue.pk != case.queue_id:
@@ -240,7 +254,7 @@ def _may_assign(actor: Actor, case: Case, agent: Agent | None) -> bool:
 def assign_case(case: Case, agent: Agent | None, *, actor: Actor) -> Case:
     case = _lock(case)
     if not _may_assign(actor, case, agent):
-        raise PermissionDenied("only a supervisor may assign cases to other agents")
+        raise PermissionDenied(_("only a supervisor may assign cases to other agents"))
     new_owner_id = agent.pk if agent else None
     if case.owner_id == new_owner_id:
         return case
@@ -270,7 +284,7 @@ def assign_case(case: Case, agent: Agent | None, *, actor: Actor) -> Case:
 def add_note(case: Case, text: str, *, actor: Actor) -> None:
     text = text.strip()
     if not text:
-        raise InvalidInput("a note needs text", field="text")
+        raise InvalidInput(_("a note needs text"), field="text")
     case = _lock(case)
     now = clock.now()
     interaction = record_interaction(
@@ -300,10 +314,18 @@ def add_note(case: Case, text: str, *, actor: Actor) -> None:
 def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Actor) -> Case:
     case = _lock(case)
     if case.status not in OPEN_STATUSES:
-        raise InvalidTransition(f"case {case.reference} is {case.status} already", field="status")
+        raise InvalidTransition(
+            _("case %(reference)s is %(status)s already")
+            % {"reference": case.reference, "status": case.status},
+            field="status",
+        )
     code = ResolutionCode.objects.filter(code=resolution_code, is_active=True).first()
     if code is None:
-        raise InvalidInput(f"unknown resolution code {resolution_code!r}", field="resolution_code")
+        raise InvalidInput(
+            _("unknown resolution code “%(resolution_code)s”")
+            % {"resolution_code": resolution_code},
+            field="resolution_code",
+        )
     now = clock.now()
     previous = case.status
     case.status, case.resolution_code, case.resolution_note = CaseStatus.RESOLVED, code, note
@@ -347,7 +369,9 @@ def reopen_case(case: Case, *, reason: str, actor: Actor) -> Case:
     """In the caller's transaction (the intake pipeline reopens on a new message)."""
     case = _lock(case)
     if case.status != CaseStatus.RESOLVED:
-        raise InvalidTransition(f"only resolved cases can be reopened, not {case.status}")
+        raise InvalidTransition(
+            _("only resolved cases can be reopened, not %(status)s") % {"status": case.status}
+        )
     case.status = CaseStatus.OPEN
     case.resolved_at = None
     case.last_activity_at = clock.now()
@@ -389,7 +413,7 @@ def get_next_task(actor: Actor) -> Task | None:
     if task is None:
         return None
     if actor.id is None:
-        raise InvalidInput("only an agent can take work")
+        raise InvalidInput(_("only an agent can take work"))
     task.assignee_id, task.status = actor.id, TaskStatus.IN_PROGRESS
     task.save(update_fields=["assignee", "status", "updated_at"])
     record(
@@ -412,12 +436,12 @@ def get_case_type(code: str) -> CaseType:
         .first()
     )
     if case_type is None:
-        raise NotFound(f"unknown case type {code!r}", case_type=code)
+        raise NotFound(_("unknown case type “%(code)s”") % {"code": code}, case_type=code)
     return case_type
 
 
 def get_queue(code: str) -> Queue:
     queue = Queue.objects.select_related("team").filter(code=code).first()
     if queue is None:
-        raise NotFound(f"unknown queue {code!r}", queue=code)
+        raise NotFound(_("unknown queue “%(code)s”") % {"code": code}, queue=code)
     return queue

@@ -1,8 +1,10 @@
-"""IBAN validation (ISO 13616, pure): country length and the mod-97 check digits."""
+"""IBAN validation (ISO 13616, no database): country length and the mod-97 check digits."""
 
 from __future__ import annotations
 
 import re
+
+from django.utils.translation import gettext as _
 
 from casework.kernel.errors import InvalidInput
 
@@ -28,19 +30,26 @@ class InvalidIban(InvalidInput):
 def normalise_iban(raw: str) -> str:
     iban = re.sub(r"[\s-]", "", raw).upper()
     if not _SHAPE.match(iban):
-        raise InvalidIban(f"{raw!r} is not an IBAN", value=raw)
+        raise InvalidIban(_("“%(value)s” is not an IBAN") % {"value": raw}, value=raw)
     expected = IBAN_LENGTHS.get(iban[:2])
     if expected is None:
-        raise InvalidIban(f"{raw!r}: unknown IBAN country {iban[:2]!r}", value=raw)
+        raise InvalidIban(
+            _("“%(value)s”: unknown IBAN country %(country)s")
+            % {"value": raw, "country": iban[:2]},
+            value=raw,
+        )
     if len(iban) != expected:
         raise InvalidIban(
-            f"{raw!r}: an IBAN from {iban[:2]} has {expected} characters, not {len(iban)}",
+            _("“%(value)s”: an IBAN from %(country)s has %(expected)d characters, not %(length)d")
+            % {"value": raw, "country": iban[:2], "expected": expected, "length": len(iban)},
             value=raw,
         )
     rearranged = iban[4:] + iban[:4]
     digits = "".join(str(int(char, 36)) for char in rearranged)
     if int(digits) % 97 != 1:
-        raise InvalidIban(f"{raw!r}: the IBAN check digits are wrong", value=raw)
+        raise InvalidIban(
+            _("“%(value)s”: the IBAN check digits are wrong") % {"value": raw}, value=raw
+        )
     return iban
 
 

@@ -1,4 +1,4 @@
-"""Normalising the ways a customer is recognised (pure: no Django).
+"""Normalising the ways a customer is recognised (no database).
 
 Every identifier is stored in exactly one canonical spelling, so matching is an indexed
 equality lookup: e-mail addresses lower-cased with the domain in IDNA (punycode) form,
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
+from django.utils.translation import gettext as _
 
 from casework.kernel.errors import InvalidInput
 
@@ -43,7 +44,9 @@ _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 def normalise_email(raw: str) -> str:
     text = raw.strip().strip("<>").strip()
     if text.count("@") != 1:
-        raise InvalidIdentifier(f"{raw!r} is not an e-mail address", kind="email", value=raw)
+        raise InvalidIdentifier(
+            _("“%(value)s” is not an e-mail address") % {"value": raw}, kind="email", value=raw
+        )
     local, domain = text.split("@")
     if (
         not _LOCAL_PART.match(local)
@@ -51,16 +54,22 @@ def normalise_email(raw: str) -> str:
         or local.endswith(".")
         or ".." in local
     ):
-        raise InvalidIdentifier(f"{raw!r}: the part before @ is not valid", kind="email", value=raw)
+        raise InvalidIdentifier(
+            _("“%(value)s”: the part before @ is not valid") % {"value": raw},
+            kind="email",
+            value=raw,
+        )
     try:
         ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError as error:
         raise InvalidIdentifier(
-            f"{raw!r}: the domain is not valid ({error})", kind="email", value=raw
+            _("“%(value)s”: the domain is not valid") % {"value": raw}, kind="email", value=raw
         ) from error
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
-        raise InvalidIdentifier(f"{raw!r}: the domain is not valid", kind="email", value=raw)
+        raise InvalidIdentifier(
+            _("“%(value)s”: the domain is not valid") % {"value": raw}, kind="email", value=raw
+        )
     return f"{local.lower()}@{ascii_domain}"
 
 
@@ -73,17 +82,23 @@ def normalise_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as error:
         raise InvalidIdentifier(
-            f"{raw!r} is not a phone number ({error})", kind="phone", value=raw
+            _("“%(value)s” is not a phone number") % {"value": raw}, kind="phone", value=raw
         ) from error
     if not phonenumbers.is_valid_number(number):
-        raise InvalidIdentifier(f"{raw!r} is not a valid phone number", kind="phone", value=raw)
+        raise InvalidIdentifier(
+            _("“%(value)s” is not a valid phone number") % {"value": raw}, kind="phone", value=raw
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalise_plain(raw: str, kind: IdentifierKind) -> str:
     text = " ".join(raw.split())
     if not text or len(text) > 100:
-        raise InvalidIdentifier(f"{raw!r} is not a valid {kind.value}", kind=kind.value, value=raw)
+        raise InvalidIdentifier(
+            _("“%(value)s” is not a valid %(kind)s") % {"value": raw, "kind": kind.value},
+            kind=kind.value,
+            value=raw,
+        )
     return text
 
 
@@ -93,7 +108,10 @@ def normalise(kind: IdentifierKind | str, raw: str) -> Identifier:
     except ValueError as error:
         known = ", ".join(k.value for k in IdentifierKind)
         raise InvalidIdentifier(
-            f"unknown identifier kind {kind!r} (known: {known})", kind=str(kind), value=raw
+            _("unknown identifier kind “%(kind)s” (known: %(known)s)")
+            % {"kind": kind, "known": known},
+            kind=str(kind),
+            value=raw,
         ) from error
     if kind == IdentifierKind.EMAIL:
         return Identifier(kind, normalise_email(raw))

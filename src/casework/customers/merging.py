@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db import transaction
 from django.db.models import Count, ForeignKey, Model
+from django.utils.translation import gettext as _
 
 from casework.customers.models import Customer, CustomerMerge, PaymentMethod
 from casework.events.services import record
@@ -44,14 +45,14 @@ def _customer_relations() -> list[tuple[type[Model], str]]:
 @transaction.atomic
 def merge_customers(survivor: Customer, duplicate: Customer, *, actor: Actor) -> CustomerMerge:
     if survivor.pk == duplicate.pk:
-        raise InvalidInput("a customer cannot be merged into itself")
+        raise InvalidInput(_("a customer cannot be merged into itself"))
     locked = {
         c.pk: c
         for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk])
     }
     survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
     if survivor.merged_into_id or duplicate.merged_into_id:
-        raise Conflict("one of the customers has been merged already")
+        raise Conflict(_("one of the customers has been merged already"))
     moved: dict[str, list[int]] = {}
     for model, field_name in _customer_relations():
         rows = model._default_manager.filter(**{field_name: duplicate})
@@ -87,7 +88,7 @@ def merge_customers(survivor: Customer, duplicate: Customer, *, actor: Actor) ->
 def undo_merge(merge: CustomerMerge, *, actor: Actor) -> CustomerMerge:
     merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
     if merge.undone_at is not None:
-        raise Conflict("this merge has been undone already")
+        raise Conflict(_("this merge has been undone already"))
     models_by_label = {model._meta.label_lower: model for model in apps.get_models()}
     for key, ids in merge.moved.items():
         label, field_name = key.rsplit(".", 1)
@@ -112,7 +113,9 @@ def undo_merge(merge: CustomerMerge, *, actor: Actor) -> CustomerMerge:
 def get_merge(merge_id: int) -> CustomerMerge:
     merge = CustomerMerge.objects.filter(pk=merge_id).first()
     if merge is None:
-        raise NotFound(f"merge {merge_id} not found", merge_id=merge_id)
+        raise NotFound(
+            _("merge %(merge_id)s not found") % {"merge_id": merge_id}, merge_id=merge_id
+        )
     return merge
 
 

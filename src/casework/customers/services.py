@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from casework.customers.iban import normalise_iban
 from casework.customers.identifiers import Identifier, IdentifierKind, normalise
@@ -79,21 +80,31 @@ def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identi
     """Check everything that can be checked without the database; returns the normalised
     identifiers. Raises InvalidInput naming the field."""
     if data.kind not in CustomerKind.values:
-        raise InvalidInput(f"unknown customer kind {data.kind!r}", field="kind")
+        raise InvalidInput(
+            _("unknown customer kind “%(kind)s”") % {"kind": data.kind}, field="kind"
+        )
     if data.kind == CustomerKind.PERSON and not data.last_name.strip() and not data.identifiers:
-        raise InvalidInput("a person needs a last name or an identifier", field="last_name")
+        raise InvalidInput(_("a person needs a last name or an identifier"), field="last_name")
     if data.kind == CustomerKind.ORGANISATION and not data.organisation_name.strip():
-        raise InvalidInput("an organisation needs a name", field="organisation_name")
+        raise InvalidInput(_("an organisation needs a name"), field="organisation_name")
     if data.preferred_channel and data.preferred_channel not in Channel.values:
-        raise InvalidInput(f"unknown channel {data.preferred_channel!r}", field="preferred_channel")
+        raise InvalidInput(
+            _("unknown channel “%(preferred_channel)s”")
+            % {"preferred_channel": data.preferred_channel},
+            field="preferred_channel",
+        )
     if data.language not in ("de", "en"):
-        raise InvalidInput(f"unsupported language {data.language!r}", field="language")
+        raise InvalidInput(
+            _("unsupported language “%(language)s”") % {"language": data.language}, field="language"
+        )
     normalised = [(raw, raw.normalised()) for raw in data.identifiers]
     seen: set[Identifier] = set()
     for raw, identifier in normalised:
         if identifier in seen:
             raise InvalidInput(
-                f"identifier {raw.value!r} is given twice", field="identifiers", value=raw.value
+                _("identifier “%(raw)s” is given twice") % {"raw": raw.value},
+                field="identifiers",
+                value=raw.value,
             )
         seen.add(identifier)
     return normalised
@@ -105,7 +116,10 @@ def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
     _ensure_identifiers_free([identifier for _, identifier in identifiers])
     number = data.customer_number.strip() or next_customer_number()
     if Customer.objects.filter(customer_number=number).exists():
-        raise Conflict(f"customer number {number} exists already", field="customer_number")
+        raise Conflict(
+            _("customer number %(number)s exists already") % {"number": number},
+            field="customer_number",
+        )
     customer = Customer.objects.create(
         kind=data.kind,
         customer_number=number,
@@ -140,7 +154,7 @@ def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
             CustomerIdentifier.objects.bulk_create(rows)
     except IntegrityError as error:
         # Lost a race with another writer between the check above and this insert.
-        raise IdentifierTaken("an identifier belongs to another customer already") from error
+        raise IdentifierTaken(_("an identifier belongs to another customer already")) from error
     record(
         "customer.created",
         actor=actor,
@@ -158,7 +172,8 @@ def _ensure_identifiers_free(identifiers: Sequence[Identifier]) -> None:
     for identifier in identifiers:
         if CustomerIdentifier.objects.filter(kind=identifier.kind, value=identifier.value).exists():
             raise IdentifierTaken(
-                f"{identifier.kind.value} {identifier.value} belongs to another customer already",
+                _("%(kind)s %(identifier)s belongs to another customer already")
+                % {"kind": identifier.kind.value, "identifier": identifier.value},
                 field="identifiers",
                 value=identifier.value,
             )
@@ -179,7 +194,9 @@ def next_customer_number() -> str:
 def update_customer(customer: Customer, changes: dict[str, Any], *, actor: Actor) -> Customer:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidInput(f"these fields cannot be changed: {', '.join(sorted(unknown))}")
+        raise InvalidInput(
+            _("these fields cannot be changed: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     before, after = {}, {}
     for name, value in changes.items():
@@ -189,9 +206,9 @@ def update_customer(customer: Customer, changes: dict[str, Any], *, actor: Actor
             before[name], after[name] = getattr(customer, name), value
             setattr(customer, name, value)
     if "preferred_channel" in after and after["preferred_channel"] not in ("", *Channel.values):
-        raise InvalidInput("unknown channel", field="preferred_channel")
+        raise InvalidInput(_("unknown channel"), field="preferred_channel")
     if "language" in after and after["language"] not in ("de", "en"):
-        raise InvalidInput("unsupported language", field="language")
+        raise InvalidInput(_("unsupported language"), field="language")
     if not after:
         return customer
     customer.save(update_fields=[*after, "updated_at"])
@@ -215,7 +232,8 @@ def add_identifier(customer: Customer, raw: RawIdentifier, *, actor: Actor) -> C
         if existing.customer_id == customer.pk:
             return existing
         raise IdentifierTaken(
-            f"{identifier.kind.value} {identifier.value} belongs to another customer already",
+            _("%(kind)s %(identifier)s belongs to another customer already")
+            % {"kind": identifier.kind.value, "identifier": identifier.value},
             field="value",
         )
     row = CustomerIdentifier.objects.create(
@@ -246,18 +264,29 @@ class NewContract:
 def add_contract(customer: Customer, data: NewContract, *, actor: Actor) -> Contract:
     product = Product.objects.filter(code=data.product_code).first()
     if product is None:
-        raise InvalidInput(f"unknown product {data.product_code!r}", field="product")
+        raise InvalidInput(
+            _("unknown product “%(product_code)s”") % {"product_code": data.product_code},
+            field="product",
+        )
     options = list(Product.objects.filter(code__in=data.option_codes))
     missing = set(data.option_codes) - {option.code for option in options}
     if missing:
-        raise InvalidInput(f"unknown options: {', '.join(sorted(missing))}", field="options")
+        raise InvalidInput(
+            _("unknown options: %(options)s") % {"options": ", ".join(sorted(missing))},
+            field="options",
+        )
     if data.status not in ContractStatus.values:
-        raise InvalidInput(f"unknown contract status {data.status!r}", field="status")
+        raise InvalidInput(
+            _("unknown contract status “%(status)s”") % {"status": data.status}, field="status"
+        )
     if data.end_date and data.end_date < data.start_date:
-        raise InvalidInput("the contract ends before it starts", field="end_date")
+        raise InvalidInput(_("the contract ends before it starts"), field="end_date")
     number = data.contract_number.strip() or f"V{customer.pk:08d}-{customer.contracts.count() + 1}"
     if Contract.objects.filter(contract_number=number).exists():
-        raise Conflict(f"contract number {number} exists already", field="contract_number")
+        raise Conflict(
+            _("contract number %(number)s exists already") % {"number": number},
+            field="contract_number",
+        )
     contract = Contract.objects.create(
         customer=customer,
         contract_number=number,
@@ -300,16 +329,18 @@ class NewPaymentMethod:
 
 def validate_payment_method(data: NewPaymentMethod) -> NewPaymentMethod:
     if data.kind not in PaymentMethodKind.values:
-        raise InvalidInput(f"unknown payment method {data.kind!r}", field="kind")
+        raise InvalidInput(
+            _("unknown payment method “%(kind)s”") % {"kind": data.kind}, field="kind"
+        )
     if data.kind in (PaymentMethodKind.DIRECT_DEBIT, PaymentMethodKind.STANDING_ORDER) or data.iban:
         if not data.iban and data.kind == PaymentMethodKind.DIRECT_DEBIT:
-            raise InvalidInput("direct debit needs an IBAN", field="iban")
+            raise InvalidInput(_("direct debit needs an IBAN"), field="iban")
         if data.iban:
             data.iban = normalise_iban(data.iban)
     if data.kind == PaymentMethodKind.CARD and not (
         len(data.card_last4) == 4 and data.card_last4.isdigit()
     ):
-        raise InvalidInput("a card needs its last four digits", field="card_last4")
+        raise InvalidInput(_("a card needs its last four digits"), field="card_last4")
     if data.kind == PaymentMethodKind.PAYPAL:
         data.paypal_email = normalise(IdentifierKind.EMAIL, data.paypal_email).value
     return data
@@ -380,5 +411,8 @@ def record_interest(
 def get_customer(customer_id: int) -> Customer:
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
-        raise NotFound(f"customer {customer_id} does not exist", customer_id=customer_id)
+        raise NotFound(
+            _("customer %(customer_id)s does not exist") % {"customer_id": customer_id},
+            customer_id=customer_id,
+        )
     return customer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from casework.events.models import Event, WebhookDelivery, WebhookSubscription
 from casework.kernel.errors import NotFound
 
@@ -12,7 +14,10 @@ def list_subscriptions() -> list[WebhookSubscription]:
 
 def list_deliveries(subscription_id: int, *, limit: int = 100) -> list[WebhookDelivery]:
     if not WebhookSubscription.objects.filter(pk=subscription_id).exists():
-        raise NotFound(f"webhook subscription {subscription_id} not found")
+        raise NotFound(
+            _("webhook subscription %(subscription_id)s not found")
+            % {"subscription_id": subscription_id}
+        )
     return list(
         WebhookDelivery.objects.filter(subscription_id=subscription_id)
         .select_related("event")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from casework.cases.models import Case, CaseStatus, CaseType
 from casework.cases.services import (
@@ -57,15 +58,16 @@ class IntakeResult:
 def validate_message(message: InboundMessage) -> list[Identifier]:
     if message.channel not in INBOUND_CHANNELS:
         raise InvalidInput(
-            f"unknown channel {message.channel!r} (known: {', '.join(INBOUND_CHANNELS)})",
+            _("unknown channel “%(channel)s” (known: %(known)s)")
+            % {"channel": message.channel, "known": ", ".join(INBOUND_CHANNELS)},
             field="channel",
         )
     if not message.external_id.strip():
-        raise InvalidInput("a message needs the channel's id for it", field="external_id")
+        raise InvalidInput(_("a message needs the channel's id for it"), field="external_id")
     if len(message.external_id) > 400:
-        raise InvalidInput("external_id is longer than 400 characters", field="external_id")
+        raise InvalidInput(_("external_id is longer than 400 characters"), field="external_id")
     if message.received_at.tzinfo is None:
-        raise InvalidInput("received_at needs a time zone", field="received_at")
+        raise InvalidInput(_("received_at needs a time zone"), field="received_at")
     identifiers = []
     for index, sender in enumerate(message.sender):
         try:
@@ -152,7 +154,10 @@ def _resolve_customer(
     if message.customer_id is not None:
         customer = Customer.objects.filter(pk=message.customer_id).first()
         if customer is None:
-            raise NotFound(f"customer {message.customer_id} does not exist", field="customer_id")
+            raise NotFound(
+                _("customer %(customer_id)s does not exist") % {"customer_id": message.customer_id},
+                field="customer_id",
+            )
         while customer.merged_into_id:  # an old id of a merged record leads to the survivor
             customer = Customer.objects.get(pk=customer.merged_into_id)
         return customer, CustomerMatch.GIVEN, []
@@ -189,7 +194,9 @@ def _find_continued_case(message: InboundMessage, customer: Customer | None) -> 
     if message.case_id is not None:
         case = Case.objects.select_related("customer").filter(pk=message.case_id).first()
         if case is None:
-            raise NotFound(f"case {message.case_id} does not exist", field="case_id")
+            raise NotFound(
+                _("case %(case_id)s does not exist") % {"case_id": message.case_id}, field="case_id"
+            )
     else:
         reference = find_case_reference(message)
         if reference is None:
@@ -202,7 +209,10 @@ def _find_continued_case(message: InboundMessage, customer: Customer | None) -> 
     if customer is not None and case.customer_id not in (None, customer.pk):
         # Someone else quoting a reference must not write into another customer's case.
         if message.case_id is not None:
-            raise InvalidInput(f"case {case.pk} belongs to another customer", field="case_id")
+            raise InvalidInput(
+                _("case %(case_id)s belongs to another customer") % {"case_id": case.pk},
+                field="case_id",
+            )
         return None
     return case
 
@@ -217,7 +227,9 @@ def _case_type_for(message: InboundMessage) -> CaseType:
     )
     if default is None:
         raise InvalidInput(
-            f"no case type is configured for new {message.channel} messages", field="channel"
+            _("no case type is configured for new %(channel)s messages")
+            % {"channel": message.channel},
+            field="channel",
         )
     return default.case_type
 

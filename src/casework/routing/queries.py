@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils.translation import gettext as _
 
 from casework.kernel.actors import Actor, ActorKind, Role
 from casework.kernel.errors import NotFound
@@ -51,5 +52,5 @@ def list_assignable_agents(actor: Actor) -> list[Agent]:
 def get_agent(agent_id: int) -> Agent:
     agent = Agent.objects.select_related("user").filter(pk=agent_id, user__is_active=True).first()
     if agent is None:
-        raise NotFound(f"agent {agent_id} not found", field="owner_id")
+        raise NotFound(_("agent %(agent_id)s not found") % {"agent_id": agent_id}, field="owner_id")
     return agent
