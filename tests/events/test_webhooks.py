@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from casework.events.models import DeliveryStatus, WebhookDelivery
 from casework.events.services import subscribe_webhook
-from casework.events.webhooks import deliver_due
+from casework.events.webhooks import deliver_due, fan_out, run_once
 from casework.intake.services import ingest
 from casework.kernel.actors import Actor
 from casework.kernel.errors import InvalidInput
@@ -65,6 +65,8 @@ def test_subscribed_events_are_delivered_signed(email_intake, receiver):
     )
     result = ingest(mail())
 
+    # webhook.subscribed, customer, case, task, interaction: only case.opened matches
+    assert fan_out() == 5
     assert deliver_due() == 1
 
     headers, body = receiver.requests[0]
@@ -93,7 +95,7 @@ def test_failed_delivery_is_retried_with_backoff_then_succeeds(email_intake, rec
     ingest(mail())
     receiver.statuses = [503]
 
-    deliver_due()
+    run_once()
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.PENDING
     assert delivery.last_status_code == 503
@@ -122,6 +124,20 @@ def test_unreachable_receiver_fails_for_good_after_the_last_attempt(email_intake
     statuses = set(WebhookDelivery.objects.values_list("status", flat=True))
     assert statuses == {DeliveryStatus.FAILED}
     assert WebhookDelivery.objects.exclude(last_error="").count() == WebhookDelivery.objects.count()
+
+
+def test_a_subscription_receives_only_events_after_it_was_made(email_intake, receiver):
+    ingest(mail())
+    subscribe_webhook(
+        url=receiver.url, secret=SECRET, event_codes=["*"], actor=Actor.system("test")
+    )
+    ingest(mail("<m2@example.de>"))
+
+    fan_out()
+
+    codes = set(WebhookDelivery.objects.values_list("event__code", flat=True))
+    assert codes == {"webhook.subscribed", "case.opened", "task.created", "interaction.recorded"}
+    assert fan_out() == 0  # nothing new, nothing twice
 
 
 def test_unknown_event_codes_are_refused(db):

@@ -48,6 +48,8 @@ class WebhookSubscription(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Events up to this sequence number were recorded before the subscription existed.
+    starts_after_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("webhook subscription")
@@ -60,6 +62,13 @@ class WebhookSubscription(models.Model):
         return "*" in self.event_codes or code in self.event_codes
 
 
+class OutboxCursor(models.Model):
+    """How far the worker has fanned events out to subscriptions (one row per consumer)."""
+
+    name = models.SlugField(unique=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("pending")
     DELIVERED = "delivered", _("delivered")
@@ -67,7 +76,7 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    """The outbox: written with the event in one transaction, sent by the worker."""
+    """One event for one subscription: created by the worker's fan-out, then sent."""
 
     subscription = models.ForeignKey(
         WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries"

@@ -1,7 +1,8 @@
-"""Appending to the event log, and what follows from an append (the webhook outbox).
+"""Appending to the event log.
 
-`record()` must run inside the caller's transaction: the change, its event and the outbox
-rows commit together or not at all.
+`record()` must run inside the caller's transaction: the change and its event commit
+together or not at all. The log itself is the outbox: the worker fans new events out to
+webhook subscriptions by sequence number (see `webhooks.fan_out`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
 from casework.events.chain import GENESIS_HASH, ChainEntry, entry_hash, find_first_break
-from casework.events.models import ChainHead, Event, WebhookDelivery, WebhookSubscription
+from casework.events.models import ChainHead, Event, WebhookSubscription
 from casework.events.types import EVENT_TYPES, UnknownEventCode
 from casework.kernel import clock
 from casework.kernel.actors import Actor
@@ -64,7 +65,6 @@ def record(
         hash=digest,
     )
     ChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=digest)
-    _enqueue_webhooks(event)
     return event
 
 
@@ -75,18 +75,6 @@ def _lock_chain_head() -> ChainHead:
         # key and its transaction is retried by the caller like any other conflict.
         head = ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
     return head
-
-
-def _enqueue_webhooks(event: Event) -> None:
-    subscriptions = [
-        subscription
-        for subscription in WebhookSubscription.objects.filter(is_active=True)
-        if subscription.wants(event.code)
-    ]
-    WebhookDelivery.objects.bulk_create(
-        WebhookDelivery(subscription=subscription, event=event, next_attempt_at=event.occurred_at)
-        for subscription in subscriptions
-    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +131,14 @@ def subscribe_webhook(
     unknown = [code for code in event_codes if code != "*" and code not in EVENT_TYPES]
     if unknown:
         raise InvalidInput(f"unknown event codes: {', '.join(unknown)}", codes=unknown)
+    # Events from now on: the head is locked, so no event can slip in between.
+    head = _lock_chain_head()
     subscription = WebhookSubscription.objects.create(
-        url=url, secret=secret, event_codes=event_codes, description=description
+        url=url,
+        secret=secret,
+        event_codes=event_codes,
+        description=description,
+        starts_after_seq=head.last_seq,
     )
     record(
         "webhook.subscribed",

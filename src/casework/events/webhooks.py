@@ -17,7 +17,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from casework.events.models import DeliveryStatus, WebhookDelivery
+from casework.events.models import (
+    DeliveryStatus,
+    Event,
+    OutboxCursor,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from casework.kernel import clock
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,46 @@ def retry_delay(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, 4 min … capped at 6 hours."""
     seconds = settings.CASEWORK_WEBHOOK_RETRY_SECONDS * 2 ** max(attempts - 1, 0)
     return timedelta(seconds=min(seconds, 6 * 3600))
+
+
+FAN_OUT_CURSOR = "webhooks"
+
+
+def fan_out(batch_size: int = 500) -> int:
+    """Create deliveries for events recorded since the last pass; returns events read.
+
+    Sequence numbers are handed out under the chain head lock, so they commit in order: when
+    event N is visible, every event before it is too, and a cursor over `seq` misses none."""
+    with transaction.atomic():
+        cursor, _ = OutboxCursor.objects.get_or_create(name=FAN_OUT_CURSOR)
+        cursor = OutboxCursor.objects.select_for_update().get(pk=cursor.pk)
+        events = list(
+            Event.objects.filter(seq__gt=cursor.last_seq)
+            .order_by("seq")
+            .only("pk", "seq", "code", "occurred_at")[:batch_size]
+        )
+        if not events:
+            return 0
+        subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    subscription=subscription, event=event, next_attempt_at=event.occurred_at
+                )
+                for event in events
+                for subscription in subscriptions
+                if event.seq > subscription.starts_after_seq and subscription.wants(event.code)
+            ],
+            ignore_conflicts=True,
+        )
+        cursor.last_seq = events[-1].seq
+        cursor.save(update_fields=["last_seq"])
+    return len(events)
+
+
+def run_once() -> int:
+    """One worker pass: fan out new events, then send what is due. Returns work done."""
+    return fan_out() + deliver_due()
 
 
 def deliver_due(limit: int = 50) -> int:

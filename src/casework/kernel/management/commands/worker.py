@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from casework.events.webhooks import deliver_due
+from casework.events.webhooks import run_once
 
 
 class Command(BaseCommand):
@@ -28,9 +28,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         while not stopping:
-            attempted = deliver_due()
+            attempted = run_once()
             if options["once"]:
-                self.stdout.write(f"{attempted} webhook deliveries attempted")
+                self.stdout.write(f"{attempted} events fanned out or deliveries attempted")
                 return
             if not attempted:
                 time.sleep(float(options["idle_seconds"]))  # type: ignore[arg-type]
