@@ -25,6 +25,8 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, Any]:
         path = Path(raw_path[1:]) if raw_path.startswith("/") else Path(raw_path)
         if not path.is_absolute():
             path = base_dir / path
+        # A fresh checkout has no data directory yet; SQLite would fail to open the file.
+        path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(path),
