@@ -2,9 +2,18 @@ from __future__ import annotations
 
 import pytest
 
+from casework.intake.services import forget_cached_defaults
 from casework.kernel.actors import Actor
 from casework.routing.queries import actor_for_agent
 from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_intake_defaults():  # noqa: ANN202
+    """Each test configures its own channel defaults; none may leak from the test before."""
+    forget_cached_defaults()
+    yield
+    forget_cached_defaults()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from casework.cases.models import (
 )
 from casework.events.services import record
 from casework.interactions.services import NewInteraction, record_interaction
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from casework.routing.models import Agent, Queue
@@ -40,11 +40,17 @@ def next_case_reference(at: datetime) -> str:
     """CW-<year>-<6 digits>, counted per year. Runs in the caller's transaction, which holds
     the year's row locked until commit, so two cases never share a number."""
     year = clock.localtime(at).year
-    updated = CaseSequence.objects.filter(year=year).update(last_number=F("last_number") + 1)
-    if not updated:
+    row = sql.fetch_one(_NEXT_REFERENCE, [year])
+    if row is None:
         CaseSequence.objects.create(year=year, last_number=1)
-    number = CaseSequence.objects.filter(year=year).values_list("last_number", flat=True).get()
-    return f"CW-{year}-{number:06d}"
+        row = (1,)
+    return f"CW-{year}-{row[0]:06d}"
+
+
+_NEXT_REFERENCE = (
+    f"UPDATE {CaseSequence._meta.db_table} SET last_number = last_number + 1 "
+    "WHERE year = %s RETURNING last_number"
+)
 
 
 @dataclass
@@ -81,7 +87,8 @@ def open_case(new: NewCase, *, actor: Actor) -> Case:
         )
     queue = new.queue or new.case_type.default_queue
     now = clock.now()
-    case = Case.objects.create(
+    case = sql.create(
+        Case,
         reference=next_case_reference(now),
         case_type=new.case_type,
         service_type=service_type,
@@ -130,7 +137,8 @@ def create_task(
     due_at: datetime | None = None,
     assignee_id: int | None = None,
 ) -> Task:
-    task = Task.objects.create(
+    task = sql.create(
+        Task,
         case=case,
         queue=queue or case.queue,
         title=title[:300],

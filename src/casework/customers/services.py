@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from casework.customers.iban import normalise_iban
@@ -30,7 +29,7 @@ from casework.customers.models import (
     Product,
 )
 from casework.events.services import record
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound
 
@@ -169,25 +168,37 @@ def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
 
 
 def _ensure_identifiers_free(identifiers: Sequence[Identifier]) -> None:
-    for identifier in identifiers:
-        if CustomerIdentifier.objects.filter(kind=identifier.kind, value=identifier.value).exists():
-            raise IdentifierTaken(
-                _("%(kind)s %(identifier)s belongs to another customer already")
-                % {"kind": identifier.kind.value, "identifier": identifier.value},
-                field="identifiers",
-                value=identifier.value,
-            )
+    if not identifiers:
+        return
+    condition = " OR ".join(["(kind = %s AND value = %s)"] * len(identifiers))
+    params = [
+        part for identifier in identifiers for part in (identifier.kind.value, identifier.value)
+    ]
+    taken = sql.fetch_one(
+        f"SELECT kind, value FROM {CustomerIdentifier._meta.db_table} WHERE {condition}", params
+    )
+    if taken is not None:
+        raise IdentifierTaken(
+            _("%(kind)s %(identifier)s belongs to another customer already")
+            % {"kind": taken[0], "identifier": taken[1]},
+            field="identifiers",
+            value=taken[1],
+        )
 
 
 def next_customer_number() -> str:
     """Must run inside a transaction: the sequence row stays locked until commit."""
-    updated = CustomerNumberSequence.objects.filter(prefix=CUSTOMER_NUMBER_PREFIX).update(
-        last_number=F("last_number") + 1
-    )
-    if not updated:
+    row = sql.fetch_one(_NEXT_CUSTOMER_NUMBER, [CUSTOMER_NUMBER_PREFIX])
+    if row is None:
         CustomerNumberSequence.objects.create(prefix=CUSTOMER_NUMBER_PREFIX, last_number=1)
-    number = CustomerNumberSequence.objects.get(prefix=CUSTOMER_NUMBER_PREFIX).last_number
-    return f"{CUSTOMER_NUMBER_PREFIX}{number:08d}"
+        row = (1,)
+    return f"{CUSTOMER_NUMBER_PREFIX}{row[0]:08d}"
+
+
+_NEXT_CUSTOMER_NUMBER = (
+    f"UPDATE {CustomerNumberSequence._meta.db_table} SET last_number = last_number + 1 "
+    "WHERE prefix = %s RETURNING last_number"
+)
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from casework.events.chain import GENESIS_HASH, ChainEntry, entry_hash, find_first_break
 from casework.events.models import ChainHead, Event, WebhookSubscription
 from casework.events.types import EVENT_TYPES, UnknownEventCode
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import InvalidInput
 
@@ -51,30 +51,38 @@ def record(
         prev_hash=head.last_hash,
     )
     digest = entry_hash(entry)
-    event = Event.objects.create(
-        seq=entry.seq,
-        occurred_at=entry.occurred_at,
-        code=code,
-        actor_kind=entry.actor_kind,
-        actor_id=entry.actor_id,
-        actor_label=entry.actor_label,
-        object_type=object_type,
-        object_id=object_id,
-        payload=clean_payload,
-        prev_hash=entry.prev_hash,
-        hash=digest,
+    event = sql.insert(
+        Event(
+            seq=entry.seq,
+            occurred_at=entry.occurred_at,
+            code=code,
+            actor_kind=entry.actor_kind,
+            actor_id=entry.actor_id,
+            actor_label=entry.actor_label,
+            object_type=object_type,
+            object_id=object_id,
+            payload=clean_payload,
+            prev_hash=entry.prev_hash,
+            hash=digest,
+        )
     )
-    ChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=digest)
+    sql.execute(_MOVE_HEAD, [entry.seq, digest])
     return event
 
 
+_HEAD_TABLE = ChainHead._meta.db_table
+_MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1"
+
+
 def _lock_chain_head() -> ChainHead:
-    head = ChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
+    # SQLite has no FOR UPDATE; its IMMEDIATE transactions already serialise writers.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    row = sql.fetch_one(f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1{lock}", [])
+    if row is None:
         # First event ever: create the head. A concurrent first writer fails on the primary
         # key and its transaction is retried by the caller like any other conflict.
-        head = ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
-    return head
+        return ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+    return ChainHead(pk=1, last_seq=row[0], last_hash=row[1])
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ first result and changes nothing. Everything a message causes commits in one tra
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -217,21 +218,36 @@ def _find_continued_case(message: InboundMessage, customer: Customer | None) -> 
     return case
 
 
+# Channel defaults change rarely and are read for every new case: each process keeps them
+# for a few seconds rather than asking the database every time.
+_DEFAULTS_TTL_SECONDS = 10.0
+_defaults: dict[str, tuple[float, CaseType | None]] = {}
+
+
+def forget_cached_defaults() -> None:
+    """After changing channel defaults in this process (tests, admin actions)."""
+    _defaults.clear()
+
+
 def _case_type_for(message: InboundMessage) -> CaseType:
     if message.case_type:
         return get_case_type(message.case_type)
-    default = (
-        ChannelDefault.objects.select_related("case_type__default_queue__team")
-        .filter(channel=message.channel)
-        .first()
-    )
-    if default is None:
+    cached = _defaults.get(message.channel)
+    if cached is None or time.monotonic() - cached[0] > _DEFAULTS_TTL_SECONDS:
+        default = (
+            ChannelDefault.objects.select_related("case_type__default_queue__team")
+            .filter(channel=message.channel)
+            .first()
+        )
+        cached = (time.monotonic(), default.case_type if default else None)
+        _defaults[message.channel] = cached
+    if cached[1] is None:
         raise InvalidInput(
             _("no case type is configured for new %(channel)s messages")
             % {"channel": message.channel},
             field="channel",
         )
-    return default.case_type
+    return cached[1]
 
 
 def _sender_label(message: InboundMessage) -> str:

@@ -11,6 +11,7 @@ from django.db import connection
 
 from casework.events.services import record
 from casework.interactions.models import Interaction
+from casework.kernel import sql
 from casework.kernel.actors import Actor
 
 
@@ -33,18 +34,20 @@ def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
     """Must run inside the caller's transaction (the case change it belongs to)."""
     if not connection.in_atomic_block:
         raise RuntimeError("record_interaction() must run inside the transaction of its change")
-    interaction = Interaction.objects.create(
-        customer_id=data.customer_id,
-        case_id=data.case_id,
-        channel=data.channel,
-        direction=data.direction,
-        occurred_at=data.occurred_at,
-        agent_id=data.agent_id,
-        sender=data.sender[:400],
-        subject=data.subject[:400],
-        text=data.text,
-        payload=data.payload,
-        external_id=data.external_id,
+    interaction = sql.insert(
+        Interaction(
+            customer_id=data.customer_id,
+            case_id=data.case_id,
+            channel=data.channel,
+            direction=data.direction,
+            occurred_at=data.occurred_at,
+            agent_id=data.agent_id,
+            sender=data.sender[:400],
+            subject=data.subject[:400],
+            text=data.text,
+            payload=data.payload,
+            external_id=data.external_id,
+        )
     )
     record(
         "interaction.recorded",
@@ -62,9 +65,14 @@ def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
     return interaction
 
 
+_BY_EXTERNAL_ID = (
+    "SELECT {columns} FROM "
+    + Interaction._meta.db_table
+    + " t WHERE t.channel = %s AND t.external_id = %s"
+)
+
+
 def find_by_external_id(channel: str, external_id: str) -> Interaction | None:
-    return (
-        Interaction.objects.select_related("case")
-        .filter(channel=channel, external_id=external_id)
-        .first()
-    )
+    # Asked once per inbound message, and almost always answered "no": keep it lean.
+    found = sql.select(Interaction, _BY_EXTERNAL_ID, [channel, external_id])
+    return found[0] if found else None

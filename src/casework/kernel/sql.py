@@ -1,0 +1,106 @@
+"""Lean statements for the hot paths (intake, event log), where the ORM's per-query
+overhead — a few hundred microseconds on small machines — would cost more than the
+database work itself.
+
+These helpers keep the ORM's semantics (field conversion for each backend, `auto_now`
+fields, defaults) and return ordinary model instances; they only skip query compilation.
+Models written with them must not rely on an overridden `save()` or on signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+@cache
+def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Any, ...]]:
+    quote = connection.ops.quote_name
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders}) "
+        f"RETURNING {quote(model._meta.pk.column)}"
+    )
+    return sql, fields
+
+
+def insert(instance: M) -> M:
+    """INSERT one new instance (pk unset) and set its pk, like `save()` for a new row."""
+    model = type(instance)
+    sql, fields = _insert_statement(model, connection.vendor)
+    params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+def create(model: type[M], **values: Any) -> M:
+    return insert(model(**values))
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def execute(sql: str, params: Sequence[Any]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@cache
+def _select_plan(
+    model: type[Model], alias: str, vendor: str
+) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
+    quote = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    columns = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    return columns, tuple(f.attname for f in fields), tuple(_converter(f) for f in fields)
+
+
+def _converter(field: Any) -> Any:
+    """The backend's conversion from a raw column value (e.g. SQLite text to datetime), as
+    the ORM applies it when it reads rows; None where the raw value is already right."""
+    expression = field.get_col(field.model._meta.db_table)
+    functions = connection.ops.get_db_converters(expression) + field.get_db_converters(connection)
+    if not functions:
+        return None
+
+    def convert(value: Any) -> Any:
+        for function in functions:
+            value = function(value, expression, connection)
+        return value
+
+    return convert
+
+
+def select(
+    model: type[M], sql_template: str, params: Sequence[Any], *, alias: str = "t"
+) -> list[M]:
+    """Instances of `model` from a hand-written query. `sql_template` contains `{columns}`
+    where the model's columns go, e.g. "SELECT {columns} FROM customers_customer t WHERE …"."""
+    columns, attnames, converters = _select_plan(model, alias, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql_template.replace("{columns}", columns), params)
+        rows = cursor.fetchall()
+    return [
+        model.from_db(
+            connection.alias,
+            attnames,
+            [convert(v) if convert else v for convert, v in zip(converters, row, strict=True)],
+        )
+        for row in rows
+    ]
