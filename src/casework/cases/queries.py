@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from casework.cases.models import OPEN_STATUSES, OPEN_TASK_STATUSES, Case, Task
+from casework.cases.models import (
+    OPEN_STATUSES,
+    OPEN_TASK_STATUSES,
+    Case,
+    ResolutionCode,
+    Task,
+    TaskStatus,
+)
 from casework.kernel.actors import Actor
 from casework.kernel.errors import NotFound
 
@@ -108,3 +115,47 @@ def list_open_tasks_of_case(case_id: int) -> list[Task]:
         .select_related("assignee__user", "queue")
         .order_by("created_at")
     )
+
+
+def search_cases(actor: Actor, text: str, *, limit: int = 20) -> list[Case]:
+    """Cases the actor may see whose reference is `text` (listed first) or whose subject
+    contains it."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    cases = visible_cases(actor).select_related("case_type", "queue", "owner__user", "customer")
+    found = list(cases.filter(reference=text.upper()))
+    found += (
+        cases.filter(subject__icontains=text)
+        .exclude(pk__in=[c.pk for c in found])
+        .order_by("-last_activity_at", "-id")[: max(limit - len(found), 0)]
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class QueueTaskCounts:
+    open_tasks: int  # open or in progress
+    waiting: int  # open and nobody has taken it yet
+
+
+def count_open_tasks_by_queue(actor: Actor) -> dict[int, QueueTaskCounts]:
+    """Per queue id the actor may see: how much work is in it and how much is waiting.
+    Queues without open tasks are missing from the result."""
+    tasks = Task.objects.filter(status__in=OPEN_TASK_STATUSES)
+    if not actor.is_admin:
+        tasks = tasks.filter(queue__team_id__in=actor.team_ids)
+    rows = (
+        tasks.values("queue_id")
+        .annotate(
+            open_tasks=Count("id"),
+            waiting=Count("id", filter=Q(status=TaskStatus.OPEN, assignee__isnull=True)),
+        )
+        .order_by()
+    )
+    return {row["queue_id"]: QueueTaskCounts(row["open_tasks"], row["waiting"]) for row in rows}
+
+
+def list_resolution_codes() -> list[ResolutionCode]:
+    """The codes a case may be resolved with now."""
+    return list(ResolutionCode.objects.filter(is_active=True).order_by("code"))

@@ -5,10 +5,12 @@ who looked at whose data, when)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
 from casework.cases.queries import list_open_cases_of_customer
@@ -19,6 +21,7 @@ from casework.customers.models import (
     Contract,
     Customer,
     CustomerIdentifier,
+    CustomerMerge,
     Interest,
     PaymentMethod,
 )
@@ -134,3 +137,34 @@ def get_customer_or_404(customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(f"customer {customer_id} not found", customer_id=customer_id)
     return customer
+
+
+def _may_read_customers(actor: Actor) -> bool:
+    return actor.kind == ActorKind.AGENT or actor.is_admin
+
+
+def list_customers_by_ids(actor: Actor, customer_ids: Sequence[int]) -> list[Customer]:
+    """The customers with these ids, in the order given; ids that do not exist are left out
+    (same permission as `access_customer`)."""
+    if not _may_read_customers(actor):
+        return []
+    found = Customer.objects.in_bulk(list(customer_ids))
+    return [found[pk] for pk in dict.fromkeys(customer_ids) if pk in found]
+
+
+def list_undoable_merges(customer: Customer) -> list[CustomerMerge]:
+    """Merges into this customer that have not been undone, newest first."""
+    return list(
+        CustomerMerge.objects.filter(survivor=customer, undone_at__isnull=True)
+        .select_related("merged")
+        .order_by("-merged_at", "-id")
+    )
+
+
+def access_merge(actor: Actor, merge_id: int) -> CustomerMerge:
+    merge = CustomerMerge.objects.select_related("survivor", "merged").filter(pk=merge_id).first()
+    if merge is None or not _may_read_customers(actor):
+        raise NotFound(
+            _("merge %(merge_id)s not found") % {"merge_id": merge_id}, merge_id=merge_id
+        )
+    return merge

@@ -1,10 +1,37 @@
+"""URLs of the agent desktop. Case and customer ids are database ids; queues go by code."""
+
 from django.urls import path
 
-from casework.web import views
+from casework.web.views import auth, cases, customers, search, work
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.my_work, name="my_work"),
-    path("login/", views.login, name="login"),
+    path("", work.my_work, name="my_work"),
+    path("login/", auth.login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("next/", work.next_task, name="next_task"),
+    path("queues/", work.queue_list, name="queues"),
+    path("queues/<slug:code>/", work.queue_detail, name="queue"),
+    path("cases/<int:case_id>/", cases.case_detail, name="case"),
+    path("cases/<int:case_id>/notes/", cases.case_note, name="case_note"),
+    path("cases/<int:case_id>/status/", cases.case_status, name="case_status"),
+    path("cases/<int:case_id>/priority/", cases.case_priority, name="case_priority"),
+    path("cases/<int:case_id>/owner/", cases.case_assign, name="case_assign"),
+    path("cases/<int:case_id>/resolution/", cases.case_resolve, name="case_resolve"),
+    path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
+    path(
+        "customers/<int:customer_id>/timeline/",
+        customers.customer_timeline,
+        name="customer_timeline",
+    ),
+    path("customers/<int:customer_id>/merge/", customers.merge_search, name="merge_search"),
+    path(
+        "customers/<int:customer_id>/merge/<int:duplicate_id>/",
+        customers.merge_confirm,
+        name="merge_confirm",
+    ),
+    path("merges/<int:merge_id>/undo/", customers.merge_undo, name="merge_undo"),
+    path("duplicates/", search.duplicates, name="duplicates"),
+    path("search/", search.search, name="search"),
 ]

@@ -1,0 +1,112 @@
+"""Forms of the agent desktop: they parse and check input, nothing more. Choices that
+depend on the actor (agents, resolution codes) are handed in by the view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from casework.cases.models import CaseStatus, Priority, ResolutionCode
+from casework.routing.models import Agent
+
+# `update_case` sets these directly; resolving has its own form.
+DIRECT_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
+
+
+class PageForm(forms.Form):
+    # The upper bound keeps the offset inside a database integer.
+    page = forms.IntegerField(min_value=1, max_value=10_000, required=False)
+
+    @classmethod
+    def page_from(cls, data: Any) -> int:
+        """The requested page, or 1 when the parameter is missing or not a page number."""
+        form = cls(data)
+        if form.is_valid() and form.cleaned_data["page"]:
+            return int(form.cleaned_data["page"])
+        return 1
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), max_length=200, required=False, strip=True)
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Note"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": _("Write an internal note…")}),
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[(status.value, capfirst(status.label)) for status in DIRECT_STATUSES],
+    )
+
+
+class PriorityForm(forms.Form):
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        choices=[(value, capfirst(label)) for value, label in Priority.choices],
+        coerce=int,
+    )
+
+
+class AssignForm(forms.Form):
+    """Pick an agent, or the empty choice to hand the case back to its queue."""
+
+    agent = forms.TypedChoiceField(label=_("Owner"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, agents: Sequence[Agent], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agents = {agent.pk: agent for agent in agents}
+        field = self.fields["agent"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", _("— back to the queue —"))] + [
+            (agent.pk, agent.display_name) for agent in agents
+        ]
+
+    def chosen_agent(self) -> Agent | None:
+        agent_id = self.cleaned_data["agent"]
+        return None if agent_id is None else self.agents[agent_id]
+
+
+class ResolveForm(forms.Form):
+    resolution_code = forms.ChoiceField(label=_("Resolution"))
+    note = forms.CharField(
+        label=_("Resolution note"),
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, codes: Sequence[ResolutionCode], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["resolution_code"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("— choose —"))] + [(code.code, code.name) for code in codes]
+
+
+class MergeSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Customer to merge"),
+        max_length=200,
+        help_text=_("Customer id, customer number, name, e-mail address or phone number"),
+    )
+
+    def customer_id(self) -> int | None:
+        """The text as a customer id, when it is one."""
+        text = self.cleaned_data["q"]
+        return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+class MergeConfirmForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I have checked that both records belong to the same customer."),
+        required=True,
+    )

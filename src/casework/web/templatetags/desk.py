@@ -1,0 +1,81 @@
+"""Display helpers for the agent desktop templates: phone numbers, masked IBANs, money,
+channel icons and the labels of codes that carry no display text of their own."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import phonenumbers
+from django import template
+from django.template.defaultfilters import floatformat
+from django.utils.translation import gettext_lazy as _
+
+from casework.customers.iban import mask_iban
+from casework.customers.identifiers import format_phone_national
+
+register = template.Library()
+
+# Symbols present in common system fonts (DejaVu), so no icon font or emoji is needed.
+_CHANNEL_ICONS = {
+    "phone": "☎",
+    "email": "✉",
+    "chat": "✆",
+    "portal": "⌂",
+    "letter": "✍",
+    "partner": "⚑",
+    "sms": "✎",
+    "api": "⚙",
+    "note": "✐",
+}
+
+_IDENTIFIER_LABELS = {
+    "email": _("e-mail"),
+    "phone": _("phone"),
+    "customer_number": _("customer number"),
+    "portal_account": _("portal account"),
+}
+
+_DUPLICATE_REASONS = {
+    "name_and_birth_date": _("same name and date of birth"),
+    "address": _("same last name and address"),
+    "bank_account": _("same bank account"),
+}
+
+
+@register.filter
+def channel_icon(channel: str) -> str:
+    return _CHANNEL_ICONS.get(channel, "•")
+
+
+@register.filter
+def identifier_label(kind: str) -> str:
+    return str(_IDENTIFIER_LABELS.get(kind, kind))
+
+
+@register.filter
+def identifier_display(value: str, kind: str) -> str:
+    """Phone numbers in national format; everything else as stored."""
+    if kind != "phone":
+        return value
+    try:
+        return format_phone_national(value)
+    except phonenumbers.NumberParseException:
+        return value
+
+
+@register.filter
+def masked_iban(iban: str) -> str:
+    return mask_iban(iban) if iban else ""
+
+
+@register.filter
+def euro(amount: Decimal | None) -> str:
+    """19,99 € in German, 19.99 € in English: the number follows the active language."""
+    if amount is None:
+        return ""
+    return f"{floatformat(amount, '2g')}\N{NO-BREAK SPACE}€"
+
+
+@register.filter
+def duplicate_reason(reason: str) -> str:
+    return str(_DUPLICATE_REASONS.get(reason, reason))

@@ -1,0 +1,179 @@
+"""The case screen: the case with its contacts and notes, the small forms that change it,
+and beside it the customer's 360 view.
+
+Each form posts to its own URL. With htmx the response is the panel the form lives in
+(`summary`: facts and actions, `notes`: notes and the note form); without it, a redirect
+back to the case screen. Invalid input answers 422 with the form and its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from casework.cases.models import Case
+from casework.cases.queries import access_case, list_open_tasks_of_case, list_resolution_codes
+from casework.cases.services import CaseChanges, add_note, assign_case, resolve_case, update_case
+from casework.customers.models import Channel
+from casework.customers.queries import customer_360, list_customers_by_ids
+from casework.interactions.models import Interaction
+from casework.interactions.queries import list_for_case
+from casework.kernel.actors import Actor
+from casework.routing.queries import list_assignable_agents
+from casework.web.desk import desk_view, is_htmx
+from casework.web.forms import AssignForm, NoteForm, PageForm, PriorityForm, ResolveForm, StatusForm
+
+SUMMARY = "web/cases/_summary.html"
+NOTES = "web/cases/_notes.html"
+
+
+@require_GET
+@desk_view
+def case_detail(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    return render(request, "web/cases/detail.html", _page_context(request, actor, case))
+
+
+@require_POST
+@desk_view
+def case_note(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, actor, case, NOTES, note_form=form)
+    add_note(case, form.cleaned_data["text"], actor=actor)
+    messages.success(request, _("Note added."))
+    return _changed(request, actor, case, NOTES)
+
+
+@require_POST
+@desk_view
+def case_status(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, actor, case, SUMMARY, status_form=form)
+    update_case(case, CaseChanges(status=form.cleaned_data["status"]), actor=actor)
+    messages.success(request, _("Status changed."))
+    return _changed(request, actor, case, SUMMARY)
+
+
+@require_POST
+@desk_view
+def case_priority(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = PriorityForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, actor, case, SUMMARY, priority_form=form)
+    update_case(case, CaseChanges(priority=form.cleaned_data["priority"]), actor=actor)
+    messages.success(request, _("Priority changed."))
+    return _changed(request, actor, case, SUMMARY)
+
+
+@require_POST
+@desk_view
+def case_assign(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = AssignForm(request.POST, agents=list_assignable_agents(actor))
+    if not form.is_valid():
+        return _invalid(request, actor, case, SUMMARY, assign_form=form)
+    agent = form.chosen_agent()
+    assign_case(case, agent, actor=actor)
+    if agent is None:
+        messages.success(request, _("The case is back in its queue."))
+    else:
+        messages.success(request, _("Assigned to %(agent)s.") % {"agent": agent.display_name})
+    return _changed(request, actor, case, SUMMARY)
+
+
+@require_POST
+@desk_view
+def case_resolve(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = ResolveForm(request.POST, codes=list_resolution_codes())
+    if not form.is_valid():
+        return _invalid(request, actor, case, SUMMARY, resolve_form=form)
+    resolve_case(
+        case,
+        resolution_code=form.cleaned_data["resolution_code"],
+        note=form.cleaned_data["note"],
+        actor=actor,
+    )
+    messages.success(request, _("Case resolved."))
+    return _changed(request, actor, case, SUMMARY)
+
+
+def _changed(request: HttpRequest, actor: Actor, case: Case, panel: str) -> HttpResponse:
+    if not is_htmx(request):
+        return redirect("web:case", case_id=case.pk)
+    fresh = access_case(actor, case.pk)
+    return render(request, panel, _panel_context(actor, fresh, panel, oob_flash=True))
+
+
+def _invalid(
+    request: HttpRequest, actor: Actor, case: Case, panel: str, **bound: Form
+) -> HttpResponse:
+    if is_htmx(request):
+        return render(request, panel, _panel_context(actor, case, panel, **bound), status=422)
+    return render(
+        request, "web/cases/detail.html", _page_context(request, actor, case, **bound), status=422
+    )
+
+
+def _panel_context(actor: Actor, case: Case, panel: str, **extra: Any) -> dict[str, Any]:
+    if panel == NOTES:
+        return {**_notes_context(case, list_for_case(case.pk)), **extra}
+    return {**_summary_context(actor, case), **extra}
+
+
+def _summary_context(actor: Actor, case: Case) -> dict[str, Any]:
+    context: dict[str, Any] = {"case": case, "tasks": list_open_tasks_of_case(case.pk)}
+    if case.is_open:
+        context |= {
+            "status_form": StatusForm(initial={"status": case.status}),
+            "priority_form": PriorityForm(initial={"priority": case.priority}),
+            "assign_form": AssignForm(
+                agents=list_assignable_agents(actor), initial={"agent": case.owner_id}
+            ),
+            "resolve_form": ResolveForm(codes=list_resolution_codes()),
+        }
+    return context
+
+
+def _notes_context(case: Case, interactions: Sequence[Interaction]) -> dict[str, Any]:
+    return {
+        "case": case,
+        "notes": [entry for entry in interactions if entry.channel == Channel.NOTE],
+        "note_form": NoteForm(),
+    }
+
+
+def _page_context(request: HttpRequest, actor: Actor, case: Case, **bound: Form) -> dict[str, Any]:
+    interactions = list_for_case(case.pk)
+    context = {
+        **_summary_context(actor, case),
+        **_notes_context(case, interactions),
+        "contacts": [entry for entry in interactions if entry.channel != Channel.NOTE],
+        **bound,
+    }
+    if case.customer_id is not None:
+        page = PageForm.page_from(request.GET)
+        context["view"] = customer_360(actor, case.customer_id, page=page)
+    else:
+        context["candidates"] = list_customers_by_ids(actor, candidate_customer_ids(interactions))
+    return context
+
+
+def candidate_customer_ids(interactions: Sequence[Interaction]) -> list[int]:
+    """The customers intake could not decide between (ambiguous identification)."""
+    ids: list[int] = []
+    for entry in interactions:
+        ids.extend(int(pk) for pk in entry.payload.get("candidate_customer_ids", []))
+    return list(dict.fromkeys(ids))

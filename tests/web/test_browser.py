@@ -1,0 +1,143 @@
+"""The agent desktop in real Chromium: Helmut's journey from sign-in to a resolved case,
+and the language switch. One browser for the module; a fresh context per test."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from casework.cases.models import CaseStatus
+from casework.interactions.models import Interaction
+from casework.routing.models import Agent
+from tests.web.conftest import Helmut
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by the
+# test itself (fixtures, assertions) are still plain synchronous code.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--headless",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:  # noqa: ANN001
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, agent: Agent) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(agent.user.username)
+    page.get_by_label("Password").fill("secret-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
+
+
+def test_agent_takes_the_next_case_sees_every_channel_adds_a_note_and_resolves_it(
+    page: Page, agent: Agent, helmut: Helmut
+):
+    sign_in(page, agent)
+    expect(page.locator(".agent-name")).to_have_text(agent.user.get_full_name())
+
+    page.get_by_role("button", name="Get next").click()
+
+    expect(page).to_have_url(re.compile(rf"/cases/{helmut.case.pk}/$"))
+    expect(page.get_by_role("heading", name="Frage zum Tarif")).to_be_visible()
+    timeline = page.locator("#customer-360 .timeline")
+    expect(timeline.locator(".channel-label")).to_have_text(["Chat", "Phone", "E-mail"])
+    expect(page.locator("#customer-360")).to_contain_text("030 1234567")
+
+    # htmx swaps the notes panel; a full page load would clear this marker.
+    page.evaluate("window.stillTheSamePage = true")
+    page.get_by_label("Note", exact=True).fill("Kunde möchte nur noch Telefonie.")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#case-notes .note")).to_contain_text("Kunde möchte nur noch Telefonie.")
+    expect(page.locator("#flash")).to_contain_text("Note added.")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+    page.get_by_label("Resolution", exact=True).select_option("answered")
+    page.get_by_label("Resolution note").fill("Tarif auf Sprache S umgestellt.")
+    page.get_by_role("button", name="Resolve").click()
+
+    expect(page.locator("#case-summary .case-status")).to_have_text("Resolved")
+    expect(page.locator("#case-summary .resolution")).to_contain_text("Answered")
+    expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#case-summary .case-status")).to_have_text("Resolved")
+    helmut.case.refresh_from_db()
+    assert helmut.case.status == CaseStatus.RESOLVED
+    assert Interaction.objects.filter(case=helmut.case, channel="note").count() == 1
+
+
+def test_language_switch_changes_labels_and_formats(page: Page, agent: Agent, helmut: Helmut):
+    sign_in(page, agent)
+    page.goto(f"/cases/{helmut.case.pk}/")
+    chat_time = page.locator("#customer-360 .channel-chat time")
+    expect(chat_time).to_have_text("11/25/2026 2:30 p.m.")
+
+    page.get_by_role("button", name="Deutsch").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page).to_have_url(re.compile(rf"/cases/{helmut.case.pk}/$"))
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    expect(chat_time).to_have_text("25.11.2026 14:30")
+    expect(page.locator("#customer-360")).to_contain_text("19,99\xa0€")
+
+    page.get_by_role("button", name="English").click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(chat_time).to_have_text("11/25/2026 2:30 p.m.")
+
+
+def test_slash_focuses_the_search_and_finds_the_customer(page: Page, agent: Agent, helmut: Helmut):
+    sign_in(page, agent)
+
+    page.keyboard.press("/")
+    page.keyboard.type("Berger")
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/search/\?q=Berger$"))
+    page.get_by_role("link", name="Helmut Berger").click()
+    expect(page.get_by_role("heading", name="Helmut Berger")).to_be_visible()
+
+
+def test_a_forbidden_reassignment_shows_the_reason_in_the_banner(
+    page: Page, agent: Agent, colleague: Agent, helmut: Helmut
+):
+    sign_in(page, agent)
+    page.goto(f"/cases/{helmut.case.pk}/")
+
+    page.get_by_label("Owner").select_option(label=colleague.display_name)
+    page.get_by_role("button", name="Reassign").click()
+
+    expect(page.locator("#flash .flash-error")).to_contain_text(
+        "only a supervisor may assign cases to other agents"
+    )
+    expect(page.locator("#case-summary .case-owner")).to_contain_text("nobody")
