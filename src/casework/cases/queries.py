@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from casework.cases.models import (
     OPEN_STATUSES,
@@ -40,7 +41,7 @@ def access_case(actor: Actor, case_id: int) -> Case:
         .first()
     )
     if case is None:
-        raise NotFound(f"case {case_id} not found", case_id=case_id)
+        raise NotFound(_("case %(case_id)s not found") % {"case_id": case_id}, case_id=case_id)
     return case
 
 
@@ -91,6 +92,8 @@ def list_open_cases_of_customer(actor: Actor, customer_id: int) -> tuple[list[Ca
 
 
 def list_my_tasks(actor: Actor) -> list[Task]:
+    if actor.id is None:  # an administrator without an agent profile has no own work
+        return []
     return list(
         Task.objects.filter(assignee_id=actor.id, status__in=OPEN_TASK_STATUSES)
         .select_related("case__customer", "case__case_type", "queue")

@@ -36,7 +36,10 @@ def access_customer(actor: Actor, customer_id: int) -> Customer:
     what they may do with the customer's cases is checked per case."""
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None or (actor.kind != ActorKind.AGENT and not actor.is_admin):
-        raise NotFound(f"customer {customer_id} not found", customer_id=customer_id)
+        raise NotFound(
+            _("customer %(customer_id)s not found") % {"customer_id": customer_id},
+            customer_id=customer_id,
+        )
     return customer
 
 
@@ -135,7 +138,10 @@ def _latest_consents(customer: Customer) -> list[Consent]:
 def get_customer_or_404(customer_id: int) -> Customer:
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
-        raise NotFound(f"customer {customer_id} not found", customer_id=customer_id)
+        raise NotFound(
+            _("customer %(customer_id)s not found") % {"customer_id": customer_id},
+            customer_id=customer_id,
+        )
     return customer
 
 

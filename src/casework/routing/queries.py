@@ -14,7 +14,7 @@ def actor_for_user(user: AbstractBaseUser | AnonymousUser) -> Actor | None:
     """The actor a signed-in user acts as, or None if the user is not an agent."""
     if not user.is_authenticated:
         return None
-    agent = Agent.objects.filter(user=user).prefetch_related("teams").first()
+    agent = Agent.objects.filter(user=user).select_related("user").prefetch_related("teams").first()
     if agent is None:
         if user.is_superuser:
             return Actor(
@@ -40,6 +40,14 @@ def list_queues_for(actor: Actor) -> list[Queue]:
     if not actor.is_admin:
         queues = queues.filter(team_id__in=actor.team_ids)
     return list(queues)
+
+
+def access_queue(actor: Actor, code: str) -> Queue:
+    """A queue the actor may see, or `NotFound` for missing and forbidden alike."""
+    queue = Queue.objects.select_related("team").filter(code=code).first()
+    if queue is None or not (actor.is_admin or queue.team_id in actor.team_ids):
+        raise NotFound(_("queue %(queue)s not found") % {"queue": code}, queue=code)
+    return queue
 
 
 def list_assignable_agents(actor: Actor) -> list[Agent]:

@@ -128,7 +128,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = CASEWORK_DATA_DIR / "files"
 
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-free meta tag instead
+# htmx sends the token from the page (hx-headers), so scripts never need the cookie.
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -18,9 +18,8 @@ from casework.cases.queries import (
 )
 from casework.cases.services import get_next_task
 from casework.kernel.actors import Actor
-from casework.kernel.errors import NotFound
 from casework.routing.models import Queue
-from casework.routing.queries import list_queues_for
+from casework.routing.queries import access_queue, list_queues_for
 from casework.web.desk import desk_view
 
 
@@ -56,14 +55,6 @@ def _queue_rows(actor: Actor) -> list[tuple[Queue, QueueTaskCounts]]:
     counts = count_open_tasks_by_queue(actor)
     empty = QueueTaskCounts(open_tasks=0, waiting=0)
     return [(queue, counts.get(queue.pk, empty)) for queue in list_queues_for(actor)]
-
-
-def access_queue(actor: Actor, code: str) -> Queue:
-    """A queue the actor may see, or `NotFound` for missing and forbidden alike."""
-    for queue in list_queues_for(actor):
-        if queue.code == code:
-            return queue
-    raise NotFound(_("queue %(queue)s not found") % {"queue": code}, queue=code)
 
 
 @require_GET
