@@ -135,16 +135,6 @@ def _latest_consents(customer: Customer) -> list[Consent]:
     return list(latest.values())
 
 
-def get_customer_or_404(customer_id: int) -> Customer:
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(
-            _("customer %(customer_id)s not found") % {"customer_id": customer_id},
-            customer_id=customer_id,
-        )
-    return customer
-
-
 def _may_read_customers(actor: Actor) -> bool:
     return actor.kind == ActorKind.AGENT or actor.is_admin
 

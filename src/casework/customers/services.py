@@ -31,7 +31,7 @@ from casework.customers.models import (
 from casework.events.services import record
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
-from casework.kernel.errors import Conflict, InvalidInput, NotFound
+from casework.kernel.errors import Conflict, InvalidInput
 
 CUSTOMER_NUMBER_PREFIX = "K"
 
@@ -417,13 +417,3 @@ def record_interest(
             payload={"interest": {"tag": tag, "source": source}},
         )
     return interest
-
-
-def get_customer(customer_id: int) -> Customer:
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(
-            _("customer %(customer_id)s does not exist") % {"customer_id": customer_id},
-            customer_id=customer_id,
-        )
-    return customer
