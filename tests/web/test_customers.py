@@ -154,3 +154,17 @@ def test_an_absurd_page_number_shows_the_first_page(signed_in: Client, helmut: H
 
     assert response.status_code == 200
     assert "Frage zum Tarif" in response.content.decode()
+
+
+def test_timeline_shows_contacts_of_other_departments_without_a_link_into_their_case(
+    signed_in: Client, helmut: Helmut, other_team_case
+):
+    other_team_case.customer = helmut.customer
+    other_team_case.save(update_fields=["customer"])
+    InteractionFactory(customer=helmut.customer, case=other_team_case, subject="Lizenzfrage")
+
+    page = signed_in.get(customer_url(helmut.customer)).content.decode()
+
+    assert "Lizenzfrage" in page  # the whole history is visible …
+    assert reverse("web:case", kwargs={"case_id": other_team_case.pk}) not in page  # … not the case
+    assert reverse("web:case", kwargs={"case_id": helmut.case.pk}) in page

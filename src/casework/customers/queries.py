@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
-from casework.cases.queries import list_open_cases_of_customer
+from casework.cases.queries import list_open_cases_of_customer, visible_cases
 from casework.customers.identifiers import Identifier, InvalidIdentifier, normalise
 from casework.customers.matching import IdentifyResult, identify
 from casework.customers.models import (
@@ -91,6 +91,9 @@ class Customer360:
     interests: list[Interest]
     open_cases: list[Case]
     hidden_open_cases: int
+    # The customer's cases this actor may open: the timeline shows every contact (full
+    # history), but links only into cases of the actor's own departments.
+    visible_case_ids: frozenset[int]
     timeline: TimelinePage
     merged_into: Customer | None
 
@@ -112,6 +115,9 @@ def customer_360(actor: Actor, customer_id: int, *, page: int = 1) -> Customer36
         interests=list(customer.interests.all()[:20]),
         open_cases=open_cases,
         hidden_open_cases=hidden,
+        visible_case_ids=frozenset(
+            visible_cases(actor).filter(customer_id=customer.pk).values_list("pk", flat=True)
+        ),
         timeline=timeline_for_customer(
             customer.pk, page=page, page_size=settings.CASEWORK_TIMELINE_PAGE_SIZE
         ),
