@@ -28,7 +28,7 @@ ALLOWED_HOSTS = os.environ.get("CASEWORK_ALLOWED_HOSTS", "127.0.0.1,localhost,[:
 # The database: SQLite in the data directory unless a URL says otherwise.
 DATABASES = {
     "default": database_from_url(
-        os.environ.get("CASEWORK_DATABASE_URL", "sqlite:///casework.sqlite3"),
+        os.environ.get("CASEWORK_DATABASE_URL") or "sqlite:///casework.sqlite3",
         base_dir=CASEWORK_DATA_DIR,
     )
 }
