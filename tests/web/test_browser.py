@@ -138,6 +138,6 @@ def test_a_forbidden_reassignment_shows_the_reason_in_the_banner(
     page.get_by_role("button", name="Reassign").click()
 
     expect(page.locator("#flash .flash-error")).to_contain_text(
-        "only a supervisor may assign cases to other agents"
+        "Only a supervisor may assign cases to other agents"
     )
     expect(page.locator("#case-summary .case-owner")).to_contain_text("nobody")

@@ -133,7 +133,7 @@ def test_merging_a_customer_into_itself_is_refused_with_a_message(
 
     assert response.status_code == 302
     page = signed_in.get(response["Location"]).content.decode()
-    assert "a customer cannot be merged into itself" in page
+    assert "A customer cannot be merged into itself" in page
     assert not CustomerMerge.objects.exists()
 
 

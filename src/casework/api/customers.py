@@ -27,6 +27,7 @@ from casework.api.schemas import (
     TimelineOut,
 )
 from casework.customers import merging, services
+from casework.customers.identifiers import IdentifierKind
 from casework.customers.matching import MatchOutcome
 from casework.customers.queries import (
     access_customer,
@@ -66,7 +67,10 @@ def lookup(request: HttpRequest, kind: IdentifierKindName, value: str):  # noqa:
     if result.outcome == MatchOutcome.AMBIGUOUS:
         raise Conflict(_("the identifier matches several customers"))
     if result.customer is None:
-        raise NotFound(_("no customer with %(kind)s %(value)s") % {"kind": kind, "value": value})
+        raise NotFound(
+            _("no customer with %(kind)s %(value)s")
+            % {"kind": IdentifierKind(kind).label, "value": value}
+        )
     return result.customer
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -30,7 +31,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
             errors.append({"field": ".".join(location), "message": item.get("msg", "")})
         return api.create_response(
             request,
-            {"code": "invalid_input", "detail": "the request has invalid fields", "errors": errors},
+            {
+                "code": "invalid_input",
+                "detail": _("the request has invalid fields"),
+                "errors": errors,
+            },
             status=422,
         )
 
@@ -38,7 +43,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def unauthenticated(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
         response = api.create_response(
             request,
-            {"code": "unauthenticated", "detail": "a valid bearer token is required"},
+            {"code": "unauthenticated", "detail": _("a valid bearer token is required")},
             status=401,
         )
         response["WWW-Authenticate"] = "Bearer"

@@ -198,7 +198,10 @@ def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
         if changes.status not in _DIRECT_STATUS or case.status not in OPEN_STATUSES:
             raise InvalidTransition(
                 _("a case cannot go from %(current)s to %(requested)s this way")
-                % {"current": case.status, "requested": changes.status},
+                % {
+                    "current": CaseStatus(case.status).label,
+                    "requested": CaseStatus(changes.status).label,
+                },
                 field="status",
             )
         change("status", case.status, changes.status)
@@ -324,7 +327,7 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
     if case.status not in OPEN_STATUSES:
         raise InvalidTransition(
             _("case %(reference)s is %(status)s already")
-            % {"reference": case.reference, "status": case.status},
+            % {"reference": case.reference, "status": CaseStatus(case.status).label},
             field="status",
         )
     code = ResolutionCode.objects.filter(code=resolution_code, is_active=True).first()
@@ -378,7 +381,8 @@ def reopen_case(case: Case, *, reason: str, actor: Actor) -> Case:
     case = _lock(case)
     if case.status != CaseStatus.RESOLVED:
         raise InvalidTransition(
-            _("only resolved cases can be reopened, not %(status)s") % {"status": case.status}
+            _("only resolved cases can be reopened, not %(status)s")
+            % {"status": CaseStatus(case.status).label}
         )
     case.status = CaseStatus.OPEN
     case.resolved_at = None

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 import phonenumbers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from casework.kernel.errors import InvalidInput
 
@@ -24,6 +25,18 @@ class IdentifierKind(StrEnum):
     PHONE = "phone"
     CUSTOMER_NUMBER = "customer_number"
     PORTAL_ACCOUNT = "portal_account"
+
+    @property
+    def label(self) -> str:
+        return str(_IDENTIFIER_LABELS[self])
+
+
+_IDENTIFIER_LABELS = {
+    IdentifierKind.EMAIL: gettext_lazy("e-mail address"),
+    IdentifierKind.PHONE: gettext_lazy("phone number"),
+    IdentifierKind.CUSTOMER_NUMBER: gettext_lazy("customer number"),
+    IdentifierKind.PORTAL_ACCOUNT: gettext_lazy("portal account"),
+}
 
 
 class InvalidIdentifier(InvalidInput):

@@ -180,7 +180,7 @@ def _ensure_identifiers_free(identifiers: Sequence[Identifier]) -> None:
     if taken is not None:
         raise IdentifierTaken(
             _("%(kind)s %(identifier)s belongs to another customer already")
-            % {"kind": taken[0], "identifier": taken[1]},
+            % {"kind": IdentifierKind(taken[0]).label, "identifier": taken[1]},
             field="identifiers",
             value=taken[1],
         )
@@ -244,7 +244,7 @@ def add_identifier(customer: Customer, raw: RawIdentifier, *, actor: Actor) -> C
             return existing
         raise IdentifierTaken(
             _("%(kind)s %(identifier)s belongs to another customer already")
-            % {"kind": identifier.kind.value, "identifier": identifier.value},
+            % {"kind": identifier.kind.label, "identifier": identifier.value},
             field="value",
         )
     row = CustomerIdentifier.objects.create(

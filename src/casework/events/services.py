@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from casework.events.chain import GENESIS_HASH, ChainEntry, entry_hash, find_first_break
 from casework.events.models import ChainHead, Event, WebhookSubscription
@@ -138,7 +139,9 @@ def subscribe_webhook(
 ) -> WebhookSubscription:
     unknown = [code for code in event_codes if code != "*" and code not in EVENT_TYPES]
     if unknown:
-        raise InvalidInput(f"unknown event codes: {', '.join(unknown)}", codes=unknown)
+        raise InvalidInput(
+            _("unknown event codes: %(codes)s") % {"codes": ", ".join(unknown)}, codes=unknown
+        )
     # Events from now on: the head is locked, so no event can slip in between.
     head = _lock_chain_head()
     subscription = WebhookSubscription.objects.create(

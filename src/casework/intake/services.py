@@ -244,7 +244,7 @@ def _case_type_for(message: InboundMessage) -> CaseType:
     if cached[1] is None:
         raise InvalidInput(
             _("no case type is configured for new %(channel)s messages")
-            % {"channel": message.channel},
+            % {"channel": Channel(message.channel).label},
             field="channel",
         )
     return cached[1]

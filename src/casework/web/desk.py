@@ -19,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from casework.kernel.actors import Actor
@@ -71,7 +72,12 @@ def desk_view(
 def error_text(error: DomainError) -> str:
     title = _ERROR_TITLES.get(error.status, _ERROR_TITLES[400])
     # The domain translates its messages when it raises them, in the request's language.
-    return f"{title} {error.message}"
+    # Domain messages are written to fit mid-sentence (API, import reports); as a sentence
+    # of their own they start upper-case and end with a full stop.
+    sentence = capfirst(error.message)
+    if not sentence.endswith((".", "!", "?")):
+        sentence += "."
+    return f"{title} {sentence}"
 
 
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:

@@ -8,10 +8,11 @@ from decimal import Decimal
 import phonenumbers
 from django import template
 from django.template.defaultfilters import floatformat
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from casework.customers.iban import mask_iban
-from casework.customers.identifiers import format_phone_national
+from casework.customers.identifiers import IdentifierKind, format_phone_national
 
 register = template.Library()
 
@@ -28,13 +29,6 @@ _CHANNEL_ICONS = {
     "note": "✐",
 }
 
-_IDENTIFIER_LABELS = {
-    "email": _("e-mail"),
-    "phone": _("phone"),
-    "customer_number": _("customer number"),
-    "portal_account": _("portal account"),
-}
-
 _DUPLICATE_REASONS = {
     "name_and_birth_date": _("same name and date of birth"),
     "address": _("same last name and address"),
@@ -49,7 +43,10 @@ def channel_icon(channel: str) -> str:
 
 @register.filter
 def identifier_label(kind: str) -> str:
-    return str(_IDENTIFIER_LABELS.get(kind, kind))
+    try:
+        return capfirst(IdentifierKind(kind).label)
+    except ValueError:
+        return kind
 
 
 @register.filter

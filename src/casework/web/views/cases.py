@@ -107,7 +107,12 @@ def case_resolve(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
         actor=actor,
     )
     messages.success(request, _("Case resolved."))
-    return _changed(request, actor, case, SUMMARY)
+    if is_htmx(request):
+        # Resolving changes more than the summary (the customer's open cases): reload all.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("web:case", case_id=case.pk)
 
 
 def _changed(request: HttpRequest, actor: Actor, case: Case, panel: str) -> HttpResponse:
