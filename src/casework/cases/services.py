@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,7 @@ from casework.cases.models import (
     Task,
     TaskStatus,
 )
-from casework.events.services import record
+from casework.events.services import record, recording_transaction
 from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
@@ -122,7 +122,7 @@ def open_case(new: NewCase, *, actor: Actor) -> Case:
     return case
 
 
-@transaction.atomic
+@recording_transaction()
 def open_case_atomically(new: NewCase, *, actor: Actor) -> Case:
     return open_case(new, actor=actor)
 
@@ -180,7 +180,7 @@ class CaseChanges:
     subject: str | None = None
 
 
-@transaction.atomic
+@recording_transaction()
 def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
     case = _lock(case)
     before: dict[str, Any] = {}
@@ -261,7 +261,7 @@ def _may_assign(actor: Actor, case: Case, agent: Agent | None) -> bool:
     return actor.is_supervisor and in_team
 
 
-@transaction.atomic
+@recording_transaction()
 def assign_case(case: Case, agent: Agent | None, *, actor: Actor) -> Case:
     case = _lock(case)
     if not _may_assign(actor, case, agent):
@@ -291,7 +291,7 @@ def assign_case(case: Case, agent: Agent | None, *, actor: Actor) -> Case:
     return case
 
 
-@transaction.atomic
+@recording_transaction()
 def add_note(case: Case, text: str, *, actor: Actor) -> None:
     text = text.strip()
     if not text:
@@ -321,7 +321,7 @@ def add_note(case: Case, text: str, *, actor: Actor) -> None:
     )
 
 
-@transaction.atomic
+@recording_transaction()
 def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Actor) -> Case:
     case = _lock(case)
     if case.status not in OPEN_STATUSES:
@@ -411,7 +411,7 @@ def ensure_open_task(case: Case, *, title: str, actor: Actor) -> Task:
     return create_task(case, title=title, actor=actor, assignee_id=case.owner_id)
 
 
-@transaction.atomic
+@recording_transaction()
 def get_next_task(actor: Actor) -> Task | None:
     """Give the agent the most urgent unassigned task from their teams' queues: highest
     priority, then earliest due, then oldest. The task and its case become theirs."""

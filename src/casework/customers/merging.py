@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import transaction
 from django.db.models import Count, ForeignKey, Model
 from django.utils.translation import gettext as _
 
 from casework.customers.models import Customer, CustomerMerge, PaymentMethod
-from casework.events.services import record
+from casework.events.services import record, recording_transaction
 from casework.kernel import clock
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound
@@ -42,7 +41,7 @@ def _customer_relations() -> list[tuple[type[Model], str]]:
     return relations
 
 
-@transaction.atomic
+@recording_transaction()
 def merge_customers(survivor: Customer, duplicate: Customer, *, actor: Actor) -> CustomerMerge:
     if survivor.pk == duplicate.pk:
         raise InvalidInput(_("a customer cannot be merged into itself"))
@@ -84,7 +83,7 @@ def merge_customers(survivor: Customer, duplicate: Customer, *, actor: Actor) ->
     return merge
 
 
-@transaction.atomic
+@recording_transaction()
 def undo_merge(merge: CustomerMerge, *, actor: Actor) -> CustomerMerge:
     merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
     if merge.undone_at is not None:

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
@@ -25,7 +24,7 @@ from casework.customers.models import (
     Interest,
     PaymentMethod,
 )
-from casework.events.services import record
+from casework.events.services import record, recording_transaction
 from casework.interactions.queries import TimelinePage, timeline_for_customer
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import NotFound
@@ -123,7 +122,7 @@ def customer_360(actor: Actor, customer_id: int, *, page: int = 1) -> Customer36
         ),
         merged_into=customer.merged_into,
     )
-    with transaction.atomic():
+    with recording_transaction():
         record(
             "customer.viewed",
             actor=actor,

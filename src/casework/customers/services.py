@@ -28,7 +28,7 @@ from casework.customers.models import (
     PaymentMethodKind,
     Product,
 )
-from casework.events.services import record
+from casework.events.services import record, recording_transaction
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput
@@ -109,7 +109,7 @@ def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identi
     return normalised
 
 
-@transaction.atomic
+@recording_transaction()
 def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
     identifiers = validate_new_customer(data)
     _ensure_identifiers_free([identifier for _, identifier in identifiers])
@@ -201,7 +201,7 @@ _NEXT_CUSTOMER_NUMBER = (
 )
 
 
-@transaction.atomic
+@recording_transaction()
 def update_customer(customer: Customer, changes: dict[str, Any], *, actor: Actor) -> Customer:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -233,7 +233,7 @@ def update_customer(customer: Customer, changes: dict[str, Any], *, actor: Actor
     return customer
 
 
-@transaction.atomic
+@recording_transaction()
 def add_identifier(customer: Customer, raw: RawIdentifier, *, actor: Actor) -> CustomerIdentifier:
     identifier = raw.normalised()
     existing = CustomerIdentifier.objects.filter(
@@ -271,7 +271,7 @@ class NewContract:
     option_codes: Sequence[str] = field(default_factory=tuple)
 
 
-@transaction.atomic
+@recording_transaction()
 def add_contract(customer: Customer, data: NewContract, *, actor: Actor) -> Contract:
     product = Product.objects.filter(code=data.product_code).first()
     if product is None:
@@ -357,7 +357,7 @@ def validate_payment_method(data: NewPaymentMethod) -> NewPaymentMethod:
     return data
 
 
-@transaction.atomic
+@recording_transaction()
 def add_payment_method(
     customer: Customer, data: NewPaymentMethod, *, actor: Actor
 ) -> PaymentMethod:
@@ -384,7 +384,7 @@ def record_consent(
     actor: Actor,
     recorded_at: datetime | None = None,
 ) -> Consent:
-    with transaction.atomic():
+    with recording_transaction():
         consent = Consent.objects.create(
             customer=customer,
             purpose=purpose,
@@ -405,7 +405,7 @@ def record_consent(
 def record_interest(
     customer: Customer, tag: str, *, source: str, actor: Actor, recorded_at: datetime | None = None
 ) -> Interest:
-    with transaction.atomic():
+    with recording_transaction():
         interest = Interest.objects.create(
             customer=customer, tag=tag, source=source, recorded_at=recorded_at or clock.now()
         )

@@ -8,7 +8,8 @@ webhook subscriptions by sequence number (see `webhooks.fan_out`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,22 @@ _HEAD_TABLE = ChainHead._meta.db_table
 _MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1"
 
 
+@contextmanager
+def recording_transaction() -> Iterator[None]:
+    """The transaction of a change that records events (usable as a decorator too).
+
+    It locks the chain head before anything else, so every writer takes its locks in the
+    same order — chain head, then rows and sequence counters — and two writers cannot
+    deadlock. Writers are serialised by the chain anyway (docs/adr/0001)."""
+    with transaction.atomic():
+        if connection.features.has_select_for_update:
+            sql.fetch_one(_LOCK_HEAD, [])
+        yield
+
+
+_LOCK_HEAD = f"SELECT 1 FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE"
+
+
 def _lock_chain_head() -> ChainHead:
     # SQLite has no FOR UPDATE; its IMMEDIATE transactions already serialise writers.
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
@@ -133,7 +150,7 @@ def _to_entry(row: Event) -> ChainEntry:
     )
 
 
-@transaction.atomic
+@recording_transaction()
 def subscribe_webhook(
     *, url: str, secret: str, event_codes: list[str], actor: Actor, description: str = ""
 ) -> WebhookSubscription:

@@ -26,6 +26,7 @@ from casework.customers.identifiers import Identifier, InvalidIdentifier, normal
 from casework.customers.matching import MatchOutcome, identify
 from casework.customers.models import Channel, Customer
 from casework.customers.services import IdentifierTaken, NewCustomer, RawIdentifier, create_customer
+from casework.events.services import recording_transaction
 from casework.intake.messages import InboundMessage, find_case_reference, split_name
 from casework.intake.models import ChannelDefault
 from casework.interactions.models import Direction, Interaction
@@ -84,7 +85,7 @@ def ingest(message: InboundMessage) -> IntakeResult:
     if duplicate is not None:
         return duplicate
     try:
-        with transaction.atomic():
+        with recording_transaction():
             return _ingest_new(message, identifiers)
     except IntegrityError:
         # A concurrent delivery of the same message won the unique (channel, external_id).

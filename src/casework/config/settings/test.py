@@ -1,5 +1,6 @@
 """Tests: fast hashing, a private database name per run, English by default."""
 
+import tempfile
 import uuid
 
 from casework.config.settings.base import *  # noqa: F403
@@ -9,6 +10,12 @@ CASEWORK_MODE = "test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LANGUAGE_CODE = "en"
 
+# Two runs must not share a test database. SQLite tests use a file, not memory: in-memory
+# databases shared between threads lock whole tables instead of queueing writers like the
+# product's WAL file does, so concurrency tests would test something else.
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Two runs on one PostgreSQL server must not share a test database.
     DATABASES["default"]["TEST"] = {"NAME": f"casework_test_{uuid.uuid4().hex[:10]}"}
+else:
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(tempfile.gettempdir() + f"/casework_test_{uuid.uuid4().hex[:10]}.sqlite3")
+    }
