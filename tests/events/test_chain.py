@@ -50,3 +50,28 @@ def test_audit_verify_command_exits_non_zero_on_tampering(email_intake, capsys):
 
     assert exit_info.value.code == 1
     assert "entry 1" in capsys.readouterr().err
+
+
+def test_events_of_a_failed_inner_block_are_dropped_and_the_rest_is_chained():
+    from django.db import transaction
+
+    from casework.events.services import record, recording_transaction
+    from casework.kernel.actors import Actor
+
+    actor = Actor.system("test")
+    with recording_transaction():
+        record("case.updated", actor=actor, object_type="case", object_id=1)
+        try:
+            with recording_transaction():
+                record("case.updated", actor=actor, object_type="case", object_id=2)
+                raise ValueError("the inner change fails")
+        except ValueError:
+            pass
+        record("case.updated", actor=actor, object_type="case", object_id=3)
+
+    assert list(Event.objects.order_by("seq").values_list("seq", "object_id")) == [(1, 1), (2, 3)]
+    assert verify_chain().is_intact
+    with pytest.raises(RuntimeError, match="recording_transaction"):
+        record("case.updated", actor=actor, object_type="case", object_id=4)
+    with recording_transaction(), transaction.atomic(), pytest.raises(RuntimeError):
+        record("case.updated", actor=actor, object_type="case", object_id=5)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.utils import timezone
 
 from casework.cases import services as cases
@@ -20,6 +19,7 @@ from casework.customers import services as customers
 from casework.customers.models import Customer, Product
 from casework.demo import reference
 from casework.demo.names import CITIES, FIRST_NAMES, LAST_NAMES, STREETS
+from casework.events.services import recording_transaction
 from casework.intake.models import ChannelDefault
 from casework.interactions.models import Interaction
 from casework.interactions.services import NewInteraction, record_interaction
@@ -40,7 +40,7 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
     progress(f"generated customers: {created} new, {generated_customers} in all")
 
 
-@transaction.atomic
+@recording_transaction()
 def load_reference_data() -> None:
     teams = {}
     for code, name_de, name_en, tier in reference.TEAMS:
@@ -142,7 +142,7 @@ def _interaction(
     )
 
 
-@transaction.atomic
+@recording_transaction()
 def load_journeys() -> None:
     if Customer.objects.filter(customer_number="K10000001").exists():
         return
@@ -449,7 +449,7 @@ def load_generated_customers(count: int, *, chunk: int = 250) -> int:
     channels = list(CHANNEL_TEXTS)
     created = 0
     for start in range(0, count, chunk):
-        with transaction.atomic():
+        with recording_transaction():
             history: list[Interaction] = []
             for n in range(start + 1, min(start + chunk, count) + 1):
                 number = f"{GENERATED_PREFIX}{n:07d}"

@@ -1,7 +1,7 @@
 """Appending to the event log.
 
-`record()` must run inside the caller's transaction: the change and its event commit
-together or not at all. The log itself is the outbox: the worker fans new events out to
+`record()` runs inside the change's `recording_transaction()`: the change and its events
+commit together or not at all. The log itself is the outbox: the worker fans new events out to
 webhook subscriptions by sequence number (see `webhooks.fan_out`).
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -32,75 +33,133 @@ def record(
     object_type: str,
     object_id: int,
     payload: Mapping[str, Any] | None = None,
-) -> Event:
+) -> None:
+    """Note an event of the current change. It is chained and written when the outermost
+    `recording_transaction()` block ends, in the same database transaction as the change;
+    if the change's block fails, its events are dropped with it."""
     if code not in EVENT_TYPES:
         raise UnknownEventCode(code)
-    if not connection.in_atomic_block:
-        raise RuntimeError("record() must run inside the transaction of the change it records")
-    # Round-trip through JSON now, so the hash covers exactly what the database returns later.
-    clean_payload = json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder))
-    head = _lock_chain_head()
-    entry = ChainEntry(
-        seq=head.last_seq + 1,
-        occurred_at=clock.now(),
-        code=code,
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        object_type=object_type,
-        object_id=object_id,
-        payload=clean_payload,
-        prev_hash=head.last_hash,
-    )
-    digest = entry_hash(entry)
-    event = sql.insert(
-        Event(
-            seq=entry.seq,
-            occurred_at=entry.occurred_at,
+    frames = _frames()
+    if not frames:
+        raise RuntimeError("record() must run inside recording_transaction()")
+    if len(connection.atomic_blocks) != frames[-1].atomic_depth:
+        # A plain atomic block could roll back without the frame knowing: its events would
+        # outlive the change they describe.
+        raise RuntimeError(
+            "record() inside a nested transaction.atomic(): use "
+            "recording_transaction() for blocks that record events"
+        )
+    frames[-1].events.append(
+        _Pending(
+            occurred_at=clock.now(),
             code=code,
-            actor_kind=entry.actor_kind,
-            actor_id=entry.actor_id,
-            actor_label=entry.actor_label,
+            actor=actor,
             object_type=object_type,
             object_id=object_id,
-            payload=clean_payload,
-            prev_hash=entry.prev_hash,
-            hash=digest,
+            # JSON round trip now: the hash covers exactly what the database returns later.
+            payload=json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
         )
     )
-    sql.execute(_MOVE_HEAD, [entry.seq, digest])
-    return event
 
 
-_HEAD_TABLE = ChainHead._meta.db_table
-_MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1"
+@dataclass(frozen=True)
+class _Pending:
+    occurred_at: datetime
+    code: str
+    actor: Actor
+    object_type: str
+    object_id: int
+    payload: dict[str, Any]
+
+
+@dataclass
+class _Frame:
+    atomic_depth: int
+    events: list[_Pending] = field(default_factory=list)
+
+
+def _frames() -> list[_Frame]:
+    """The open recording blocks of this thread's connection, outermost first."""
+    frames = getattr(connection, "_casework_event_frames", None)
+    if frames is None:
+        frames = []
+        connection._casework_event_frames = frames  # type: ignore[attr-defined]
+    return frames
 
 
 @contextmanager
 def recording_transaction() -> Iterator[None]:
     """The transaction of a change that records events (usable as a decorator too).
 
-    It locks the chain head before anything else, so every writer takes its locks in the
-    same order — chain head, then rows and sequence counters — and two writers cannot
-    deadlock. Writers are serialised by the chain anyway (docs/adr/0001)."""
+    The outermost block locks the chain head before anything else, so every writer takes
+    its locks in the same order — chain head, then rows and sequence counters — and two
+    writers cannot deadlock; writers are serialised by the chain anyway (docs/adr/0001).
+    Events recorded inside are appended to the chain together when the outermost block
+    ends: one read of the head, one insert, one head update per change."""
     with transaction.atomic():
-        if connection.features.has_select_for_update:
+        frames = _frames()
+        if not frames and connection.features.has_select_for_update:
             sql.fetch_one(_LOCK_HEAD, [])
-        yield
+        frame = _Frame(atomic_depth=len(connection.atomic_blocks))
+        frames.append(frame)
+        try:
+            yield
+        except BaseException:
+            frames.pop()  # the block rolls back, and its events with it
+            raise
+        frames.pop()
+        if frames:
+            frames[-1].events.extend(frame.events)
+        elif frame.events:
+            _append_to_chain(frame.events)
 
 
+_HEAD_TABLE = ChainHead._meta.db_table
 _LOCK_HEAD = f"SELECT 1 FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE"
+_READ_HEAD = f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1"
+_MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1"
 
 
-def _lock_chain_head() -> ChainHead:
-    # SQLite has no FOR UPDATE; its IMMEDIATE transactions already serialise writers.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    row = sql.fetch_one(f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1{lock}", [])
+def _append_to_chain(pending: list[_Pending]) -> None:
+    row = sql.fetch_one(_READ_HEAD, [])
     if row is None:
-        # First event ever: create the head. A concurrent first writer fails on the primary
-        # key and its transaction is retried by the caller like any other conflict.
-        return ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
-    return ChainHead(pk=1, last_seq=row[0], last_hash=row[1])
+        # A migration creates the head; only an emptied database (test flushes) lacks it.
+        ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+        row = (0, GENESIS_HASH)
+    seq, prev_hash = row
+    events = []
+    for item in pending:
+        seq += 1
+        entry = ChainEntry(
+            seq=seq,
+            occurred_at=item.occurred_at,
+            code=item.code,
+            actor_kind=item.actor.kind.value,
+            actor_id=item.actor.id,
+            actor_label=item.actor.label,
+            object_type=item.object_type,
+            object_id=item.object_id,
+            payload=item.payload,
+            prev_hash=prev_hash,
+        )
+        prev_hash = entry_hash(entry)
+        events.append(
+            Event(
+                seq=seq,
+                occurred_at=entry.occurred_at,
+                code=entry.code,
+                actor_kind=entry.actor_kind,
+                actor_id=entry.actor_id,
+                actor_label=entry.actor_label,
+                object_type=entry.object_type,
+                object_id=entry.object_id,
+                payload=entry.payload,
+                prev_hash=entry.prev_hash,
+                hash=prev_hash,
+            )
+        )
+    sql.insert_many(events)
+    sql.execute(_MOVE_HEAD, [seq, prev_hash])
 
 
 @dataclass(frozen=True)
@@ -160,13 +219,13 @@ def subscribe_webhook(
             _("unknown event codes: %(codes)s") % {"codes": ", ".join(unknown)}, codes=unknown
         )
     # Events from now on: the head is locked, so no event can slip in between.
-    head = _lock_chain_head()
+    head = sql.fetch_one(_READ_HEAD, [])
     subscription = WebhookSubscription.objects.create(
         url=url,
         secret=secret,
         event_codes=event_codes,
         description=description,
-        starts_after_seq=head.last_seq,
+        starts_after_seq=head[0] if head else 0,
     )
     record(
         "webhook.subscribed",

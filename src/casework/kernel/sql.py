@@ -45,6 +45,30 @@ def insert(instance: M) -> M:
     return instance
 
 
+def insert_many(instances: Sequence[Model], *, batch_size: int = 500) -> None:
+    """INSERT new instances of one model in multi-row statements (their pks stay unset)."""
+    if not instances:
+        return
+    model = type(instances[0])
+    quote = connection.ops.quote_name
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), batch_size):
+            batch = instances[start : start + batch_size]
+            params = [
+                f.get_db_prep_save(f.pre_save(instance, add=True), connection)
+                for instance in batch
+                for f in fields
+            ]
+            cursor.execute(
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+                + ", ".join([row] * len(batch)),
+                params,
+            )
+
+
 def create(model: type[M], **values: Any) -> M:
     return insert(model(**values))
 
