@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -34,14 +34,17 @@ def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Any, 
 
 def insert(instance: M) -> M:
     """INSERT one new instance (pk unset) and set its pk, like `save()` for a new row."""
+    # The thread's own connection object: `django.db.connection` is a proxy whose every
+    # attribute access goes through a context-local lookup, once per field otherwise.
+    db = connections[DEFAULT_DB_ALIAS]
     model = type(instance)
-    sql, fields = _insert_statement(model, connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    sql, fields = _insert_statement(model, db.vendor)
+    params = [f.get_db_prep_save(f.pre_save(instance, add=True), db) for f in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         instance.pk = cursor.fetchone()[0]
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
     return instance
 
 
@@ -49,16 +52,17 @@ def insert_many(instances: Sequence[Model], *, batch_size: int = 500) -> None:
     """INSERT new instances of one model in multi-row statements (their pks stay unset)."""
     if not instances:
         return
+    db = connections[DEFAULT_DB_ALIAS]
     model = type(instances[0])
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(quote(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for start in range(0, len(instances), batch_size):
             batch = instances[start : start + batch_size]
             params = [
-                f.get_db_prep_save(f.pre_save(instance, add=True), connection)
+                f.get_db_prep_save(f.pre_save(instance, add=True), db)
                 for instance in batch
                 for f in fields
             ]
@@ -74,13 +78,13 @@ def create(model: type[M], **values: Any) -> M:
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
 def execute(sql: str, params: Sequence[Any]) -> int:
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -116,13 +120,14 @@ def select(
 ) -> list[M]:
     """Instances of `model` from a hand-written query. `sql_template` contains `{columns}`
     where the model's columns go, e.g. "SELECT {columns} FROM customers_customer t WHERE …"."""
-    columns, attnames, converters = _select_plan(model, alias, connection.vendor)
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    columns, attnames, converters = _select_plan(model, alias, db.vendor)
+    with db.cursor() as cursor:
         cursor.execute(sql_template.replace("{columns}", columns), params)
         rows = cursor.fetchall()
     return [
         model.from_db(
-            connection.alias,
+            db.alias,
             attnames,
             [convert(v) if convert else v for convert, v in zip(converters, row, strict=True)],
         )
