@@ -1,0 +1,356 @@
+"""Running the product's server for a benchmark, and loading it over loopback HTTP.
+
+`CaseworkServer` starts `casework serve --workers N` on 127.0.0.1 and always stops it by its
+PID (on exit, on an exception, on Ctrl-C). `run_load` drives it with keep-alive clients from
+the standard library: a fixed number of requests, spread over C threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HOST = "127.0.0.1"  # loopback only, by design
+VENV_BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The last line of a logged traceback: "package.module.SomeError: message".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Detected|Deadlock)\w*: ")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of the server: gunicorn's forks or uvicorn's spawned processes,
+    not multiprocessing's resource tracker."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) != pid:
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as handle:
+            if b"resource_tracker" not in handle.read():
+                found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
+
+
+class CaseworkServer:
+    """`casework serve` in a child process, for the duration of a `with` block."""
+
+    def __init__(
+        self, env: dict[str, str], *, workers: int, log_path: Path, asgi: bool = False
+    ) -> None:
+        self.env = env
+        self.workers = workers
+        self.asgi = asgi
+        self.log_path = log_path
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.worker_pids: list[int] = []
+
+    def __enter__(self) -> CaseworkServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        command = [str(VENV_BIN / "casework"), "serve", "--host", HOST, "--port", str(self.port)]
+        command += ["--workers", str(self.workers)] + (["--asgi"] if self.asgi else [])
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        print(
+            f"server: {' '.join(command[1:])} on {HOST}:{self.port} "
+            f"(pid {self.process.pid}, log {self.log_path})"
+        )
+        self._wait_ready(timeout_seconds=90)
+
+    def _wait_ready(self, *, timeout_seconds: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                code = self.process.returncode
+                raise SystemExit(f"server exited with {code}; see {self.log_path}")
+            try:
+                conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+                conn.request("GET", "/api/v1/openapi.json")
+                conn.getresponse().read()
+                conn.close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"server did not answer within {timeout_seconds} s")
+        # Every worker process must have finished starting (its CPU time stands still),
+        # or the first connections all land on the one that did.
+        previous = -1.0
+        while time.monotonic() < deadline:
+            self.worker_pids = _workers(self.process.pid)
+            total = sum(cpu_seconds(pid) for pid in self.worker_pids)
+            if len(self.worker_pids) >= self.workers and total == previous:
+                return
+            previous = total
+            time.sleep(0.5)
+
+    def worker_of(self, client_port: int) -> int | None:
+        """The worker process holding the server side of the connection from client_port."""
+        wanted = f"0100007F:{self.port:04X} 0100007F:{client_port:04X}"
+        inode = None
+        with open("/proc/net/tcp") as handle:
+            for line in handle:
+                fields = line.split()
+                if f"{fields[1]} {fields[2]}" == wanted:
+                    inode = fields[9]
+                    break
+        if inode is None:
+            return None
+        for pid in self.worker_pids:
+            try:
+                descriptors = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for descriptor in descriptors:
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{descriptor}") == f"socket:[{inode}]":
+                        return pid
+        return None
+
+    def logged_exceptions(self) -> Counter[str]:
+        """'psycopg.errors.DeadlockDetected: deadlock detected' → count, from the log."""
+        found: Counter[str] = Counter()
+        with contextlib.suppress(OSError), open(self.log_path, errors="replace") as log:
+            for line in log:
+                if _EXCEPTION_LINE.match(line):
+                    found[line.strip()[:160]] += 1
+        return found
+
+    def worker_cpu(self) -> dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in self.worker_pids}
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        pids = [self.process.pid, *self.worker_pids]
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        for pid in pids[1:]:  # a worker the supervisor failed to take down
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        print(f"server: stopped (pid {self.process.pid})")
+
+
+# ---------------------------------------------------------------------------------------
+# Load
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: bytes | None = None
+    context: Any = None  # handed back to the response callback
+    headers: dict[str, str | None] | None = None  # per request; None removes a header
+
+
+@dataclass
+class LoadResult:
+    clients: int
+    requested: int
+    wall_seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds, 2xx responses only
+    status_counts: Counter[int] = field(default_factory=Counter)
+    # Every unexpected answer: (status, or -1 for a connection failure; body or error text).
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors)
+
+    @property
+    def completed(self) -> int:
+        return sum(self.status_counts.values())
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.wall_seconds if self.wall_seconds else float("nan")
+
+
+class KeepAliveClient:
+    """One persistent HTTP/1.1 connection (http.client reopens it after a failure)."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.connection = http.client.HTTPConnection(HOST, port, timeout=120)
+        self.headers = headers
+
+    def send(self, request: Request) -> tuple[int, bytes]:
+        try:
+            headers = self.headers
+            if request.headers:
+                merged = {**self.headers, **request.headers}
+                headers = {name: value for name, value in merged.items() if value is not None}
+            self.connection.request(
+                request.method, request.path, body=request.body, headers=headers
+            )
+            response = self.connection.getresponse()
+            return response.status, response.read()
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            raise
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def close_all(connections: list[KeepAliveClient]) -> None:
+    for client in connections:
+        client.close()
+
+
+def connect_balanced(
+    server: CaseworkServer, clients: int, headers: dict[str, str], probe: Request
+) -> tuple[list[KeepAliveClient], dict[str, Any]]:
+    """`clients` keep-alive connections spread evenly over the server's workers.
+
+    Each uvicorn worker accepts every connection waiting when it wakes up, so connections
+    opened in a burst all land on one worker, and stay there. A client that lands on a
+    worker that has its share already reconnects. Returns the connections and how they were
+    spread at first and in the end."""
+    quota = -(-clients // max(1, len(server.worker_pids)))
+    placed: Counter[int] = Counter()
+    first: Counter[str] = Counter()
+    connections, reconnects = [], 0
+    for _ in range(clients):
+        for attempt in range(50):
+            client = KeepAliveClient(server.port, headers)
+            status, _ = client.send(probe)
+            if client.connection.sock is None:
+                # The server closes the connection after each response (gunicorn's sync
+                # workers): nothing stays pinned to a worker, nothing to spread.
+                connections.append(client)
+                first["closed after each response"] += 1
+                break
+            worker = server.worker_of(client.connection.sock.getsockname()[1])
+            if attempt == 0:
+                first[str(worker)] += 1
+            if status >= 400:
+                raise SystemExit(f"probe {probe.method} {probe.path} answered {status}")
+            if worker is None or placed[worker] < quota or attempt == 49:
+                placed[worker or 0] += 1
+                connections.append(client)
+                break
+            client.close()
+            reconnects += 1
+    spread = {
+        "first_attempt": dict(first),
+        "final": {str(pid): n for pid, n in placed.items()},
+        "reconnects": reconnects,
+    }
+    return connections, spread
+
+
+def run_load(
+    *,
+    port: int,
+    clients: int | list[KeepAliveClient],
+    requests: int,
+    headers: dict[str, str],
+    make_request: Callable[[int], Request],
+    on_response: Callable[[Request, int, bytes], None] | None = None,
+    max_seconds: float = 180.0,
+    expected: Callable[[int], bool] = lambda status: 200 <= status < 300,
+) -> LoadResult:
+    """`requests` requests in all, one thread per keep-alive connection (`clients` new
+    ones, or the connections given); request number k comes from `make_request(k)`."""
+    owned = isinstance(clients, int)
+    if isinstance(clients, int):
+        connections = [KeepAliveClient(port, headers) for _ in range(clients)]
+        for client in connections:
+            client.connection.connect()
+    else:
+        connections = clients
+    result = LoadResult(clients=len(connections), requested=requests)
+    lock = threading.Lock()
+    next_number = iter(range(requests))
+    start = threading.Barrier(len(connections) + 1)
+    deadline = time.monotonic() + max_seconds
+
+    def take() -> int | None:
+        with lock:
+            return next(next_number, None)
+
+    def work(client: KeepAliveClient) -> None:
+        start.wait()
+        while (number := take()) is not None and time.monotonic() < deadline:
+            request = make_request(number)
+            began = time.perf_counter()
+            try:
+                status, data = client.send(request)
+            except (http.client.HTTPException, OSError) as error:
+                status, data = -1, repr(error).encode()
+            elapsed = time.perf_counter() - began
+            with lock:
+                result.status_counts[status] += 1
+                if expected(status):
+                    result.latencies.append(elapsed)
+                else:
+                    result.errors.append((status, data[:500].decode("utf-8", "replace")))
+            if on_response is not None and expected(status):
+                on_response(request, status, data)
+
+    threads = [threading.Thread(target=work, args=(client,), daemon=True) for client in connections]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    result.wall_seconds = time.perf_counter() - began
+    if owned:
+        close_all(connections)
+    return result
