@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from casework.api.auth import forget_cached_tokens
 from casework.intake.services import forget_cached_defaults
 from casework.kernel.actors import Actor
 from casework.routing.queries import actor_for_agent
@@ -12,8 +13,10 @@ from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeF
 def _fresh_intake_defaults():  # noqa: ANN202
     """Each test configures its own channel defaults; none may leak from the test before."""
     forget_cached_defaults()
+    forget_cached_tokens()
     yield
     forget_cached_defaults()
+    forget_cached_tokens()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ TOKEN_PREFIX = "cw_"
 _LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -32,7 +32,7 @@ def create_token(username: str, *, description: str = "") -> str:
         )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     ApiToken.objects.create(
-        user=user, prefix=token[:10], key_hash=_digest(token), description=description
+        user=user, prefix=token[:10], key_hash=token_digest(token), description=description
     )
     return token
 
@@ -40,7 +40,7 @@ def create_token(username: str, *, description: str = "") -> str:
 def user_for_token(token: str) -> AbstractBaseUser | None:
     row = (
         ApiToken.objects.select_related("user")
-        .filter(key_hash=_digest(token), revoked_at__isnull=True, user__is_active=True)
+        .filter(key_hash=token_digest(token), revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if row is None:

@@ -83,8 +83,14 @@ class Case(Timestamped):
         on_delete=models.PROTECT,
         related_name="cases",
         verbose_name=_("customer"),
+        db_index=False,  # a composite index in Meta leads with this column
     )
-    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, verbose_name=_("queue"))
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.PROTECT,
+        verbose_name=_("queue"),
+        db_index=False,  # a composite index in Meta leads with this column
+    )
     owner = models.ForeignKey(
         Agent,
         null=True,
@@ -92,6 +98,7 @@ class Case(Timestamped):
         on_delete=models.SET_NULL,
         related_name="owned_cases",
         verbose_name=_("owner"),
+        db_index=False,  # a composite index in Meta leads with this column
     )
     subject = models.CharField(_("subject"), max_length=300)
     data = models.JSONField(_("data"), default=dict, blank=True)
@@ -143,7 +150,12 @@ class Task(Timestamped):
     """A work item: something a person has to do on a case."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
-    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, verbose_name=_("queue"))
+    queue = models.ForeignKey(
+        Queue,
+        on_delete=models.PROTECT,
+        verbose_name=_("queue"),
+        db_index=False,  # a composite index in Meta leads with this column
+    )
     title = models.CharField(_("title"), max_length=300)
     status = models.CharField(
         _("status"), max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN
@@ -152,7 +164,12 @@ class Task(Timestamped):
         _("priority"), choices=Priority.choices, default=Priority.NORMAL
     )
     assignee = models.ForeignKey(
-        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+        Agent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        db_index=False,  # a composite index in Meta leads with this column
     )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)

@@ -76,6 +76,8 @@ class _Pending:
 class _Frame:
     atomic_depth: int
     events: list[_Pending] = field(default_factory=list)
+    # (last_seq, last_hash), when the outermost block read the head while locking it.
+    head: tuple[int, str] | None = None
 
 
 def _frames() -> list[_Frame]:
@@ -98,9 +100,10 @@ def recording_transaction() -> Iterator[None]:
     ends: one read of the head, one insert, one head update per change."""
     with transaction.atomic():
         frames = _frames()
-        if not frames and connection.features.has_select_for_update:
-            sql.fetch_one(_LOCK_HEAD, [])
         frame = _Frame(atomic_depth=len(connection.atomic_blocks))
+        if not frames and connection.features.has_select_for_update:
+            # SQLite needs no lock: its IMMEDIATE transactions already serialise writers.
+            frame.head = sql.fetch_one(_LOCK_HEAD, [])  # type: ignore[assignment]
         frames.append(frame)
         try:
             yield
@@ -111,17 +114,17 @@ def recording_transaction() -> Iterator[None]:
         if frames:
             frames[-1].events.extend(frame.events)
         elif frame.events:
-            _append_to_chain(frame.events)
+            _append_to_chain(frame.events, frame.head)
 
 
 _HEAD_TABLE = ChainHead._meta.db_table
-_LOCK_HEAD = f"SELECT 1 FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE"
+_LOCK_HEAD = f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE"
 _READ_HEAD = f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1"
 _MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1"
 
 
-def _append_to_chain(pending: list[_Pending]) -> None:
-    row = sql.fetch_one(_READ_HEAD, [])
+def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> None:
+    row = head or sql.fetch_one(_READ_HEAD, [])
     if row is None:
         # A migration creates the head; only an emptied database (test flushes) lacks it.
         ChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)

@@ -81,14 +81,13 @@ def validate_message(message: InboundMessage) -> list[Identifier]:
 
 def ingest(message: InboundMessage) -> IntakeResult:
     identifiers = validate_message(message)
-    duplicate = _find_duplicate(message)
-    if duplicate is not None:
-        return duplicate
+    # Repeats are rare, so none is looked for up front: the unique (channel, external_id)
+    # refuses the second interaction, the whole attempt rolls back, and the first result
+    # is returned. That also covers two deliveries racing each other.
     try:
         with recording_transaction():
             return _ingest_new(message, identifiers)
     except IntegrityError:
-        # A concurrent delivery of the same message won the unique (channel, external_id).
         duplicate = _find_duplicate(message)
         if duplicate is None:
             raise
