@@ -12,8 +12,8 @@ pipeline.
 
 `--http`: `casework serve --workers 2` on 127.0.0.1, 8 keep-alive clients POST
 `/api/v1/inbound`. `--peer` (implies --http): the django-helpdesk API benchmark from
-/work/shared/bench/peer on the same database engine, and the ratio Casework req/s ÷ peer
-ticket creations/s (target at least 10×).
+../shared/bench/peer (beside the project root) on the same database engine, and the
+ratio Casework req/s ÷ peer ticket creations/s (target at least 10×).
 
 Runs on a copy of the cached data set (see dataset.py), dropped at the end unless --keep.
 """
@@ -45,7 +45,13 @@ import servers
 
 TARGET_RATIO = 5.0
 TARGET_PEER_RATIO = 10.0
-PEER_DIR = Path(os.environ.get("CASEWORK_BENCH_PEER_DIR", "/work/shared/bench/peer"))
+# The peer's harness lives beside the project root, in ../shared/bench/peer.
+PEER_DIR = Path(
+    os.environ.get(
+        "CASEWORK_BENCH_PEER_DIR",
+        str(Path(__file__).resolve().parents[2] / "shared" / "bench" / "peer"),
+    )
+)
 PEER_PORT = 8765  # bench_api.sh and bench_http.py use their default port
 MIX = (("known", 70), ("unknown", 20), ("reply", 10))
 EXPECTED_MATCH = {"known": "matched", "unknown": "created"}
