@@ -19,17 +19,15 @@ from tests.factories import (
     CaseFactory,
     CaseTypeFactory,
     ChannelDefaultFactory,
+    ConsentFactory,
+    ContractFactory,
     IdentifierFactory,
+    InterestFactory,
+    PaymentMethodFactory,
     ProductFactory,
     QueueFactory,
     TaskFactory,
     TeamFactory,
-)
-from tests.web.factories import (
-    ConsentFactory,
-    ContractFactory,
-    InterestFactory,
-    PaymentMethodFactory,
     inbound,
 )
 

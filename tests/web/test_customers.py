@@ -7,9 +7,13 @@ from django.urls import reverse
 
 from casework.customers.models import Customer, CustomerMerge
 from casework.events.models import Event
-from tests.factories import CustomerFactory, IdentifierFactory, InteractionFactory
+from tests.factories import (
+    CustomerFactory,
+    IdentifierFactory,
+    InteractionFactory,
+    PaymentMethodFactory,
+)
 from tests.web.conftest import Helmut
-from tests.web.factories import PaymentMethodFactory
 
 
 def customer_url(customer: Customer, name: str = "web:customer", **kwargs: int) -> str:
