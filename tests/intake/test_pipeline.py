@@ -147,3 +147,30 @@ def test_a_crash_mid_way_leaves_nothing_half_written(email_intake, monkeypatch):
     assert (Case.objects.count(), Customer.objects.count(), Event.objects.count()) == (0, 0, 0)
     monkeypatch.undo()
     assert ingest(mail()).is_new_case
+
+
+def test_attachments_and_the_channels_queue_arrive_with_the_message(
+    email_intake, settings, tmp_path
+):
+    from casework.interactions.files import StoredFile, read_bytes, store_bytes
+    from tests.factories import QueueFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    licensing = QueueFactory(code="licensing")
+    digest = store_bytes(b"%PDF-1.4 Abrechnung")
+    files = (
+        StoredFile("Abrechnung Q3.pdf", "application/pdf", 19, digest),
+        StoredFile("video.mp4", "video/mp4", 80_000_000, "0" * 64, is_stored=False),
+    )
+
+    result = ingest(mail(attachments=files, queue="licensing"))
+
+    assert result.case.queue == licensing
+    stored = list(
+        result.interaction.attachments.order_by("pk").values_list(
+            "filename", "size_bytes", "is_stored"
+        )
+    )
+    assert stored == [("Abrechnung Q3.pdf", 19, True), ("video.mp4", 80_000_000, False)]
+    assert read_bytes(digest) == b"%PDF-1.4 Abrechnung"
+    assert store_bytes(b"%PDF-1.4 Abrechnung") == digest  # stored once

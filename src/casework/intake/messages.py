@@ -1,4 +1,4 @@
-"""The one shape every channel adapter produces (pure: no Django)."""
+"""The one shape every channel adapter produces (no database)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from casework.interactions.files import StoredFile
 
 CASE_REFERENCE = re.compile(r"\bCW-(\d{4})-(\d{6})\b", re.IGNORECASE)
 
@@ -35,6 +37,11 @@ class InboundMessage:
     customer_id: int | None = None
     case_id: int | None = None
     case_type: str | None = None
+    # The queue for a new case, when the channel knows better than the case type's default
+    # (a mailbox of a department).
+    queue: str | None = None
+    # Files already in the file store (`interactions.files.store_bytes`).
+    attachments: tuple[StoredFile, ...] = ()
 
 
 def find_case_reference(message: InboundMessage) -> str | None:

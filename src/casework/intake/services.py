@@ -18,6 +18,7 @@ from casework.cases.services import (
     NewCase,
     ensure_open_task,
     get_case_type,
+    get_queue,
     open_case,
     reopen_case,
     touch_case,
@@ -117,6 +118,7 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
                 case_type=_case_type_for(message),
                 subject=message.subject or _first_line(message.text) or message.channel,
                 customer_id=customer.pk if customer else None,
+                queue=get_queue(message.queue) if message.queue else None,
             ),
             actor=INTAKE_ACTOR,
         )
@@ -143,6 +145,7 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
             text=message.text,
             payload=payload,
             external_id=message.external_id,
+            attachments=message.attachments,
         ),
         actor=INTAKE_ACTOR,
     )

@@ -76,6 +76,8 @@ class Attachment(models.Model):
     content_type = models.CharField(_("content type"), max_length=255)
     size_bytes = models.PositiveBigIntegerField(_("size"))
     sha256 = models.CharField(max_length=64, db_index=True)
+    # False when the file exceeded the size limit: the record stays, the bytes were refused.
+    is_stored = models.BooleanField(_("stored"), default=True)
 
     class Meta:
         verbose_name = _("attachment")

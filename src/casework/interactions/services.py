@@ -3,6 +3,7 @@ replies) and the import; never by channel adapters directly."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 from django.db import connection
 
 from casework.events.services import record
-from casework.interactions.models import Interaction
+from casework.interactions.files import StoredFile
+from casework.interactions.models import Attachment, Interaction
 from casework.kernel import sql
 from casework.kernel.actors import Actor
 
@@ -28,6 +30,7 @@ class NewInteraction:
     text: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
     external_id: str | None = None
+    attachments: Sequence[StoredFile] = ()
 
 
 def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
@@ -49,6 +52,20 @@ def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
             external_id=data.external_id,
         )
     )
+    if data.attachments:
+        sql.insert_many(
+            [
+                Attachment(
+                    interaction_id=interaction.pk,
+                    filename=attachment.filename[:255],
+                    content_type=attachment.content_type[:255],
+                    size_bytes=attachment.size_bytes,
+                    sha256=attachment.sha256,
+                    is_stored=attachment.is_stored,
+                )
+                for attachment in data.attachments
+            ]
+        )
     record(
         "interaction.recorded",
         actor=actor,
