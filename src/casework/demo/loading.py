@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from casework.cases import services as cases
 from casework.cases.models import CaseType, ResolutionCode
+from casework.channels.email.models import Mailbox
 from casework.customers import services as customers
 from casework.customers.models import Customer, Product
 from casework.demo import reference
@@ -96,6 +97,16 @@ def load_reference_data() -> None:
     for channel, case_type in reference.CHANNEL_DEFAULTS.items():
         ChannelDefault.objects.get_or_create(
             channel=channel, defaults={"case_type": CaseType.objects.get(code=case_type)}
+        )
+    for address, display_name, case_type, queue, language in reference.MAILBOXES:
+        Mailbox.objects.get_or_create(
+            address=address,
+            defaults={
+                "display_name": display_name,
+                "case_type": CaseType.objects.get(code=case_type),
+                "queue": queues[queue],
+                "language": language,
+            },
         )
     for code, name_de, name_en in reference.RESOLUTION_CODES:
         ResolutionCode.objects.get_or_create(

@@ -112,6 +112,12 @@ CHANNEL_DEFAULTS = {
     "api": "general-request",
 }
 
+MAILBOXES = [
+    # address, display name, case type, queue, language
+    ("service@demo.casework.test", "Mitgliederservice", "cs-support", "cs-support", "de"),
+    ("kundenservice@demo.casework.test", "Kundenservice", "general-request", "service", "de"),
+]
+
 RESOLUTION_CODES = [
     ("answered", "Frage beantwortet", "Question answered"),
     ("solved", "Problem gelöst", "Problem solved"),

@@ -43,6 +43,26 @@ CASEWORK_MAX_ATTACHMENT_BYTES = int(
     os.environ.get("CASEWORK_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024))
 )
 
+# Largest e-mail the SMTP server accepts, in bytes (552 above it).
+CASEWORK_MAX_EMAIL_BYTES = int(os.environ.get("CASEWORK_MAX_EMAIL_BYTES", str(25 * 1024 * 1024)))
+
+# Outgoing mail: an SMTP relay (host:port), or "maildir:PATH" to keep every outgoing mail
+# as a file in a local maildir (the demo's sink) instead of sending it.
+CASEWORK_SMTP_RELAY = os.environ.get(
+    "CASEWORK_SMTP_RELAY", "maildir:" + str(CASEWORK_DATA_DIR / "outbox")
+)
+CASEWORK_SMTP_USER = os.environ.get("CASEWORK_SMTP_USER", "")  # login at the relay, if any
+CASEWORK_SMTP_PASSWORD = os.environ.get("CASEWORK_SMTP_PASSWORD", "")
+CASEWORK_SMTP_STARTTLS = os.environ.get("CASEWORK_SMTP_STARTTLS", "0") == "1"
+# Attempts before an outgoing mail is given up (it stays listed as failed).
+CASEWORK_SMTP_MAX_ATTEMPTS = int(os.environ.get("CASEWORK_SMTP_MAX_ATTEMPTS", "8"))
+
+# What `casework worker` does on each pass, in order: functions returning how much they did.
+CASEWORK_BACKGROUND_JOBS = [
+    "casework.events.webhooks.run_once",
+    "casework.channels.email.outbound.send_due",
+]
+
 # Timeline entries per page in the 360 view.
 CASEWORK_TIMELINE_PAGE_SIZE = int(os.environ.get("CASEWORK_TIMELINE_PAGE_SIZE", "25"))
 
@@ -66,6 +86,7 @@ INSTALLED_APPS = [
     "casework.cases",
     "casework.interactions",
     "casework.intake",
+    "casework.channels.email",
     "casework.api",
     "casework.web",
     "casework.demo",

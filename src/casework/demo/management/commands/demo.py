@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -23,9 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--smtp-port", type=int, default=2525)
         parser.add_argument("--no-serve", action="store_true", help="prepare only, then exit")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: object, **options: Any) -> None:
         settings.CASEWORK_DATA_DIR.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"data directory: {settings.CASEWORK_DATA_DIR}")
         call_command("migrate", interactive=False, verbosity=0)
@@ -42,11 +44,19 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<8} {role:<11} {first} {last} ({team_text})")
         self.stdout.write(f"\nAPI: {url}/api/v1/docs — token for anna:\n  {token}")
         self.stdout.write(f'  curl -H "Authorization: Bearer {token}" {url}/api/v1/cases\n')
+        mailboxes = ", ".join(address for address, *_ in reference.MAILBOXES)
+        self.stdout.write(
+            f"Mail in: SMTP {options['host']}:{options['smtp_port']} for {mailboxes}\n"
+        )
         if options["no_serve"]:
             return
-        worker = subprocess.Popen([sys.executable, "-m", "casework.cli", "worker"])
+        command = [sys.executable, "-m", "casework.cli"]
+        smtp = ["smtpd", "--host", options["host"], "--port", str(options["smtp_port"])]
+        helpers = [subprocess.Popen([*command, "worker"]), subprocess.Popen([*command, *smtp])]
         try:
             call_command("serve", host=options["host"], port=options["port"])
         finally:
-            worker.terminate()
-            worker.wait(timeout=10)
+            for helper in helpers:
+                helper.terminate()
+            for helper in helpers:
+                helper.wait(timeout=10)

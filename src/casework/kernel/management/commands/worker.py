@@ -1,24 +1,26 @@
-"""`casework worker`: background work from the database (webhook outbox)."""
+"""`casework worker`: background work from the database: the jobs listed in
+`CASEWORK_BACKGROUND_JOBS` (webhook deliveries, outgoing mail), one pass after another."""
 
 from __future__ import annotations
 
 import signal
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
-
-from casework.events.webhooks import run_once
+from django.utils.module_loading import import_string
 
 
 class Command(BaseCommand):
-    help = "Process background work: deliver webhooks from the outbox, with retries."
+    help = "Process background work (webhooks, outgoing mail), with retries."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
         parser.add_argument("--idle-seconds", type=float, default=1.0)
 
     def handle(self, *args: object, **options: object) -> None:
+        jobs = [import_string(path) for path in settings.CASEWORK_BACKGROUND_JOBS]
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
@@ -28,9 +30,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         while not stopping:
-            attempted = run_once()
+            attempted = sum(job() for job in jobs)
             if options["once"]:
-                self.stdout.write(f"{attempted} events fanned out or deliveries attempted")
+                self.stdout.write(f"{attempted} items of background work done")
                 return
             if not attempted:
                 time.sleep(float(options["idle_seconds"]))  # type: ignore[arg-type]

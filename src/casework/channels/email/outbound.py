@@ -1,0 +1,204 @@
+"""Outgoing mail: written to the outbox in the transaction that causes it, sent by the
+worker with retries, each recorded as an outbound interaction on its case.
+
+Delivery goes to `CASEWORK_SMTP_RELAY` (`host:port`, optional STARTTLS and login) or, for
+the demo and development, into a local maildir (`maildir:PATH`) where every outgoing mail
+can be read as a file.
+"""
+
+from __future__ import annotations
+
+import logging
+import mailbox as maildir_module
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from casework.cases.models import Case
+from casework.channels.email.models import Mailbox, OutboundEmail, OutboundStatus
+from casework.interactions.models import Direction
+from casework.interactions.services import NewInteraction, record_interaction
+from casework.kernel import clock
+from casework.kernel.actors import Actor
+
+logger = logging.getLogger(__name__)
+
+MAIL_ACTOR = Actor.system("email")
+
+
+def queue_acknowledgement(
+    *,
+    mailbox: Mailbox,
+    case: Case,
+    to_address: str,
+    to_name: str,
+    subject: str,
+    in_reply_to: str,
+    language: str,
+) -> OutboundEmail:
+    """Must run in the transaction that received the mail: the acknowledgement exists
+    exactly when the case does."""
+    context = {"case": case, "mailbox": mailbox, "name": to_name, "subject": subject}
+    with translation.override(language if language in ("de", "en") else mailbox.language):
+        ack_subject = " ".join(
+            render_to_string("email/acknowledgement_subject.txt", context).split()
+        )
+        body = render_to_string("email/acknowledgement.txt", context).strip() + "\n"
+    return _queue(
+        mailbox=mailbox,
+        case=case,
+        kind=OutboundEmail.Kind.ACKNOWLEDGEMENT,
+        to_address=to_address,
+        to_name=to_name,
+        subject=ack_subject,
+        body=body,
+        in_reply_to=in_reply_to,
+        actor=MAIL_ACTOR,
+    )
+
+
+def _queue(
+    *,
+    mailbox: Mailbox,
+    case: Case,
+    kind: str,
+    to_address: str,
+    to_name: str,
+    subject: str,
+    body: str,
+    in_reply_to: str,
+    actor: Actor,
+) -> OutboundEmail:
+    if not connection.in_atomic_block:
+        raise RuntimeError("outgoing mail is queued inside the transaction that causes it")
+    domain = mailbox.address.rpartition("@")[2]
+    message_id = make_msgid(domain=domain).strip("<>")
+    now = clock.now()
+    interaction = record_interaction(
+        NewInteraction(
+            channel="email",
+            direction=Direction.OUTBOUND,
+            occurred_at=now,
+            customer_id=case.customer_id,
+            case_id=case.pk,
+            sender=mailbox.address,
+            subject=subject,
+            text=body,
+            payload={"message_id": message_id, "kind": kind, "to": to_address},
+            external_id=message_id,
+        ),
+        actor=actor,
+    )
+    return OutboundEmail.objects.create(
+        mailbox=mailbox,
+        case=case,
+        interaction=interaction,
+        kind=kind,
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject[:400],
+        body_text=body,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=in_reply_to,
+        next_attempt_at=now,
+    )
+
+
+def find_thread_case_id(message_ids: list[str], sender_address: str) -> int | None:
+    """The case of one of our own mails this message answers — if it was sent to this
+    sender (a reply from elsewhere quoting our Message-ID is not trusted)."""
+    if not message_ids:
+        return None
+    ours = (
+        OutboundEmail.objects.filter(message_id__in=message_ids, to_address=sender_address)
+        .order_by("-created_at")
+        .values_list("case_id", flat=True)
+        .first()
+    )
+    return ours
+
+
+def compose(outbound: OutboundEmail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr((outbound.mailbox.display_name, outbound.mailbox.address))
+    message["To"] = formataddr((outbound.to_name, outbound.to_address))
+    message["Subject"] = outbound.subject
+    message["Date"] = format_datetime(clock.now())
+    message["Message-ID"] = f"<{outbound.message_id}>"
+    if outbound.in_reply_to:
+        message["In-Reply-To"] = f"<{outbound.in_reply_to}>"
+        message["References"] = " ".join(f"<{ref}>" for ref in outbound.references.split())
+    if outbound.kind == OutboundEmail.Kind.ACKNOWLEDGEMENT:
+        # RFC 3834: automatic answers must not be answered automatically (no mail loops).
+        message["Auto-Submitted"] = "auto-replied"
+        message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(outbound.body_text)
+    return message
+
+
+def send_due(limit: int = 20) -> int:
+    """One worker pass: send what is due; returns how many were attempted."""
+    claimed = _claim_due(limit)
+    for outbound in claimed:
+        _attempt(outbound)
+    return len(claimed)
+
+
+def _claim_due(limit: int) -> list[OutboundEmail]:
+    now = clock.now()
+    with transaction.atomic():
+        due = OutboundEmail.objects.filter(
+            status=OutboundStatus.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        claimed = list(due[:limit])
+        for outbound in claimed:
+            outbound.attempts += 1
+            outbound.next_attempt_at = now + timedelta(minutes=5)  # lease while sending
+        OutboundEmail.objects.bulk_update(claimed, ["attempts", "next_attempt_at"])
+    return list(
+        OutboundEmail.objects.select_related("mailbox").filter(pk__in=[o.pk for o in claimed])
+    )
+
+
+def _attempt(outbound: OutboundEmail) -> None:
+    try:
+        deliver(compose(outbound))
+    except (OSError, smtplib.SMTPException) as error:
+        outbound.last_error = str(error)[:2000]
+        if outbound.attempts >= settings.CASEWORK_SMTP_MAX_ATTEMPTS:
+            outbound.status = OutboundStatus.FAILED
+            logger.warning("outgoing mail %s failed for good: %s", outbound.pk, error)
+        else:
+            backoff = 60 * 2 ** (outbound.attempts - 1)
+            outbound.next_attempt_at = clock.now() + timedelta(seconds=min(backoff, 6 * 3600))
+    else:
+        outbound.status, outbound.sent_at, outbound.last_error = (
+            OutboundStatus.SENT,
+            clock.now(),
+            "",
+        )
+    outbound.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
+
+
+def deliver(message: EmailMessage) -> None:
+    relay = settings.CASEWORK_SMTP_RELAY
+    if relay.startswith("maildir:"):
+        box = maildir_module.Maildir(relay.removeprefix("maildir:"), create=True)
+        box.add(message.as_bytes())
+        return
+    host, _, port = relay.rpartition(":")
+    with smtplib.SMTP(host or relay, int(port or 25), timeout=30) as client:
+        if settings.CASEWORK_SMTP_STARTTLS:
+            client.starttls()
+        if settings.CASEWORK_SMTP_USER:
+            client.login(settings.CASEWORK_SMTP_USER, settings.CASEWORK_SMTP_PASSWORD)
+        client.send_message(message)

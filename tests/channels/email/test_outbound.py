@@ -1,0 +1,146 @@
+"""Acknowledgements and threading, sent through a real SMTP relay on loopback."""
+
+from __future__ import annotations
+
+import email
+import mailbox as maildir_module
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from casework.cases.models import Case
+from casework.channels.email.models import OutboundEmail, OutboundStatus
+from casework.channels.email.outbound import send_due
+from casework.channels.email.services import receive_email
+from casework.interactions.models import Interaction
+from tests.channels.email.conftest import free_port
+from tests.factories import CustomerFactory, IdentifierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Sink:
+    """A loopback SMTP relay that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def relay(settings):  # noqa: ANN001, ANN201
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.CASEWORK_SMTP_RELAY = f"127.0.0.1:{port}"
+    yield sink
+    controller.stop()
+
+
+def raw_mail(
+    message_id: str,
+    subject: str = "Abrechnung Q3",
+    sender: str = "jana.wolff@example.net",
+    **headers: str,
+) -> bytes:
+    lines = [
+        f"From: Jana Wolff <{sender}>",
+        "To: service@demo.casework.test",
+        f"Subject: {subject}",
+        f"Message-ID: <{message_id}>",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        "Bitte prüfen Sie meine Abrechnung.",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+def receive(raw: bytes):  # noqa: ANN201
+    return receive_email(
+        raw, envelope_from="jana.wolff@example.net", recipients=["service@demo.casework.test"]
+    )
+
+
+def test_a_new_case_is_acknowledged_in_the_customers_language_and_sent(mailbox, relay):
+    customer = CustomerFactory(language="en")
+    IdentifierFactory(customer=customer, kind="email", value="jana.wolff@example.net")
+
+    received = receive(raw_mail("first@example.net"))
+
+    outbound = OutboundEmail.objects.get()
+    assert outbound.kind == "acknowledgement" and outbound.status == OutboundStatus.PENDING
+    assert received.case_reference in outbound.subject
+    assert "We have received your message" in outbound.subject
+    assert Interaction.objects.filter(direction="outbound", case=outbound.case).count() == 1
+
+    assert send_due() == 1
+
+    [sent] = relay.messages
+    assert sent["To"] == "Jana Wolff <jana.wolff@example.net>"
+    assert sent["In-Reply-To"] == "<first@example.net>"
+    assert sent["Auto-Submitted"] == "auto-replied"
+    assert received.case_reference in sent.get_content()
+    outbound.refresh_from_db()
+    assert outbound.status == OutboundStatus.SENT and outbound.sent_at is not None
+
+
+def test_german_is_the_default_language(mailbox, relay):
+    receive(raw_mail("first@example.net"))
+
+    assert "Wir haben Ihre Nachricht erhalten" in OutboundEmail.objects.get().subject
+
+
+def test_a_reply_to_the_acknowledgement_lands_in_the_same_case(mailbox, relay):
+    receive(raw_mail("first@example.net"))
+    acknowledgement = OutboundEmail.objects.get()
+
+    reply = receive(
+        raw_mail(
+            "second@example.net",
+            subject="Re: meine Frage",
+            In_Reply_To=f"<{acknowledgement.message_id}>",
+        )
+    )
+
+    assert Case.objects.count() == 1
+    assert reply.case_reference == acknowledgement.case.reference
+    assert OutboundEmail.objects.count() == 1  # no second acknowledgement for a reply
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Auto_Submitted": "auto-replied"}, {"Precedence": "bulk"}, {"X_Autoreply": "yes"}],
+)
+def test_automatic_mail_is_never_acknowledged(mailbox, relay, headers):
+    receive(raw_mail("ooo@example.net", subject="Abwesenheitsnotiz", **headers))
+
+    assert Case.objects.count() == 1
+    assert OutboundEmail.objects.count() == 0
+
+
+def test_an_unreachable_relay_is_retried_later_and_the_mail_kept(mailbox, settings):
+    settings.CASEWORK_SMTP_RELAY = f"127.0.0.1:{free_port()}"  # nothing listens there
+    receive(raw_mail("first@example.net"))
+
+    send_due()
+
+    outbound = OutboundEmail.objects.get()
+    assert outbound.status == OutboundStatus.PENDING and outbound.attempts == 1
+    assert outbound.last_error
+    assert send_due() == 0  # not due again yet
+
+
+def test_the_maildir_sink_keeps_outgoing_mail_as_files(mailbox, settings, tmp_path):
+    settings.CASEWORK_SMTP_RELAY = f"maildir:{tmp_path / 'outbox'}"
+    receive(raw_mail("first@example.net"))
+
+    send_due()
+
+    [stored] = list(maildir_module.Maildir(tmp_path / "outbox"))
+    assert "CW-" in stored["Subject"]
