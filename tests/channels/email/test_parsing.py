@@ -4,6 +4,7 @@ built inline where one header is the point, and property tests for totality."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -337,7 +338,9 @@ def test_plain_alternative_with_content_is_preferred_over_the_html() -> None:
         ("<pre>a   b\n  c</pre>", "a   b\n  c"),
         ("  viel     Platz \n\n hier ", "viel Platz hier"),
         ('<span style="display:none">Vorschau</span>Inhalt', "Inhalt"),
-        ("<html><head><title>Titel<p>Text ohne Ende", "Text ohne Ende"),
+        ("<html><head><title>Titel</title><style>p {}</style><body><p>Text", "Text"),
+        ("<p>a <!-- nie geschlossen", "a"),
+        ('<a href="https://a.de/x>kaputt', ""),
         ("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a b\nc"),
         ("Antwort<blockquote>Frage<br>zwei</blockquote>", "Antwort\n\n> Frage\n> zwei"),
         ("<p>unclosed <b>bold", "unclosed bold"),
@@ -476,6 +479,13 @@ def test_html_reply_quote_in_a_blockquote_is_separated() -> None:
             "> Frage 1?\n> Frage 2?",
             "",
             id="inline-answers",
+        ),
+        pytest.param(
+            "Hello Bill,\n\nBS> Yep.\n\n\nAgreed.\n > indented quote\nx>5 stays",
+            "Hello Bill,\n\nAgreed.\n\nx>5 stays",
+            "BS> Yep.\n > indented quote",
+            "",
+            id="supercite-and-indented",
         ),
         pytest.param(
             "On Mon, Anna wrote:\n> Frage?\n\nMeine Antwort unten.",
@@ -827,6 +837,47 @@ def test_deep_nesting_is_cut_off_with_a_defect() -> None:
 
     assert parsed.subject == "tief"
     assert any("nesting" in defect for defect in parsed.defects)
+
+
+def test_structure_too_deep_for_the_stdlib_parser_keeps_headers_and_text() -> None:
+    raw = b"Subject: Matroschka\n" + b"Content-Type: message/rfc822\n\n" * 3000 + b"innen"
+
+    parsed = parse_message(raw)
+
+    assert parsed.subject == "Matroschka"
+    assert parsed.text.endswith("innen")
+    assert "MIME structure nested too deeply to parse; the body is kept as text" in parsed.defects
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        pytest.param("<blockquote>x" * 20_000, id="nested-blocks"),
+        pytest.param("<div><p>x <b>y</b></p>" * 20_000, id="nested-divs"),
+        pytest.param('<a href="x' * 50_000, id="unterminated-attribute"),
+        pytest.param("<!--" * 50_000, id="unterminated-comment"),
+        pytest.param("<" * 500_000, id="lone-brackets"),
+    ],
+)
+def test_hostile_html_is_handled_in_bounded_time(html: str) -> None:
+    raw = mail(content_type="text/html; charset=utf-8", body=html)
+
+    started = time.perf_counter()
+    parsed = parse_message(raw)
+
+    assert time.perf_counter() - started < 5  # quadratic behaviour would take minutes
+    assert "<script" not in parsed.html
+
+
+def test_flowed_text_with_many_soft_breaks_is_joined_in_linear_time() -> None:
+    raw = mail(content_type="text/plain; format=flowed", body="Wort \n" * 200_000 + "Ende")
+
+    started = time.perf_counter()
+    parsed = parse_message(raw)
+
+    assert time.perf_counter() - started < 5
+    assert parsed.full_text.startswith("Wort Wort Wort")
+    assert parsed.full_text.endswith("Wort Ende")
 
 
 # -- properties ----------------------------------------------------------------------------

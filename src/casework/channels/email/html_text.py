@@ -9,6 +9,12 @@ outside `<pre>`.
 Quoted history marked up as `<blockquote>` (Apple Mail, Thunderbird, Gmail, Outlook on the
 web) comes out as "> " lines, so the reply split in `quoting.py` treats it like quoted plain
 text.
+
+Bounded time on hostile markup: `html.parser` (before Python 3.13.5) rescans to the end of
+the document for every unterminated tag, quote or comment, which is quadratic; so the HTML is
+first rebuilt by nh3's HTML5 parser, whose output is well-formed. That parser in turn is
+quadratic in the depth of nested block elements, so markup nested deeper than
+MAX_BLOCK_DEPTH has its block tags flattened into line breaks first.
 """
 
 from __future__ import annotations
@@ -16,13 +22,29 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import nh3
+
 # Work on the first MAX_HTML_CHARS only: a multi-megabyte HTML body gives no better search
 # text than its first million characters, and html.parser is pure Python.
 MAX_HTML_CHARS = 1_000_000
+# 1,000 nested <div>s take nh3 10 ms, 20,000 take seconds.
+MAX_BLOCK_DEPTH = 1000
+# Elements for which the HTML5 tree builder scans the open elements ("close a p element in
+# button scope"); measured: nesting these is what makes parsing quadratic.
+_DEEP_BLOCK_NAMES = (
+    "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div",
+    "dl", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "listing",
+    "main", "menu", "nav", "ol", "optgroup", "pre", "rp", "rt", "search", "section", "summary",
+    "table", "ul", "xmp",
+)  # fmt: skip
+_DEEP_BLOCK_TAG = re.compile(
+    r"<(/?)(?:" + "|".join(_DEEP_BLOCK_NAMES) + r")\b[^<>]*>?", re.IGNORECASE
+)
+_MAX_SHOWN_DEPTH = 10  # of quote markers and list indentation
 
 _INVISIBLE = frozenset(
     {"head", "script", "style", "title", "template", "xml", "svg", "math", "iframe", "object"}
-    | {"noscript", "select", "button", "audio", "video", "canvas"}
+    | {"noscript", "select", "button", "audio", "video", "canvas", "textarea"}
 )
 # A document that forgets to close <head> or <title> must not lose its whole body.
 _CLOSED_BY_CONTENT = frozenset({"head", "title"})
@@ -42,16 +64,54 @@ _LINK_SCHEMES = ("http://", "https://", "ftp://")
 _WHITESPACE = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
+# Rebuilds any markup as well-formed HTML with what the extraction looks at.
+_NORMALISER = nh3.Cleaner(
+    tags=(_PARAGRAPHS | _BLOCKS | _CELLS | {"br", "a", "img", "span", "font", "b", "i", "u"})
+    | {"em", "strong", "small", "big", "sub", "sup", "code", "tt", "s", "strike", "abbr", "q"}
+    | {"cite", "th", "td", "colgroup", "col", "figcaption", "hgroup", "mark", "del", "ins"},
+    clean_content_tags=_INVISIBLE - {"head", "xml"} | {"style"},
+    attributes={"*": {"style", "hidden"}, "a": {"href"}, "img": {"alt"}},
+    url_schemes={"http", "https", "ftp", "mailto"},
+    link_rel=None,
+    filter_style_properties={"display", "visibility"},
+)
+
 
 def html_to_text(html: str) -> str:
     """The readable text of an HTML document or fragment; never raises on bad markup."""
     extractor = _TextExtractor()
     try:
-        extractor.feed(html[:MAX_HTML_CHARS])
+        extractor.feed(_NORMALISER.clean(flatten_deep_nesting(html[:MAX_HTML_CHARS])))
         extractor.close()
     except Exception:  # noqa: BLE001 - html.parser is lenient, but this must stay total
         pass
     return extractor.text()
+
+
+def is_nested_too_deeply(html: str) -> bool:
+    """More than MAX_BLOCK_DEPTH block elements open at some point."""
+    if html.count("<") <= MAX_BLOCK_DEPTH:
+        return False
+    lowered = html.lower()
+    if sum(lowered.count("<" + name) for name in _DEEP_BLOCK_NAMES) <= MAX_BLOCK_DEPTH:
+        return False
+    depth = 0
+    for match in _DEEP_BLOCK_TAG.finditer(html):
+        if match.group(1):
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            if depth > MAX_BLOCK_DEPTH:
+                return True
+    return False
+
+
+def flatten_deep_nesting(html: str) -> str:
+    """`html` unchanged, or with its block tags turned into line breaks when it is nested
+    too deeply to parse in bounded time."""
+    if not is_nested_too_deeply(html):
+        return html
+    return _DEEP_BLOCK_TAG.sub("<br>", html)
 
 
 class _TextExtractor(HTMLParser):
@@ -68,7 +128,7 @@ class _TextExtractor(HTMLParser):
         self._skipping: list[str] = []
         self._skip_nesting: list[int] = []
         self._lists: list[list[int]] = []  # per open list: [is_ordered, next number]
-        self._links: list[tuple[str, list[str]]] = []  # (href, text seen inside the link)
+        self._link: tuple[str, list[str]] | None = None  # (href, text seen inside the link)
 
     # -- structure ---------------------------------------------------------------------
 
@@ -114,7 +174,8 @@ class _TextExtractor(HTMLParser):
             if self._current:
                 self._current.append(" ")
         elif tag == "a":
-            self._links.append((_attribute(attrs, "href").strip(), []))
+            self._close_link()  # links do not nest
+            self._link = (_attribute(attrs, "href").strip(), [])
         elif tag == "img":
             alternative = _attribute(attrs, "alt").strip()
             if alternative:
@@ -147,9 +208,8 @@ class _TextExtractor(HTMLParser):
                 self._lists.pop()
         elif tag in _BLOCKS:
             self._end_line()
-        elif tag == "a" and self._links:
-            href, seen = self._links.pop()
-            self._close_link(href, "".join(seen))
+        elif tag == "a":
+            self._close_link()
 
     def handle_data(self, data: str) -> None:
         if self._skipping or not data:
@@ -189,8 +249,8 @@ class _TextExtractor(HTMLParser):
             self._blank_lines_wanted = 0
             self._current_depth = self._quote_depth
         self._current.append(data)
-        for _href, seen in self._links:
-            seen.append(data)
+        if self._link is not None:
+            self._link[1].append(data)
 
     def _end_line(self, *, keep_empty: bool = False) -> None:
         if self._current:
@@ -204,7 +264,7 @@ class _TextExtractor(HTMLParser):
         self._blank_lines_wanted = max(self._blank_lines_wanted, 1)
 
     def _list_item(self) -> None:
-        indent = "  " * max(len(self._lists) - 1, 0)
+        indent = "  " * min(max(len(self._lists) - 1, 0), _MAX_SHOWN_DEPTH)
         if self._lists and self._lists[-1][0]:
             marker = f"{self._lists[-1][1]}. "
             self._lists[-1][1] += 1
@@ -212,7 +272,12 @@ class _TextExtractor(HTMLParser):
             marker = "- "
         self._write_inline(indent + marker)
 
-    def _close_link(self, href: str, text: str) -> None:
+    def _close_link(self) -> None:
+        if self._link is None:
+            return
+        href, seen = self._link
+        self._link = None
+        text = "".join(seen)
         lowered = href.lower()
         if lowered.startswith("mailto:"):
             target = href[7:].split("?", 1)[0]
@@ -234,6 +299,7 @@ class _TextExtractor(HTMLParser):
             if is_blank and previous_blank:
                 continue
             previous_blank = is_blank
+            depth = min(depth, _MAX_SHOWN_DEPTH)
             if depth:
                 out.append("> " * depth + line if line else ">" * depth)
             else:

@@ -49,6 +49,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import Message
+from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from functools import lru_cache
@@ -58,7 +59,12 @@ from urllib.parse import unquote, unquote_to_bytes
 
 import nh3
 
-from casework.channels.email.html_text import html_to_text
+from casework.channels.email.html_text import (
+    MAX_BLOCK_DEPTH,
+    flatten_deep_nesting,
+    html_to_text,
+    is_nested_too_deeply,
+)
 from casework.channels.email.quoting import ReplySplit, split_reply
 
 
@@ -126,6 +132,7 @@ MAX_PARTS = 1000
 MAX_HEADERS = 1000
 MAX_DEFECTS = 50
 MAX_IDS = 200  # References entries kept: the first (thread root) and the newest ones
+MAX_ADDRESS_HEADER = 100_000  # characters of one To/Cc/From header read (a 1 MB one takes 1 s)
 
 # -- charsets ----------------------------------------------------------------------------
 
@@ -401,14 +408,19 @@ def _split_params(value: str) -> list[str]:
     if '"' not in value:
         return pieces
     joined: list[str] = []
-    open_piece: str | None = None
+    open_pieces: list[str] = []  # pieces inside a quoted string so far
     for piece in pieces:
-        open_piece = piece if open_piece is None else f"{open_piece};{piece}"
-        if (open_piece.count('"') - open_piece.count('\\"')) % 2 == 0:
-            joined.append(open_piece)
-            open_piece = None
-    if open_piece is not None:
-        joined.append(open_piece)  # an unbalanced quote runs to the end
+        open_pieces.append(piece)
+        quotes = piece.count('"') - piece.count('\\"')
+        if quotes % 2 == 1:
+            if len(open_pieces) == 1:
+                continue  # a quote opens here
+        elif len(open_pieces) > 1:
+            continue  # still inside the quote
+        joined.append(";".join(open_pieces))
+        open_pieces = []
+    if open_pieces:
+        joined.append(";".join(open_pieces))  # an unbalanced quote runs to the end
     return joined
 
 
@@ -574,9 +586,20 @@ class _Parser:
 
     def parse(self, raw: bytes) -> ParsedEmail:
         raw = self._prepare(raw)
-        message = message_from_bytes(raw, policy=compat32)
+        try:
+            message = message_from_bytes(raw, policy=compat32)
+            is_structured = True
+        except RecursionError:
+            # The stdlib parser recurses once per nested part; thousands of levels exhaust
+            # the stack. The headers still parse, the body is kept as text.
+            message = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+            is_structured = False
+            self.note("MIME structure nested too deeply to parse; the body is kept as text")
         self.header_charset = _body_charset(message)
         headers, lookup = self._headers(message)
+        if not is_structured:
+            del message["content-type"]
+            del message["content-transfer-encoding"]
 
         def first(name: str) -> str:
             values = lookup.get(name)
@@ -713,6 +736,9 @@ class _Parser:
     def _addresses(self, values: list[str]) -> list[Address]:
         if not values:
             return []
+        if any(len(value) > MAX_ADDRESS_HEADER for value in values):
+            self.note(f"address header longer than {MAX_ADDRESS_HEADER:,} characters; cut")
+            values = [value[:MAX_ADDRESS_HEADER] for value in values]
         try:
             pairs = getaddresses([self.eight_bit(_unfold(value)) for value in values])
         except Exception:  # noqa: BLE001 - the stdlib address parser has raised on garbage
@@ -1071,6 +1097,9 @@ class _Parser:
             for segment in segments
         ]
         combined = "\n".join(pieces)
+        if is_nested_too_deeply(combined):
+            self.note(f"HTML nested more than {MAX_BLOCK_DEPTH} blocks deep; blocks flattened")
+            combined = flatten_deep_nesting(combined)
         references = frozenset(
             unquote(reference).strip("<>").lower() for reference in _CID_REFERENCE.findall(combined)
         )
@@ -1217,25 +1246,25 @@ def _normalise_newlines(text: str) -> str:
 def _unflow(text: str, *, delete_space: bool) -> str:
     """RFC 3676 format=flowed: join soft line breaks (lines ending in a space)."""
     out: list[str] = []
-    pending: str | None = None
+    pending: list[str] = []  # pieces of a paragraph still being joined
     pending_depth = 0
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         content = line[depth:]
         if content.startswith(" "):
             content = content[1:]  # space-stuffing
-        if pending is not None and depth != pending_depth:
-            out.append(_quote_prefix(pending_depth) + pending)
-            pending = None
-        joined = content if pending is None else pending + content
+        if pending and depth != pending_depth:
+            out.append(_quote_prefix(pending_depth) + "".join(pending))
+            pending = []
         if content.endswith(" ") and content.rstrip() != "--":
-            pending = joined[:-1] if delete_space else joined
+            pending.append(content[:-1] if delete_space else content)
             pending_depth = depth
         else:
-            out.append(_quote_prefix(depth) + joined)
-            pending = None
-    if pending is not None:
-        out.append(_quote_prefix(pending_depth) + pending)
+            pending.append(content)
+            out.append(_quote_prefix(depth) + "".join(pending))
+            pending = []
+    if pending:
+        out.append(_quote_prefix(pending_depth) + "".join(pending))
     return "\n".join(out)
 
 
@@ -1379,8 +1408,9 @@ _CLEANER = nh3.Cleaner(
 def sanitise_html(html: str) -> str:
     """HTML safe to show in the agent's browser: no script, style blocks, event handlers,
     javascript: URLs, iframes, objects or forms; cid: images and ordinary links stay, links
-    open in a new tab with rel="noopener noreferrer"."""
-    return _CLEANER.clean(html).strip()
+    open in a new tab with rel="noopener noreferrer". Block elements nested too deeply to
+    sanitise in bounded time become line breaks."""
+    return _CLEANER.clean(flatten_deep_nesting(html)).strip()
 
 
 # -- auto-replies and bounces --------------------------------------------------------------

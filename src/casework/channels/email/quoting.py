@@ -2,8 +2,9 @@
 
 What counts as quoted history, as German and English mail clients write it:
 
-- lines starting with ">" (any client's plain text; `html_text` turns `<blockquote>` into them),
-  together with the attribution line above them: "On Mon, 3 Mar 2025, Anna wrote:",
+- lines starting with ">" (any client's plain text; `html_text` turns `<blockquote>` into them;
+  also " >" and Supercite's "BS> "), together with the attribution line above them: "On Mon,
+  3 Mar 2025, Anna wrote:",
   "Am 03.03.2025 um 10:15 schrieb Anna Müller <anna@example.de>:", "Anna <a@b> hat am
   03.03.2025 10:15 geschrieben:" (Lotus Notes), also when the client wrapped it over lines;
 - everything from Outlook's separators on: "-----Original Message-----",
@@ -58,6 +59,8 @@ _FORWARD_MARKERS = (
 _HEADER_FROM = ("from:", "von:")
 _HEADER_DATE = ("sent:", "gesendet:", "date:", "datum:")
 _HEADER_OTHER = ("to:", "an:", "subject:", "betreff:", "cc:")
+_SUPERCITE = re.compile(r"[A-Za-z]{1,4}>(?: |$)")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _MOBILE_SIGNATURE = re.compile(
     r"(?:sent from my |sent from (?:outlook|mail|yahoo|samsung|aol|gmail|proton)|sent with |"
     r"sent via |get outlook for |von meinem .{1,60} gesendet|gesendet von meinem |"
@@ -85,7 +88,7 @@ def split_reply(body: str) -> ReplySplit:
         new_lines, quoted_lines = lines, []
     new_lines, signature_lines = _remove_signature(new_lines)
     return ReplySplit(
-        text=_join(new_lines),
+        text=_BLANK_LINES.sub("\n\n", _join(new_lines)),
         quoted=_join(quoted_lines),
         signature=_join(signature_lines),
     )
@@ -94,7 +97,7 @@ def split_reply(body: str) -> ReplySplit:
 def _remove_quotes(lines: list[str]) -> tuple[list[str], list[str]]:
     count = len(lines)
     cut = count  # everything from here on is unmarked history (Outlook style)
-    is_quoted = [line.startswith(">") for line in lines]
+    is_quoted = [_is_quote_line(line) for line in lines]
     for index in range(count):
         if is_quoted[index]:
             continue
@@ -132,6 +135,11 @@ def _remove_quotes(lines: list[str]) -> tuple[list[str], list[str]]:
             new_lines.append(lines[index])
     quoted_lines.extend(lines[cut:])
     return new_lines, quoted_lines
+
+
+def _is_quote_line(line: str) -> bool:
+    # "> text", " > text" (a client indenting its quote), "BS> text" (Supercite, The Bat!)
+    return line.startswith((">", " >")) or _SUPERCITE.match(line) is not None
 
 
 def _remove_signature(lines: list[str]) -> tuple[list[str], list[str]]:
@@ -220,7 +228,7 @@ def _is_attribution(line: str, lines: list[str], after: int) -> bool:
     # "Anna Müller <anna@example.de> wrote:" without a date: only directly above a quote.
     if lowered.endswith(("wrote:", "schrieb:", "geschrieben:", "a écrit :", "a écrit:")):
         following = _next_nonblank(lines, after)
-        return following is not None and lines[following].startswith(">")
+        return following is not None and _is_quote_line(lines[following])
     return False
 
 
