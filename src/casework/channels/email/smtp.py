@@ -17,7 +17,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from casework.channels.email.services import find_mailbox, receive_email
 
@@ -29,6 +29,12 @@ class CaseworkHandler:
         # One thread does the database work: the ORM is synchronous, and writers queue on
         # the database anyway; a single thread keeps one connection warm.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-db")
+
+    def close(self) -> None:
+        """Release the database connection of the worker thread (a PostgreSQL database
+        cannot be dropped, or a server restarted cleanly, while it is open)."""
+        self.executor.submit(connections.close_all).result()
+        self.executor.shutdown()
 
     async def _in_db_thread(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         def run() -> Any:
@@ -64,8 +70,14 @@ class CaseworkHandler:
         return f"250 2.0.0 OK {detail}"
 
 
+class CaseworkController(Controller):  # type: ignore[misc]
+    def stop(self, *args: Any, **kwargs: Any) -> None:
+        super().stop(*args, **kwargs)
+        self.handler.close()
+
+
 def build_controller(host: str, port: int) -> Controller:
-    return Controller(
+    return CaseworkController(
         CaseworkHandler(),
         hostname=host,
         port=port,
