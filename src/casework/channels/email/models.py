@@ -10,10 +10,6 @@ from django.utils.translation import pgettext_lazy
 class Mailbox(models.Model):
     """An address of ours that receives mail; each is configured for a department."""
 
-    class UnknownSenders(models.TextChoices):
-        CREATE_CUSTOMER = "create_customer", _("create a provisional customer")
-        IDENTIFY_QUEUE = "identify_queue", _("keep for an agent to identify")
-
     address = models.CharField(_("address"), max_length=320, unique=True)
     display_name = models.CharField(_("display name"), max_length=200)
     case_type = models.ForeignKey(
@@ -29,12 +25,6 @@ class Mailbox(models.Model):
     language = models.CharField(_("language"), max_length=8, default="de")
     signature = models.TextField(_("signature"), blank=True)
     acknowledges = models.BooleanField(_("acknowledge automatically"), default=True)
-    unknown_senders = models.CharField(
-        _("unknown senders"),
-        max_length=20,
-        choices=UnknownSenders.choices,
-        default=UnknownSenders.CREATE_CUSTOMER,
-    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
