@@ -144,3 +144,49 @@ def test_the_maildir_sink_keeps_outgoing_mail_as_files(mailbox, settings, tmp_pa
 
     [stored] = list(maildir_module.Maildir(tmp_path / "outbox"))
     assert "CW-" in stored["Subject"]
+
+
+def test_a_bounce_of_our_acknowledgement_lands_in_its_case_and_marks_it(mailbox, relay):
+    receive(raw_mail("first@example.net"))
+    acknowledgement = OutboundEmail.objects.get()
+    bounce = "\r\n".join(
+        [
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+            "To: service@demo.casework.test",
+            "Subject: Undelivered Mail Returned to Sender",
+            "Message-ID: <bounce-1@mx.example.net>",
+            "Auto-Submitted: auto-replied",
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
+            "",
+            "--B",
+            "Content-Type: text/plain; charset=us-ascii",
+            "",
+            "Your message could not be delivered: mailbox full.",
+            "--B",
+            "Content-Type: message/delivery-status",
+            "",
+            "Reporting-MTA: dns; mx.example.net",
+            "",
+            "Final-Recipient: rfc822; jana.wolff@example.net",
+            "Action: failed",
+            "Status: 5.2.2",
+            "--B",
+            "Content-Type: text/rfc822-headers",
+            "",
+            f"Message-ID: <{acknowledgement.message_id}>",
+            "Subject: acknowledgement",
+            "--B--",
+            "",
+        ]
+    ).encode()
+
+    received = receive_email(bounce, envelope_from="", recipients=[mailbox.address])
+
+    assert received.case_reference == acknowledgement.case.reference
+    assert Case.objects.count() == 1
+    acknowledgement.refresh_from_db()
+    assert acknowledgement.status == OutboundStatus.BOUNCED
+    assert not IdentifierFactory._meta.model.objects.filter(
+        value__contains="mailer-daemon"
+    ).exists()
+    assert OutboundEmail.objects.count() == 1  # a bounce is never acknowledged

@@ -78,6 +78,8 @@ class OutboundStatus(models.TextChoices):
     PENDING = "pending", pgettext_lazy("outgoing mail", "waiting to be sent")
     SENT = "sent", _("sent")
     FAILED = "failed", pgettext_lazy("outgoing mail", "failed")
+    # Accepted by the relay, then returned by the recipient's server (a bounce).
+    BOUNCED = "bounced", _("bounced")
 
 
 class OutboundEmail(models.Model):

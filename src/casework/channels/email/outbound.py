@@ -125,6 +125,19 @@ def find_thread_case_id(message_ids: list[str], sender_address: str) -> int | No
     return ours
 
 
+def find_bounced(message_id: str) -> OutboundEmail | None:
+    if not message_id:
+        return None
+    return OutboundEmail.objects.filter(message_id=message_id).first()
+
+
+def mark_bounced(outbound: OutboundEmail, *, interaction_id: int) -> None:
+    """In the transaction that received the bounce."""
+    outbound.status = OutboundStatus.BOUNCED
+    outbound.last_error = f"bounced: interaction {interaction_id}"
+    outbound.save(update_fields=["status", "last_error"])
+
+
 def compose(outbound: OutboundEmail) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((outbound.mailbox.display_name, outbound.mailbox.address))

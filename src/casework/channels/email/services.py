@@ -16,8 +16,13 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
-from casework.channels.email.models import Mailbox, RawEmail, RawEmailStatus
-from casework.channels.email.outbound import find_thread_case_id, queue_acknowledgement
+from casework.channels.email.models import Mailbox, OutboundEmail, RawEmail, RawEmailStatus
+from casework.channels.email.outbound import (
+    find_bounced,
+    find_thread_case_id,
+    mark_bounced,
+    queue_acknowledgement,
+)
 from casework.channels.email.parsing import ParsedEmail, parse_message
 from casework.customers.identifiers import InvalidIdentifier, normalise_email
 from casework.events.services import recording_transaction
@@ -76,7 +81,8 @@ def receive_email(raw: bytes, *, envelope_from: str, recipients: Sequence[str]) 
         size_bytes=len(raw),
         content=raw,
     )
-    message = _inbound_message(parsed, mailbox, external_id, received_at, files)
+    bounced = find_bounced(parsed.bounced_message_id) if parsed.is_bounce else None
+    message = _inbound_message(parsed, mailbox, external_id, received_at, files, bounced)
     with recording_transaction():
         try:
             result = ingest(message)
@@ -97,6 +103,8 @@ def receive_email(raw: bytes, *, envelope_from: str, recipients: Sequence[str]) 
                 raw_row.content = b""  # the identical bytes are kept once already
         else:
             raw_row.status = RawEmailStatus.INGESTED
+            if bounced is not None:
+                mark_bounced(bounced, interaction_id=result.interaction.pk)
             if _wants_acknowledgement(mailbox, parsed, message, result.is_new_case):
                 customer = result.case.customer
                 queue_acknowledgement(
@@ -138,8 +146,21 @@ def _inbound_message(
     external_id: str,
     received_at: object,
     files: tuple[StoredFile, ...],
+    bounced: OutboundEmail | None,
 ) -> InboundMessage:
     sender: tuple[SenderIdentifier, ...] = ()
+    if parsed.is_bounce:
+        # A bounce comes from a mail server, not from a customer: it belongs to the case of
+        # the mail that bounced, and its sender must not become a customer.
+        return _build_message(
+            parsed,
+            mailbox,
+            external_id,
+            received_at,
+            files,
+            sender,
+            bounced.case_id if bounced else None,
+        )
     if parsed.sender.address:
         try:
             sender = (SenderIdentifier("email", normalise_email(parsed.sender.address)),)
@@ -150,6 +171,18 @@ def _inbound_message(
         if sender
         else None
     )
+    return _build_message(parsed, mailbox, external_id, received_at, files, sender, thread_case_id)
+
+
+def _build_message(
+    parsed: ParsedEmail,
+    mailbox: Mailbox,
+    external_id: str,
+    received_at: object,
+    files: tuple[StoredFile, ...],
+    sender: tuple[SenderIdentifier, ...],
+    case_id: int | None,
+) -> InboundMessage:
     return InboundMessage(
         channel="email",
         external_id=external_id,
@@ -175,7 +208,7 @@ def _inbound_message(
             "bounced_message_id": parsed.bounced_message_id,
             "defects": list(parsed.defects),
         },
-        case_id=thread_case_id,
+        case_id=case_id,
         case_type=mailbox.case_type.code,
         queue=mailbox.queue.code if mailbox.queue else None,
         attachments=files,
