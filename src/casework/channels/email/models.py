@@ -25,6 +25,17 @@ class Mailbox(models.Model):
     language = models.CharField(_("language"), max_length=8, default="de")
     signature = models.TextField(_("signature"), blank=True)
     acknowledges = models.BooleanField(_("acknowledge automatically"), default=True)
+    # Polled over IMAP when a host is set (an external mailbox); otherwise mail arrives at
+    # our SMTP server.
+    imap_host = models.CharField(_("IMAP server"), max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_ssl = models.BooleanField(_("IMAP over TLS"), default=True)
+    imap_user = models.CharField(_("IMAP user"), max_length=200, blank=True)
+    imap_password = models.CharField(_("IMAP password"), max_length=200, blank=True)
+    imap_folder = models.CharField(_("IMAP folder"), max_length=200, default="INBOX")
+    imap_poll_seconds = models.PositiveIntegerField(_("poll every (seconds)"), default=60)
+    imap_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    imap_last_error = models.TextField(_("last IMAP error"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

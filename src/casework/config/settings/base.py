@@ -61,6 +61,7 @@ CASEWORK_SMTP_MAX_ATTEMPTS = int(os.environ.get("CASEWORK_SMTP_MAX_ATTEMPTS", "8
 CASEWORK_BACKGROUND_JOBS = [
     "casework.events.webhooks.run_once",
     "casework.channels.email.outbound.send_due",
+    "casework.channels.email.imap.poll_due",
 ]
 
 # Timeline entries per page in the 360 view.
