@@ -3,13 +3,28 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+def _run(job: Callable[[], int]) -> int:
+    """One job's pass. A failing job (a database that went away, a bug) is logged and tried
+    again on the next pass; it must not stop the other jobs or the worker."""
+    try:
+        return job()
+    except Exception:
+        logger.exception("background job %s failed", getattr(job, "__qualname__", job))
+        close_old_connections()
+        return 0
 
 
 class Command(BaseCommand):
@@ -30,7 +45,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         while not stopping:
-            attempted = sum(job() for job in jobs)
+            attempted = sum(_run(job) for job in jobs)
             if options["once"]:
                 self.stdout.write(f"{attempted} items of background work done")
                 return
