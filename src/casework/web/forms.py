@@ -42,6 +42,14 @@ class NoteForm(forms.Form):
     )
 
 
+class EmailReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("Reply by e-mail"),
+        max_length=50_000,
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": _("Your answer to the customer…")}),
+    )
+
+
 class StatusForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),

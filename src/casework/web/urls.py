@@ -19,6 +19,7 @@ urlpatterns = [
     path("cases/<int:case_id>/priority/", cases.case_priority, name="case_priority"),
     path("cases/<int:case_id>/owner/", cases.case_assign, name="case_assign"),
     path("cases/<int:case_id>/resolution/", cases.case_resolve, name="case_resolve"),
+    path("cases/<int:case_id>/email-reply/", cases.case_email_reply, name="case_email_reply"),
     path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
     path(
         "customers/<int:customer_id>/timeline/",

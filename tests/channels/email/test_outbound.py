@@ -190,3 +190,35 @@ def test_a_bounce_of_our_acknowledgement_lands_in_its_case_and_marks_it(mailbox,
         value__contains="mailer-daemon"
     ).exists()
     assert OutboundEmail.objects.count() == 1  # a bounce is never acknowledged
+
+
+def test_an_agents_reply_goes_out_threaded_under_the_customers_mail(mailbox, relay):
+    from casework.channels.email.outbound import reply_by_email
+    from casework.kernel.actors import Actor
+
+    received = receive(raw_mail("first@example.net"))
+    case = Case.objects.get(reference=received.case_reference)
+    mailbox.signature = "Mitgliederservice · Musterstraße 1"
+    mailbox.save()
+
+    reply = reply_by_email(case, "Die Aufführungen werden nachgebucht.", actor=Actor.system("t"))
+    send_due()
+
+    sent = next(
+        message for message in relay.messages if message["Message-ID"] == (f"<{reply.message_id}>")
+    )
+    assert sent["In-Reply-To"] == "<first@example.net>"
+    assert sent["References"] == "<first@example.net>"
+    assert sent["Subject"] == f"Re: [{case.reference}] Abrechnung Q3"
+    assert "Auto-Submitted" not in sent
+    assert "nachgebucht" in sent.get_content() and "Musterstraße" in sent.get_content()
+    assert Interaction.objects.filter(case=case, direction="outbound").count() == 2
+
+
+def test_a_case_without_customer_mail_cannot_be_answered_by_mail(mailbox):
+    from casework.channels.email.outbound import NoMailToAnswer, reply_by_email
+    from casework.kernel.actors import Actor
+    from tests.factories import CaseFactory
+
+    with pytest.raises(NoMailToAnswer):
+        reply_by_email(CaseFactory(), "Hallo", actor=Actor.system("t"))

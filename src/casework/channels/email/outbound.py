@@ -19,13 +19,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
 from casework.channels.email.models import Mailbox, OutboundEmail, OutboundStatus
-from casework.interactions.models import Direction
+from casework.events.services import recording_transaction
+from casework.interactions.models import Direction, Interaction
 from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock
-from casework.kernel.actors import Actor
+from casework.kernel.actors import Actor, ActorKind
+from casework.kernel.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ def _queue(
     body: str,
     in_reply_to: str,
     actor: Actor,
+    references: str = "",
 ) -> OutboundEmail:
     if not connection.in_atomic_block:
         raise RuntimeError("outgoing mail is queued inside the transaction that causes it")
@@ -87,6 +91,7 @@ def _queue(
             occurred_at=now,
             customer_id=case.customer_id,
             case_id=case.pk,
+            agent_id=actor.id if actor.kind == ActorKind.AGENT else None,
             sender=mailbox.address,
             subject=subject,
             text=body,
@@ -106,8 +111,57 @@ def _queue(
         body_text=body,
         message_id=message_id,
         in_reply_to=in_reply_to,
-        references=in_reply_to,
+        references=references or in_reply_to,
         next_attempt_at=now,
+    )
+
+
+class NoMailToAnswer(InvalidInput):
+    code = "no_mail_to_answer"
+
+
+def find_mail_to_answer(case: Case) -> Interaction | None:
+    """The newest e-mail from the customer on this case that came to one of our mailboxes."""
+    for interaction in Interaction.objects.filter(
+        case=case, channel="email", direction=Direction.INBOUND
+    ).order_by("-occurred_at", "-pk")[:20]:
+        if interaction.payload.get("mailbox") and interaction.payload.get("from"):
+            return interaction
+    return None
+
+
+@recording_transaction()
+def reply_by_email(case: Case, text: str, *, actor: Actor) -> OutboundEmail:
+    """An agent's answer to the customer's last e-mail on the case, threaded under it
+    (In-Reply-To/References) and with the reference in the subject."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_("a reply needs text"), field="text")
+    answered = find_mail_to_answer(case)
+    if answered is None:
+        raise NoMailToAnswer(_("this case has no e-mail from the customer to answer"))
+    mailbox = Mailbox.objects.filter(address=answered.payload["mailbox"]).first()
+    if mailbox is None:
+        raise NoMailToAnswer(_("the mailbox this case's e-mail came to no longer exists"))
+    subject = answered.subject or case.subject
+    if case.reference not in subject:
+        subject = f"[{case.reference}] {subject}"
+    if not subject.lower().startswith(("re:", "aw:")):
+        subject = f"Re: {subject}"
+    signature = f"\n\n-- \n{mailbox.signature}" if mailbox.signature else ""
+    answered_id = answered.payload.get("message_id") or ""
+    references = [*answered.payload.get("references", []), answered_id]
+    return _queue(
+        mailbox=mailbox,
+        case=case,
+        kind=OutboundEmail.Kind.REPLY,
+        to_address=answered.payload["from"],
+        to_name=answered.sender.partition(" <")[0] if " <" in answered.sender else "",
+        subject=subject,
+        body=text + signature + "\n",
+        in_reply_to=answered_id,
+        references=" ".join(ref for ref in references if ref),
+        actor=actor,
     )
 
 

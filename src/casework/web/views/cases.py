@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from casework.cases.models import Case
 from casework.cases.queries import access_case, list_open_tasks_of_case, list_resolution_codes
 from casework.cases.services import CaseChanges, add_note, assign_case, resolve_case, update_case
+from casework.channels.email.outbound import find_mail_to_answer, reply_by_email
 from casework.customers.models import Channel
 from casework.customers.queries import customer_360, list_customers_by_ids
 from casework.interactions.models import Interaction
@@ -28,7 +29,15 @@ from casework.interactions.queries import list_for_case
 from casework.kernel.actors import Actor
 from casework.routing.queries import list_assignable_agents
 from casework.web.desk import desk_view, is_htmx
-from casework.web.forms import AssignForm, NoteForm, PageForm, PriorityForm, ResolveForm, StatusForm
+from casework.web.forms import (
+    AssignForm,
+    EmailReplyForm,
+    NoteForm,
+    PageForm,
+    PriorityForm,
+    ResolveForm,
+    StatusForm,
+)
 
 SUMMARY = "web/cases/_summary.html"
 NOTES = "web/cases/_notes.html"
@@ -115,6 +124,27 @@ def case_resolve(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
     return redirect("web:case", case_id=case.pk)
 
 
+@require_POST
+@desk_view
+def case_email_reply(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = EmailReplyForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "web/cases/detail.html",
+            _page_context(request, actor, case, email_form=form),
+            status=422,
+        )
+    reply_by_email(case, form.cleaned_data["text"], actor=actor)
+    messages.success(request, _("Your reply is on its way to the customer."))
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("web:case", case_id=case.pk)
+
+
 def _changed(request: HttpRequest, actor: Actor, case: Case, panel: str) -> HttpResponse:
     if not is_htmx(request):
         return redirect("web:case", case_id=case.pk)
@@ -166,6 +196,8 @@ def _page_context(request: HttpRequest, actor: Actor, case: Case, **bound: Form)
         **_summary_context(actor, case),
         **_notes_context(case, interactions),
         "contacts": [entry for entry in interactions if entry.channel != Channel.NOTE],
+        "can_reply_by_email": case.is_open and find_mail_to_answer(case) is not None,
+        "email_form": EmailReplyForm(),
         **bound,
     }
     if case.customer_id is not None:
