@@ -15,7 +15,7 @@ import urllib.request
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from casework.events.models import (
     DeliveryStatus,
@@ -25,6 +25,7 @@ from casework.events.models import (
     WebhookSubscription,
 )
 from casework.kernel import clock
+from casework.kernel.leases import lease_due
 
 logger = logging.getLogger(__name__)
 
@@ -106,23 +107,9 @@ def deliver_due(limit: int = 50) -> int:
 
 
 def _claim_due(limit: int) -> list[WebhookDelivery]:
-    """Take a lease on due deliveries in one short transaction: the attempt is counted and the
-    next try is scheduled before the POST, so a worker that dies mid-send only delays it.
-    No transaction stays open during the HTTP call (on SQLite it would block all writers)."""
-    now = clock.now()
     lease = timedelta(seconds=settings.CASEWORK_WEBHOOK_TIMEOUT_SECONDS + 30)
-    with transaction.atomic():
-        due = WebhookDelivery.objects.filter(
-            status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-        ).order_by("next_attempt_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        claimed = list(due[:limit])
-        for delivery in claimed:
-            delivery.attempts += 1
-            delivery.next_attempt_at = now + lease
-        WebhookDelivery.objects.bulk_update(claimed, ["attempts", "next_attempt_at"])
-    ids = [delivery.pk for delivery in claimed]
+    pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
+    ids = lease_due(pending, limit=limit, lease=lease)
     return list(WebhookDelivery.objects.select_related("event", "subscription").filter(pk__in=ids))
 
 

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import InvalidInput
+from casework.kernel.leases import lease_due
 
 logger = logging.getLogger(__name__)
 
@@ -219,21 +220,9 @@ def send_due(limit: int = 20) -> int:
 
 
 def _claim_due(limit: int) -> list[OutboundEmail]:
-    now = clock.now()
-    with transaction.atomic():
-        due = OutboundEmail.objects.filter(
-            status=OutboundStatus.PENDING, next_attempt_at__lte=now
-        ).order_by("next_attempt_at", "pk")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        claimed = list(due[:limit])
-        for outbound in claimed:
-            outbound.attempts += 1
-            outbound.next_attempt_at = now + timedelta(minutes=5)  # lease while sending
-        OutboundEmail.objects.bulk_update(claimed, ["attempts", "next_attempt_at"])
-    return list(
-        OutboundEmail.objects.select_related("mailbox").filter(pk__in=[o.pk for o in claimed])
-    )
+    pending = OutboundEmail.objects.filter(status=OutboundStatus.PENDING)
+    ids = lease_due(pending, limit=limit, lease=timedelta(minutes=5))
+    return list(OutboundEmail.objects.select_related("mailbox").filter(pk__in=ids))
 
 
 def _attempt(outbound: OutboundEmail) -> None:
