@@ -560,12 +560,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="profile even on a PASS")
     parser.add_argument("--profile-emails", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=120,
-        help="seconds to wait at most for an idle machine before measuring (0: never)",
-    )
+    measure.add_quiet_wait_option(parser)
     parser.add_argument("--profile-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args()

@@ -41,12 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=dataset.DEFAULT_CUSTOMERS)
     parser.add_argument("--samples", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=120,
-        help="seconds to wait at most for an idle machine before each measurement (0: never)",
-    )
+    measure.add_quiet_wait_option(parser)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached data set")
     parser.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args()

@@ -543,12 +543,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--asgi", action="store_true", help="serve with `casework serve --asgi` (uvicorn)"
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=120,
-        help="seconds to wait at most for an idle machine before each measurement (0: never)",
-    )
+    measure.add_quiet_wait_option(parser)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached data set")
     parser.add_argument("--keep", action="store_true", help="keep the working copy")
     args = parser.parse_args()

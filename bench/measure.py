@@ -16,6 +16,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def add_quiet_wait_option(parser: Any) -> None:
+    """The option every benchmark shares: how long to wait for an idle machine."""
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120,
+        help="seconds to wait at most for an idle machine before each measurement (0: never)",
+    )
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest rank: the smallest value with at least pct % of the values at or below it."""
     if not values:
