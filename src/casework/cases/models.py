@@ -111,6 +111,16 @@ class Case(Timestamped):
     resolution_note = models.TextField(_("resolution note"), blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"))
+    # A case merged into another is closed; its contacts live on in the surviving case,
+    # and a customer quoting the old reference reaches the surviving case.
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("merged into"),
+    )
 
     class Meta:
         verbose_name = _("case")

@@ -162,7 +162,8 @@ def create_task(
     return task
 
 
-def _lock(case: Case) -> Case:
+def lock_case(case: Case) -> Case:
+    """The case row, locked for the rest of the transaction (one writer per case)."""
     return Case.objects.select_for_update().select_related("queue__team").get(pk=case.pk)
 
 
@@ -182,7 +183,7 @@ class CaseChanges:
 
 @recording_transaction()
 def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
-    case = _lock(case)
+    case = lock_case(case)
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
 
@@ -263,7 +264,7 @@ def _may_assign(actor: Actor, case: Case, agent: Agent | None) -> bool:
 
 @recording_transaction()
 def assign_case(case: Case, agent: Agent | None, *, actor: Actor) -> Case:
-    case = _lock(case)
+    case = lock_case(case)
     if not _may_assign(actor, case, agent):
         raise PermissionDenied(_("only a supervisor may assign cases to other agents"))
     new_owner_id = agent.pk if agent else None
@@ -296,7 +297,7 @@ def add_note(case: Case, text: str, *, actor: Actor) -> None:
     text = text.strip()
     if not text:
         raise InvalidInput(_("a note needs text"), field="text")
-    case = _lock(case)
+    case = lock_case(case)
     now = clock.now()
     interaction = record_interaction(
         NewInteraction(
@@ -323,7 +324,7 @@ def add_note(case: Case, text: str, *, actor: Actor) -> None:
 
 @recording_transaction()
 def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Actor) -> Case:
-    case = _lock(case)
+    case = lock_case(case)
     if case.status not in OPEN_STATUSES:
         raise InvalidTransition(
             _("case %(reference)s is %(status)s already")
@@ -378,7 +379,7 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
 
 def reopen_case(case: Case, *, reason: str, actor: Actor) -> Case:
     """In the caller's transaction (the intake pipeline reopens on a new message)."""
-    case = _lock(case)
+    case = lock_case(case)
     if case.status != CaseStatus.RESOLVED:
         raise InvalidTransition(
             _("only resolved cases can be reopened, not %(status)s")

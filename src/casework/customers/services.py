@@ -260,6 +260,22 @@ def add_identifier(customer: Customer, raw: RawIdentifier, *, actor: Actor) -> C
     return row
 
 
+def add_identifiers_if_free(
+    customer: Customer, identifiers: Sequence[tuple[str, str]], *, actor: Actor
+) -> list[tuple[str, str]]:
+    """Give the customer those of the (kind, value) identifiers nobody has yet — an agent
+    has just said who an unknown sender is. Returns the ones added. In the caller's
+    transaction."""
+    added: list[tuple[str, str]] = []
+    for kind, value in dict.fromkeys(identifiers):
+        identifier = RawIdentifier(kind, value).normalised()
+        if CustomerIdentifier.objects.filter(kind=identifier.kind, value=identifier.value).exists():
+            continue
+        add_identifier(customer, RawIdentifier(kind, value), actor=actor)
+        added.append((identifier.kind.value, identifier.value))
+    return added
+
+
 @dataclass
 class NewContract:
     product_code: str

@@ -42,6 +42,9 @@ class InboundMessage:
     queue: str | None = None
     # Files already in the file store (`interactions.files.store_bytes`).
     attachments: tuple[StoredFile, ...] = ()
+    # When set, a sender who cannot be identified gets no provisional customer: the new
+    # case waits in this queue until an agent links it to the right customer.
+    unknown_sender_queue: str | None = None
 
 
 def find_case_reference(message: InboundMessage) -> str | None:

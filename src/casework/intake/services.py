@@ -112,13 +112,19 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
     customer, match, candidates = _resolve_customer(message, identifiers)
     case = _find_continued_case(message, customer)
     is_new_case = case is None
+    payload = dict(message.payload)
     if case is None:
+        queue = message.queue
+        if customer is None and message.unknown_sender_queue:
+            # The case waits to be identified; linking it moves it on to where it belongs.
+            queue = message.unknown_sender_queue
+            payload["queue_after_identification"] = message.queue
         case = open_case(
             NewCase(
                 case_type=_case_type_for(message),
                 subject=message.subject or _first_line(message.text) or message.channel,
                 customer_id=customer.pk if customer else None,
-                queue=get_queue(message.queue) if message.queue else None,
+                queue=get_queue(queue) if queue else None,
             ),
             actor=INTAKE_ACTOR,
         )
@@ -129,10 +135,14 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
             customer = case.customer
         ensure_open_task(case, title=message.subject or case.subject, actor=INTAKE_ACTOR)
         touch_case(case, message.received_at)
-    payload = dict(message.payload)
     payload["customer_match"] = match.value
     if candidates:
         payload["candidate_customer_ids"] = candidates
+    if customer is None and identifiers:
+        # Kept for the agent who links the contact to a customer later.
+        payload["sender_identifiers"] = [
+            {"kind": i.kind.value, "value": i.value} for i in identifiers
+        ]
     interaction = record_interaction(
         NewInteraction(
             channel=message.channel,
@@ -170,7 +180,7 @@ def _resolve_customer(
         return result.customer, CustomerMatch.MATCHED, []
     if result.outcome == MatchOutcome.AMBIGUOUS:
         return None, CustomerMatch.AMBIGUOUS, [c.pk for c in result.candidates]
-    if not identifiers:
+    if not identifiers or message.unknown_sender_queue:
         return None, CustomerMatch.NONE, []
     first_name, last_name = split_name(message.sender_name)
     try:
@@ -208,6 +218,8 @@ def _find_continued_case(message: InboundMessage, customer: Customer | None) -> 
         case = Case.objects.select_related("customer").filter(reference=reference).first()
         if case is None:
             return None
+    while case.merged_into_id:  # the matter lives on in the case it was merged into
+        case = Case.objects.select_related("customer").get(pk=case.merged_into_id)
     if case.status == CaseStatus.CLOSED:
         return None
     if customer is not None and case.customer_id not in (None, customer.pk):

@@ -82,6 +82,17 @@ def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
     return interaction
 
 
+def move_interactions(
+    interaction_ids: Sequence[int], *, case_id: int, customer_id: int | None
+) -> None:
+    """Contacts change case (merge, split) or learn their customer (identification). The
+    caller records what it did; in the caller's transaction."""
+    if interaction_ids:
+        Interaction.objects.filter(pk__in=interaction_ids).update(
+            case_id=case_id, customer_id=customer_id
+        )
+
+
 _BY_EXTERNAL_ID = (
     "SELECT {columns} FROM "
     + Interaction._meta.db_table
