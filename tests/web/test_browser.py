@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from casework.cases.models import CaseStatus
+from casework.channels.email.models import Mailbox, OutboundEmail
+from casework.channels.email.services import receive_email
 from casework.interactions.models import Interaction
 from casework.routing.models import Agent
 from tests.web.conftest import Helmut
@@ -141,3 +144,64 @@ def test_a_forbidden_reassignment_shows_the_reason_in_the_banner(
         "Only a supervisor may assign cases to other agents"
     )
     expect(page.locator("#case-summary .case-owner")).to_contain_text("nobody")
+
+
+HOSTILE_MAIL_HTML = (
+    "<p>Guten Tag, <b>anbei die Rechnung</b>.</p>"
+    "<script>parent.document.title = 'pwned'; alert('script')</script>"
+    "<img src=\"x\" onerror=\"parent.document.title = 'pwned'; alert('img')\">"
+    "<a href=\"javascript:alert('link')\">Hier klicken</a>"
+    "<svg onload=\"alert('svg')\"></svg>"
+    "<iframe src=\"javascript:alert('frame')\"></iframe>"
+)
+
+
+def test_agent_reads_a_hostile_html_mail_safely_and_answers_it(
+    page: Page, agent: Agent, helmut: Helmut
+):
+    mailbox = Mailbox.objects.create(
+        address="kundenservice@demo.casework.test",
+        display_name="Kundenservice",
+        case_type=helmut.case.case_type,
+        acknowledges=False,
+    )
+    message = EmailMessage()
+    message["From"] = "Helmut Berger <helmut@example.de>"
+    message["To"] = mailbox.address
+    message["Subject"] = f"[{helmut.case.reference}] Rechnung"
+    message["Message-ID"] = "<hostile-1@example.de>"
+    message["X-Trace"] = "relay-7"
+    message.set_content("Guten Tag, anbei die Rechnung.\n\n> Alte Nachricht\n> von gestern")
+    message.add_alternative(HOSTILE_MAIL_HTML, subtype="html")
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="R.pdf")
+    receive_email(bytes(message), envelope_from="", recipients=[mailbox.address])
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    sign_in(page, agent)
+    page.goto(f"/cases/{helmut.case.pk}/")
+    title = page.title()
+
+    mail = page.locator(".entry", has_text="anbei die Rechnung").first
+    mail.get_by_text("Original formatting").click()
+    document = page.frame_locator("iframe.mail-document")
+    expect(document.locator("b")).to_have_text("anbei die Rechnung")
+    # The javascript: target is gone; what is left is text.
+    expect(document.get_by_text("Hier klicken")).not_to_have_attribute("href", re.compile("."))
+    document.get_by_text("Hier klicken").click()
+    page.wait_for_timeout(300)  # give any script that slipped through the time to run
+    assert dialogs == []
+    assert page.title() == title
+    assert document.locator("script, iframe, svg").count() == 0
+
+    mail.get_by_text("All headers").click()
+    expect(mail.locator(".mail-headers")).to_contain_text("X-Trace: relay-7")
+    with page.expect_download() as download:
+        mail.get_by_role("link", name="R.pdf").click()
+    assert download.value.suggested_filename == "R.pdf"
+
+    page.get_by_label("Reply by e-mail").fill("Vielen Dank, wir prüfen die Rechnung.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#flash")).to_contain_text("Your reply is on its way")
+    reply = OutboundEmail.objects.get(kind="reply")
+    assert reply.in_reply_to == "hostile-1@example.de"
+    assert "wir prüfen die Rechnung" in reply.body_text

@@ -20,6 +20,7 @@ from casework.cases.models import (
     Task,
     TaskStatus,
 )
+from casework.interactions.models import Attachment, Interaction
 from casework.kernel.actors import Actor
 from casework.kernel.errors import NotFound
 
@@ -43,6 +44,35 @@ def access_case(actor: Actor, case_id: int) -> Case:
     if case is None:
         raise NotFound(_("case %(case_id)s not found") % {"case_id": case_id}, case_id=case_id)
     return case
+
+
+def access_contact(actor: Actor, case_id: int, interaction_id: int) -> Interaction:
+    """A contact of a case the actor may see; `NotFound` when either is missing or
+    forbidden, or when the contact belongs to another case."""
+    case = access_case(actor, case_id)
+    contact = Interaction.objects.filter(pk=interaction_id, case=case).first()
+    if contact is None:
+        raise NotFound(
+            _("contact %(interaction_id)s not found") % {"interaction_id": interaction_id},
+            interaction_id=interaction_id,
+        )
+    return contact
+
+
+def access_attachment(actor: Actor, attachment_id: int) -> Attachment:
+    """An attachment of a contact on a case the actor may see (missing and forbidden alike
+    are `NotFound`)."""
+    attachment = (
+        Attachment.objects.select_related("interaction")
+        .filter(pk=attachment_id, interaction__case_id__in=visible_cases(actor).values("pk"))
+        .first()
+    )
+    if attachment is None:
+        raise NotFound(
+            _("attachment %(attachment_id)s not found") % {"attachment_id": attachment_id},
+            attachment_id=attachment_id,
+        )
+    return attachment
 
 
 def find_case_by_reference(actor: Actor, reference: str) -> Case | None:

@@ -31,5 +31,6 @@ def list_for_case(case_id: int) -> list[Interaction]:
     return list(
         Interaction.objects.filter(case_id=case_id)
         .select_related("agent__user")
+        .prefetch_related("attachments")
         .order_by("-occurred_at", "-id")
     )

@@ -42,6 +42,11 @@ def list_queues_for(actor: Actor) -> list[Queue]:
     return list(queues)
 
 
+def list_all_queues() -> list[Queue]:
+    """Every queue: work can be handed to any department, not only one's own."""
+    return list(Queue.objects.select_related("team").order_by("team__tier", "code"))
+
+
 def access_queue(actor: Actor, code: str) -> Queue:
     """A queue the actor may see, or `NotFound` for missing and forbidden alike."""
     queue = Queue.objects.select_related("team").filter(code=code).first()

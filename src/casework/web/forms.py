@@ -11,7 +11,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from casework.cases.models import CaseStatus, Priority, ResolutionCode
-from casework.routing.models import Agent
+from casework.routing.models import Agent, Queue
 
 # `update_case` sets these directly; resolving has its own form.
 DIRECT_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
@@ -118,3 +118,46 @@ class MergeConfirmForm(forms.Form):
         label=_("I have checked that both records belong to the same customer."),
         required=True,
     )
+
+
+class ForwardForm(forms.Form):
+    queue = forms.ChoiceField(label=_("Forward to"))
+    note = forms.CharField(
+        label=_("For the colleague who takes it over"),
+        max_length=5_000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("What is to be done, and why?")}),
+    )
+
+    def __init__(self, *args: Any, queues: Sequence[Queue], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queues = {queue.code: queue for queue in queues}
+        field = self.fields["queue"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("— choose —"))] + [
+            (queue.code, f"{queue.name} ({queue.team.get_tier_display()})") for queue in queues
+        ]
+
+    def chosen_queue(self) -> Queue:
+        return self.queues[self.cleaned_data["queue"]]
+
+
+class MergeCaseForm(forms.Form):
+    reference = forms.RegexField(
+        label=_("Merge into case"),
+        regex=r"^\s*[Cc][Ww]-\d{4}-\d{6}\s*$",
+        max_length=30,
+        help_text=_("The reference of the case that continues, e.g. CW-2026-000123"),
+        error_messages={"invalid": _("A case reference looks like CW-2026-000123.")},
+        widget=forms.TextInput(attrs={"placeholder": "CW-2026-000123"}),
+    )
+
+    def clean_reference(self) -> str:
+        return str(self.cleaned_data["reference"]).strip().upper()
+
+
+class SplitForm(forms.Form):
+    subject = forms.CharField(label=_("Subject of the new case"), max_length=300, required=False)
+
+
+class LinkCustomerForm(forms.Form):
+    customer = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)

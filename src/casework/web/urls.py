@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.web.views import auth, cases, customers, search, work
+from casework.web.views import auth, cases, contacts, customers, search, work
 
 app_name = "web"
 
@@ -20,6 +20,30 @@ urlpatterns = [
     path("cases/<int:case_id>/owner/", cases.case_assign, name="case_assign"),
     path("cases/<int:case_id>/resolution/", cases.case_resolve, name="case_resolve"),
     path("cases/<int:case_id>/email-reply/", cases.case_email_reply, name="case_email_reply"),
+    path("cases/<int:case_id>/forward/", cases.case_forward, name="case_forward"),
+    path("cases/<int:case_id>/merge/", cases.case_merge, name="case_merge"),
+    path("cases/<int:case_id>/customer/", cases.case_link_customer, name="case_link_customer"),
+    path(
+        "cases/<int:case_id>/contacts/<int:contact_id>/html/",
+        contacts.contact_html,
+        name="contact_html",
+    ),
+    path(
+        "cases/<int:case_id>/contacts/<int:contact_id>/headers/",
+        contacts.contact_headers,
+        name="contact_headers",
+    ),
+    path(
+        "cases/<int:case_id>/contacts/<int:contact_id>/original/",
+        contacts.contact_original,
+        name="contact_original",
+    ),
+    path(
+        "cases/<int:case_id>/contacts/<int:contact_id>/split/",
+        contacts.contact_split,
+        name="contact_split",
+    ),
+    path("attachments/<int:attachment_id>/", contacts.attachment_download, name="attachment"),
     path("customers/<int:customer_id>/", customers.customer_detail, name="customer"),
     path(
         "customers/<int:customer_id>/timeline/",

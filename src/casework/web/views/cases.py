@@ -15,27 +15,45 @@ from django.contrib import messages
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from casework.cases.models import Case
-from casework.cases.queries import access_case, list_open_tasks_of_case, list_resolution_codes
+from casework.cases.queries import (
+    access_case,
+    find_case_by_reference,
+    list_open_tasks_of_case,
+    list_resolution_codes,
+)
+from casework.cases.regrouping import forward_case, link_customer, merge_cases
 from casework.cases.services import CaseChanges, add_note, assign_case, resolve_case, update_case
 from casework.channels.email.outbound import find_mail_to_answer, reply_by_email
 from casework.customers.models import Channel
-from casework.customers.queries import customer_360, list_customers_by_ids
+from casework.customers.queries import (
+    access_customer,
+    customer_360,
+    list_customers_by_ids,
+    search_customers,
+)
 from casework.interactions.models import Interaction
 from casework.interactions.queries import list_for_case
 from casework.kernel.actors import Actor
-from casework.routing.queries import list_assignable_agents
+from casework.kernel.errors import NotFound
+from casework.routing.queries import list_all_queues, list_assignable_agents
 from casework.web.desk import desk_view, is_htmx
 from casework.web.forms import (
     AssignForm,
     EmailReplyForm,
+    ForwardForm,
+    LinkCustomerForm,
+    MergeCaseForm,
     NoteForm,
     PageForm,
     PriorityForm,
     ResolveForm,
+    SearchForm,
+    SplitForm,
     StatusForm,
 )
 
@@ -130,12 +148,7 @@ def case_email_reply(request: HttpRequest, actor: Actor, case_id: int) -> HttpRe
     case = access_case(actor, case_id)
     form = EmailReplyForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "web/cases/detail.html",
-            _page_context(request, actor, case, email_form=form),
-            status=422,
-        )
+        return _invalid_page(request, actor, case, email_form=form)
     reply_by_email(case, form.cleaned_data["text"], actor=actor)
     messages.success(request, _("Your reply is on its way to the customer."))
     if is_htmx(request):
@@ -143,6 +156,74 @@ def case_email_reply(request: HttpRequest, actor: Actor, case_id: int) -> HttpRe
         response["HX-Refresh"] = "true"
         return response
     return redirect("web:case", case_id=case.pk)
+
+
+@require_POST
+@desk_view
+def case_forward(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = ForwardForm(request.POST, queues=list_all_queues())
+    if not form.is_valid():
+        return _invalid_page(request, actor, case, forward_form=form)
+    queue = form.chosen_queue()
+    forward_case(case, queue, note=form.cleaned_data["note"], actor=actor)
+    messages.success(request, _("Forwarded to %(queue)s.") % {"queue": queue.name})
+    # The case may now be out of the agent's sight (another team's queue): go to their work.
+    return _refresh_or_redirect(request, "web:my_work")
+
+
+@require_POST
+@desk_view
+def case_merge(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = MergeCaseForm(request.POST)
+    if not form.is_valid():
+        return _invalid_page(request, actor, case, merge_form=form)
+    target = find_case_by_reference(actor, form.cleaned_data["reference"])
+    if target is None:
+        raise NotFound(
+            _("case %(reference)s not found") % {"reference": form.cleaned_data["reference"]}
+        )
+    merged = merge_cases(case, target, actor=actor)
+    messages.success(
+        request,
+        _("%(source)s was merged into %(target)s.")
+        % {"source": case.reference, "target": merged.reference},
+    )
+    return _refresh_or_redirect(request, "web:case", case_id=merged.pk)
+
+
+@require_POST
+@desk_view
+def case_link_customer(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = LinkCustomerForm(request.POST)
+    if not form.is_valid():
+        return _invalid_page(request, actor, case)
+    customer = access_customer(actor, form.cleaned_data["customer"])
+    link_customer(case, customer, actor=actor)
+    messages.success(
+        request,
+        _("The case now belongs to %(customer)s.") % {"customer": customer.display_name},
+    )
+    return _refresh_or_redirect(request, "web:case", case_id=case.pk)
+
+
+def _refresh_or_redirect(request: HttpRequest, to: str, **kwargs: Any) -> HttpResponse:
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse(to, kwargs=kwargs or None)
+        return response
+    return redirect(to, **kwargs)
+
+
+def _invalid_page(request: HttpRequest, actor: Actor, case: Case, **bound: Form) -> HttpResponse:
+    return render(
+        request,
+        "web/cases/detail.html",
+        _page_context(request, actor, case, **bound),
+        status=422,
+    )
 
 
 def _changed(request: HttpRequest, actor: Actor, case: Case, panel: str) -> HttpResponse:
@@ -198,13 +279,24 @@ def _page_context(request: HttpRequest, actor: Actor, case: Case, **bound: Form)
         "contacts": [entry for entry in interactions if entry.channel != Channel.NOTE],
         "can_reply_by_email": case.is_open and find_mail_to_answer(case) is not None,
         "email_form": EmailReplyForm(),
+        "can_split": case.is_open
+        and sum(1 for entry in interactions if entry.channel != Channel.NOTE) > 1,
+        "split_form": SplitForm(),
         **bound,
     }
+    if case.is_open:
+        context.setdefault("forward_form", ForwardForm(queues=list_all_queues()))
+        context.setdefault("merge_form", MergeCaseForm())
     if case.customer_id is not None:
         page = PageForm.page_from(request.GET)
         context["view"] = customer_360(actor, case.customer_id, page=page)
     else:
         context["candidates"] = list_customers_by_ids(actor, candidate_customer_ids(interactions))
+        find = SearchForm(request.GET)
+        context["find_form"] = find
+        if find.is_valid() and find.cleaned_data["q"]:
+            context["found"] = search_customers(find.cleaned_data["q"], limit=10)
+        context["link_form"] = LinkCustomerForm()
     return context
 
 
