@@ -62,6 +62,7 @@ CASEWORK_BACKGROUND_JOBS = [
     "casework.events.webhooks.run_once",
     "casework.channels.email.outbound.send_due",
     "casework.channels.email.imap.poll_due",
+    "casework.kernel.jobs.run_due",
 ]
 
 # Timeline entries per page in the 360 view.

@@ -1,0 +1,159 @@
+"""Transactional background jobs: enqueued in the transaction of the change that causes
+them (no lost or phantom work after a crash), run by `casework worker`, retried with
+backoff, and run at most once to completion.
+
+A handler's writes and the job's completion commit together, so a worker dying halfway
+leaves the job queued, and its lease (kernel.leases) lets another worker take it later.
+Handlers register by kind in the `jobs` module of their package, which the worker imports:
+
+    @handles("cases.sla_due")
+    def sla_due(payload: dict[str, Any]) -> None: ...
+
+A handler that raises is retried (backoff 10 s, 40 s, 90 s, …); after `max_attempts` the
+job fails and the handler's `on_failure` hook (if any) runs in a transaction of its own —
+the case engine turns that into an exception task for a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.module_loading import autodiscover_modules
+
+from casework.kernel import clock
+from casework.kernel.leases import lease_due
+from casework.kernel.models import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], None]
+FailureHook = Callable[[dict[str, Any], str], None]
+
+# A job is leased for this long; a worker that died holding it delays it by this much.
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class _Registration:
+    handler: Handler
+    on_failure: FailureHook | None
+
+
+_registry: dict[str, _Registration] = {}
+
+
+def handles(kind: str, *, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _registry[kind] = _Registration(handler, on_failure)
+        return handler
+
+    return register
+
+
+def enqueue(
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+    key: str | None = None,
+    max_attempts: int = 5,
+) -> Job:
+    """Schedule work; must run inside the transaction of the change that causes it. With a
+    `key`, a job already enqueued under it (queued or finished) is returned instead."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("enqueue() must run inside the transaction of its change")
+    if key is not None:
+        existing = Job.objects.filter(key=key).first()
+        if existing is not None:
+            return existing
+    values = {
+        "kind": kind,
+        "payload": payload or {},
+        "key": key,
+        "max_attempts": max_attempts,
+        "next_attempt_at": at or clock.now(),
+    }
+    if key is None:
+        return Job.objects.create(**values)
+    try:
+        with transaction.atomic():
+            return Job.objects.create(**values)
+    except IntegrityError:  # enqueued a moment ago by a concurrent change
+        return Job.objects.get(key=key)
+
+
+def cancel(key: str) -> bool:
+    """Cancel a queued job by its key (a timer that is no longer needed). In the caller's
+    transaction. Returns whether one was cancelled."""
+    return bool(
+        Job.objects.filter(key=key, status=JobStatus.QUEUED).update(
+            status=JobStatus.CANCELLED, finished_at=clock.now()
+        )
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=10 * attempts * attempts)
+
+
+def run_due(limit: int = 50) -> int:
+    """Run the jobs whose time has come (the worker's pass). Returns how many ran."""
+    autodiscover_modules("jobs")
+    pending = Job.objects.filter(status=JobStatus.QUEUED)
+    leased = lease_due(pending, limit=limit, lease=LEASE)
+    for job_id in leased:
+        _run_one(job_id)
+    return len(leased)
+
+
+def _run_one(job_id: int) -> None:
+    error = ""
+    try:
+        # Imported here: events sits above kernel, and only running jobs needs it.
+        from casework.events.services import recording_transaction
+
+        with recording_transaction():
+            job = Job.objects.select_for_update().filter(pk=job_id).first()
+            if job is None or job.status != JobStatus.QUEUED:
+                return  # cancelled meanwhile, or finished by a worker whose lease expired
+            registration = _registry.get(job.kind)
+            if registration is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            registration.handler(job.payload)
+            job.status, job.finished_at = JobStatus.DONE, clock.now()
+            job.save(update_fields=["status", "finished_at"])
+            return
+    except Exception as exc:  # the handler's writes are rolled back; record and retry
+        logger.warning("job %s failed: %s", job_id, exc, exc_info=True)
+        error = f"{type(exc).__name__}: {exc}"
+    _record_failure(job_id, error)
+
+
+def _record_failure(job_id: int, error: str) -> None:
+    from casework.events.services import recording_transaction
+
+    with recording_transaction():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != JobStatus.QUEUED:
+            return
+        job.last_error = error[:4000]
+        if job.attempts < job.max_attempts:
+            job.next_attempt_at = clock.now() + backoff(job.attempts)
+            job.save(update_fields=["last_error", "next_attempt_at"])
+            return
+        job.status, job.finished_at = JobStatus.FAILED, clock.now()
+        job.save(update_fields=["last_error", "status", "finished_at"])
+    registration = _registry.get(job.kind)
+    if registration is None or registration.on_failure is None:
+        return
+    # Its own transaction: the failure stays recorded even if the hook fails too.
+    try:
+        with recording_transaction():
+            registration.on_failure(job.payload, error)
+    except Exception:
+        logger.exception("the failure hook of job %s failed", job_id)
