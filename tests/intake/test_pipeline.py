@@ -41,6 +41,7 @@ def test_unknown_sender_becomes_a_customer_with_a_new_case_and_task(email_intake
     customer = result.case.customer
     assert (customer.first_name, customer.last_name) == ("Helmut", "Berger")
     assert customer.identifiers.filter(kind="email", value="helmut@example.de").exists()
+    assert customer.is_provisional
     assert result.case.reference.startswith("CW-2026-")
     assert Task.objects.filter(case=result.case, queue=result.case.queue).count() == 1
     codes = list(Event.objects.order_by("seq").values_list("code", flat=True))

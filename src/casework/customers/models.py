@@ -56,6 +56,9 @@ class Customer(Timestamped):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
     )
+    # Created from a contact's address alone (an unknown e-mail sender): nobody has checked
+    # who this is yet. Such records are the usual side of a duplicate to merge away.
+    is_provisional = models.BooleanField(_("provisional"), default=False)
 
     class Meta:
         verbose_name = _("customer")

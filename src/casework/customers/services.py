@@ -73,6 +73,7 @@ class NewCustomer:
     preferred_channel: str = ""
     customer_number: str = ""
     identifiers: Sequence[RawIdentifier] = field(default_factory=tuple)
+    is_provisional: bool = False
 
 
 def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identifier]]:
@@ -133,6 +134,7 @@ def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
         country=data.country.strip().upper() or "DE",
         language=data.language,
         preferred_channel=data.preferred_channel,
+        is_provisional=data.is_provisional,
     )
     rows = [
         CustomerIdentifier(
@@ -162,6 +164,7 @@ def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
         payload={
             "customer_number": number,
             "identifiers": [f"{row.kind}:{row.value}" for row in rows],
+            "is_provisional": data.is_provisional,
         },
     )
     return customer

@@ -1,14 +1,18 @@
 """The intake pipeline: InboundMessage → customer → case → interaction → task.
 
 Idempotent per (channel, external_id): a second delivery of the same message returns the
-first result and changes nothing. Everything a message causes commits in one transaction.
+first result and changes nothing. Everything a message causes commits in one transaction:
+its own (`ingest`), or one shared by a batch, where each message is a savepoint of its own
+(`ingest_batch`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -33,7 +37,7 @@ from casework.intake.models import ChannelDefault
 from casework.interactions.models import Direction, Interaction
 from casework.interactions.services import NewInteraction, find_by_external_id, record_interaction
 from casework.kernel.actors import Actor
-from casework.kernel.errors import InvalidInput, NotFound
+from casework.kernel.errors import DomainError, InvalidInput, NotFound
 
 INTAKE_ACTOR = Actor.system("intake")
 
@@ -81,10 +85,67 @@ def validate_message(message: InboundMessage) -> list[Identifier]:
 
 
 def ingest(message: InboundMessage) -> IntakeResult:
-    identifiers = validate_message(message)
+    """One message in a transaction of its own; raises a DomainError if it cannot be
+    ingested (nothing is written then)."""
+    return _ingest_one(message, validate_message(message))
+
+
+def ingest_batch(messages: Sequence[InboundMessage]) -> list[IntakeResult | DomainError]:
+    """Many messages in one transaction: one commit and one append to the event chain for
+    all of them, instead of one each. Each message runs in a savepoint of its own, so one
+    that cannot be ingested fails alone: its DomainError takes its place in the answer,
+    which has one entry per message, in order. A repeated (channel, external_id), also
+    within the batch, gives the first result, as `ingest()` does.
+
+    Any other error (a database failure, a bug) rolls the whole batch back and is raised."""
+    results: list[IntakeResult | DomainError] = []
+    ingested: dict[tuple[str, str], IntakeResult] = {}
+    with recording_transaction():
+        for message in messages:
+            try:
+                identifiers = validate_message(message)
+                key = (message.channel, message.external_id)
+                first = ingested.get(key)
+                if first is not None:
+                    # Saves the doomed insert and its rollback; the answer is the same.
+                    results.append(_as_duplicate(first))
+                    continue
+                result = _ingest_one(message, identifiers)
+            except DomainError as error:
+                results.append(error)
+                continue
+            ingested.setdefault(key, result)
+            results.append(result)
+    return results
+
+
+def check_message(message: InboundMessage) -> None:
+    """Raise the DomainError that ingesting `message` would raise for what can be known
+    before: invalid fields, an unknown case type, customer or case, a channel without a
+    case type. For accepting a message now and ingesting it later (queued intake)."""
+    validate_message(message)
+    if message.customer_id is not None and not Customer.objects.filter(
+        pk=message.customer_id
+    ).exists():
+        raise NotFound(
+            _("customer %(customer_id)s does not exist") % {"customer_id": message.customer_id},
+            field="customer_id",
+        )
+    if message.case_id is not None:
+        if not Case.objects.filter(pk=message.case_id).exists():
+            raise NotFound(
+                _("case %(case_id)s does not exist") % {"case_id": message.case_id},
+                field="case_id",
+            )
+    elif message.case_type or find_case_reference(message) is None:
+        _case_type_for(message)  # the case it will open needs a type
+
+
+def _ingest_one(message: InboundMessage, identifiers: list[Identifier]) -> IntakeResult:
     # Repeats are rare, so none is looked for up front: the unique (channel, external_id)
-    # refuses the second interaction, the whole attempt rolls back, and the first result
-    # is returned. That also covers two deliveries racing each other.
+    # refuses the second interaction, the attempt rolls back (its transaction, or its
+    # savepoint in a batch), and the first result is returned. That also covers two
+    # deliveries racing each other.
     try:
         with recording_transaction():
             return _ingest_new(message, identifiers)
@@ -93,6 +154,16 @@ def ingest(message: InboundMessage) -> IntakeResult:
         if duplicate is None:
             raise
         return duplicate
+
+
+def _as_duplicate(first: IntakeResult) -> IntakeResult:
+    return IntakeResult(
+        case=first.case,
+        interaction=first.interaction,
+        is_new_case=False,
+        is_duplicate=True,
+        customer_match=first.customer_match,
+    )
 
 
 def _find_duplicate(message: InboundMessage) -> IntakeResult | None:
@@ -124,7 +195,7 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
                 case_type=_case_type_for(message),
                 subject=message.subject or _first_line(message.text) or message.channel,
                 customer_id=customer.pk if customer else None,
-                queue=get_queue(queue) if queue else None,
+                queue=_cached("queue", queue, get_queue) if queue else None,
             ),
             actor=INTAKE_ACTOR,
         )
@@ -191,6 +262,7 @@ def _resolve_customer(
                     last_name=last_name,
                     preferred_channel=message.channel,
                     identifiers=[RawIdentifier(i.kind.value, i.value) for i in identifiers],
+                    is_provisional=True,
                 ),
                 actor=INTAKE_ACTOR,
             )
@@ -233,20 +305,35 @@ def _find_continued_case(message: InboundMessage, customer: Customer | None) -> 
     return case
 
 
-# Channel defaults change rarely and are read for every new case: each process keeps them
-# for a few seconds rather than asking the database every time.
+# Channel defaults, case types and queues change rarely and are read for every new case:
+# each process keeps them for a few seconds rather than asking the database every time.
 _DEFAULTS_TTL_SECONDS = 10.0
 _defaults: dict[str, tuple[float, CaseType | None]] = {}
+_by_code: dict[tuple[str, str], tuple[float, object]] = {}
+
+T = TypeVar("T")
 
 
 def forget_cached_defaults() -> None:
-    """After changing channel defaults in this process (tests, admin actions)."""
+    """After changing channel defaults, case types or queues in this process (tests, admin
+    actions)."""
     _defaults.clear()
+    _by_code.clear()
+
+
+def _cached(kind: str, code: str, load: Callable[[str], T]) -> T:
+    """`load(code)`, remembered for a few seconds; a failed lookup is not remembered."""
+    cached = _by_code.get((kind, code))
+    if cached is not None and time.monotonic() - cached[0] <= _DEFAULTS_TTL_SECONDS:
+        return cached[1]  # type: ignore[return-value]
+    value = load(code)
+    _by_code[(kind, code)] = (time.monotonic(), value)
+    return value
 
 
 def _case_type_for(message: InboundMessage) -> CaseType:
     if message.case_type:
-        return get_case_type(message.case_type)
+        return _cached("case_type", message.case_type, get_case_type)
     cached = _defaults.get(message.channel)
     if cached is None or time.monotonic() - cached[0] > _DEFAULTS_TTL_SECONDS:
         default = (
