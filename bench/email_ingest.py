@@ -61,6 +61,7 @@ SEED = 42
 WORK_NAME = "email-ingest"
 PG_DATABASE = "casework_bench_email"
 MAX_SEND_SECONDS = 1200  # the whole send phase, however many messages are left
+PROFILE_BATCH = 16  # mails per transaction in the profile, as the smtpd batches under load
 
 
 # ---------------------------------------------------------------------------------------
@@ -220,15 +221,17 @@ def corpus_digest(directory: Path) -> str:
 class Smtpd:
     """`casework smtpd` in a child process, always stopped by its PID."""
 
-    def __init__(self, place: Place, log_path: Path) -> None:
+    def __init__(self, place: Place, log_path: Path, *, processes: int = 1) -> None:
         self.place = place
         self.log_path = log_path
+        self.processes = processes
         self.port = servers.free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Smtpd:
         command = [str(servers.VENV_BIN / "casework"), "smtpd"]
         command += ["--host", servers.HOST, "--port", str(self.port)]
+        command += ["--processes", str(self.processes)]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 command,
@@ -256,20 +259,28 @@ class Smtpd:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def memory_kib(self) -> dict[str, int]:
-        """VmHWM (peak RSS) and VmRSS of the smtpd process."""
-        found = {}
+    def pids(self) -> list[int]:
+        """The smtpd process and, with --processes N, its N server processes."""
         assert self.process is not None
-        with contextlib.suppress(OSError), open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                key, _, value = line.partition(":")
-                if key in ("VmHWM", "VmRSS"):
-                    found[key] = int(value.split()[0])
+        pids = [self.process.pid]
+        path = f"/proc/{self.process.pid}/task/{self.process.pid}/children"
+        with contextlib.suppress(OSError), open(path) as children:
+            pids += [int(pid) for pid in children.read().split()]
+        return pids
+
+    def memory_kib(self) -> dict[str, int]:
+        """VmHWM (peak RSS) and VmRSS, summed over the smtpd's processes."""
+        found = {"VmHWM": 0, "VmRSS": 0}
+        for pid in self.pids():
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    key, _, value = line.partition(":")
+                    if key in found:
+                        found[key] += int(value.split()[0])
         return found
 
     def cpu_seconds(self) -> float:
-        assert self.process is not None
-        return servers.cpu_seconds(self.process.pid)
+        return sum(servers.cpu_seconds(pid) for pid in self.pids())
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -488,19 +499,35 @@ def profile_child(engine: str, corpus_dir: Path, count: int, out_path: Path) -> 
     create_mailbox()
     from django.db import connections
 
-    from casework.channels.email.services import receive_email
+    from casework.channels.email.models import Mailbox
+    from casework.channels.email.services import prepare_email, receive_batch, receive_email
 
     mails = read_corpus(corpus_dir)[:count]
+    mailbox = Mailbox.objects.select_related("case_type", "queue").get(address=TO_ADDRESS)
 
-    def receive(batch: list[Mail]) -> float:
+    def receive_one_by_one(batch: list[Mail]) -> float:
         began = time.perf_counter()
         for mail in batch:
             receive_email(mail.data, envelope_from=mail.sender, recipients=[TO_ADDRESS])
         return time.perf_counter() - began
 
+    def receive(batch: list[Mail]) -> float:
+        """As the smtpd does it: parse, then PROFILE_BATCH mails per transaction."""
+        began = time.perf_counter()
+        for start in range(0, len(batch), PROFILE_BATCH):
+            prepared = [
+                prepare_email(mail.data, envelope_from=mail.sender, mailbox=mailbox)
+                for mail in batch[start : start + PROFILE_BATCH]
+            ]
+            for result in receive_batch(prepared):
+                if isinstance(result, Exception):
+                    raise result
+        return time.perf_counter() - began
+
     receive(mails[:50])  # warm-up: imports, caches, the connection
-    timed, counted = mails[50 : count // 2], mails[count // 2 : count // 2 + 100]
-    profiled = mails[count // 2 + 100 :]
+    single, timed = mails[50 : count // 4], mails[count // 4 : count // 2]
+    counted, profiled = mails[count // 2 : count // 2 + 96], mails[count // 2 + 96 :]
+    single_seconds = receive_one_by_one(single)
     seconds = receive(timed)
     counter = measure.QueryCounter()
     with counter.installed():
@@ -510,8 +537,14 @@ def profile_child(engine: str, corpus_dir: Path, count: int, out_path: Path) -> 
     profiled_seconds = receive(profiled)
     profiler.disable()
     print(
-        f"profile: receive_email() in-process, no SMTP: {len(timed)} calls at "
-        f"{len(timed) / seconds:,.0f} e-mails/s ({1000 * seconds / len(timed):.2f} ms each); "
+        f"profile: receive_email() in-process, no SMTP, one transaction per mail: "
+        f"{len(single)} calls at {len(single) / single_seconds:,.0f} e-mails/s "
+        f"({1000 * single_seconds / len(single):.2f} ms each)"
+    )
+    print(
+        f"profile: prepare_email() + receive_batch() of {PROFILE_BATCH}, no SMTP: {len(timed)} "
+        f"mails at {len(timed) / seconds:,.0f} e-mails/s "
+        f"({1000 * seconds / len(timed):.2f} ms each); "
         f"{counter.total / len(counted):.1f} SQL statements per e-mail"
     )
     report.print_table(
@@ -520,7 +553,7 @@ def profile_child(engine: str, corpus_dir: Path, count: int, out_path: Path) -> 
         [(shape, n / len(counted)) for shape, n in counter.shapes.most_common(20)],
     )
     print(
-        f"\ncProfile of {len(profiled)} more calls ({len(profiled) / profiled_seconds:,.0f} "
+        f"\ncProfile of {len(profiled)} more mails ({len(profiled) / profiled_seconds:,.0f} "
         "e-mails/s with the profiler on), by cumulative time:"
     )
     print(measure.profile_top(profiler, sort="cumulative", limit=50))
@@ -555,6 +588,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--db", choices=["sqlite", "pg"], default="sqlite")
     parser.add_argument("--emails", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4, help="concurrent SMTP connections")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="casework smtpd --processes (default 2)"
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip the peer's run")
     parser.add_argument("--peer-run", type=int, default=1, help="bench_ingest.sh's RUN number")
     parser.add_argument("--profile", action="store_true", help="profile even on a PASS")
@@ -600,6 +636,7 @@ def run(args: argparse.Namespace, place: Place) -> None:
             "corpus": f"{args.emails:,} e-mails from gen_emails.py --seed {SEED}: {corpus_dir}",
             "mailbox": f"{mailbox['address']} (acknowledges={mailbox['acknowledges']})",
             "clients": f"{args.clients} SMTP connections, each reused for its messages",
+            "smtpd": f"casework smtpd --processes {args.processes}",
         },
     )
     from django.db import connections
@@ -610,7 +647,7 @@ def run(args: argparse.Namespace, place: Place) -> None:
 
     measure.wait_for_quiet(args.quiet_wait)
     log_path = dataset.CACHE_DIR / f"smtpd-{args.db}.log"
-    with Smtpd(place, log_path) as smtpd:
+    with Smtpd(place, log_path, processes=args.processes) as smtpd:
         cpu_before = smtpd.cpu_seconds()
         with measure.MachineLoad(place.pg_name if args.db == "pg" else None) as load:
             sent = send_all(smtpd.port, mails, args.clients, max_seconds=MAX_SEND_SECONDS)
@@ -645,7 +682,8 @@ def run(args: argparse.Namespace, place: Place) -> None:
         ratio = per_second / peer["emails_per_s"]
 
     report.print_table(
-        f"Casework over SMTP ({args.db}, {args.emails:,} e-mails, {args.clients} clients)",
+        f"Casework over SMTP ({args.db}, {args.emails:,} e-mails, {args.clients} clients, "
+        f"{args.processes} smtpd processes)",
         ["what", "figure"],
         [
             ("e-mails accepted (250)", sent.accepted),
@@ -705,8 +743,9 @@ def run(args: argparse.Namespace, place: Place) -> None:
         (
             "Casework, casework smtpd",
             f"{per_second:,.1f} e-mails/s",
-            f"{args.clients} SMTP clients; DATA→250 p50 {latency.p50:.1f} ms, "
-            f"p95 {latency.p95:.1f} ms; peak RSS {memory.get('VmHWM', 0) / 1024:.0f} MiB",
+            f"{args.clients} SMTP clients, {args.processes} processes; "
+            f"DATA→250 p50 {latency.p50:.1f} ms, p95 {latency.p95:.1f} ms; "
+            f"peak RSS {memory.get('VmHWM', 0) / 1024:.0f} MiB",
         )
     ]
     checks = [
@@ -758,6 +797,7 @@ def run(args: argparse.Namespace, place: Place) -> None:
             "emails": args.emails,
             "corpus": {"dir": str(corpus_dir), "bytes": corpus_bytes, "seed": SEED},
             "clients": args.clients,
+            "smtpd_processes": args.processes,
             "mailbox": mailbox,
             "casework": {
                 "accepted": sent.accepted,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 
 
 @dataclass(frozen=True)
@@ -55,3 +56,14 @@ def store_bytes(content: bytes, *, sha256: str | None = None) -> str:
 
 def read_bytes(sha256: str) -> bytes:
     return path_for(sha256).read_bytes()
+
+
+def store_upload(upload: UploadedFile) -> StoredFile:
+    """A file an agent uploaded (a reply's attachment), stored like any received file."""
+    content = b"".join(upload.chunks())  # bounded by the request size limit
+    return StoredFile(
+        filename=os.path.basename(upload.name or "") or "attachment",
+        content_type=upload.content_type or "application/octet-stream",
+        size_bytes=len(content),
+        sha256=store_bytes(content),
+    )

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -42,12 +45,47 @@ class NoteForm(forms.Form):
     )
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field; each is checked like a single file field's."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
+
+
 class EmailReplyForm(forms.Form):
     text = forms.CharField(
         label=_("Reply by e-mail"),
         max_length=50_000,
         widget=forms.Textarea(attrs={"rows": 6, "placeholder": _("Your answer to the customer…")}),
     )
+    attachments = MultipleFileField(label=_("Attachments"), required=False)
+    quote = forms.BooleanField(
+        label=_("Quote the customer's mail below the reply"), required=False, initial=True
+    )
+
+    def clean_attachments(self) -> list[UploadedFile]:
+        files: list[UploadedFile] = self.cleaned_data["attachments"]
+        limit = settings.CASEWORK_MAX_ATTACHMENT_BYTES
+        for upload in files:
+            if upload.size and upload.size > limit:
+                raise forms.ValidationError(
+                    _("%(name)s has %(size)s; a file may have at most %(limit)s.")
+                    % {
+                        "name": upload.name,
+                        "size": filesizeformat(upload.size),
+                        "limit": filesizeformat(limit),
+                    }
+                )
+        return files
 
 
 class StatusForm(forms.Form):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import smtplib
+from concurrent.futures import ThreadPoolExecutor
 from email import policy
 from email.message import EmailMessage
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from casework.cases.models import Case
+from casework.channels.email import smtp as smtp_module
 from casework.channels.email.models import RawEmail, RawEmailStatus
 from casework.channels.email.smtp import build_controller
 from casework.interactions.models import Interaction
@@ -132,3 +134,28 @@ def test_a_mail_that_cannot_be_processed_is_quarantined_not_lost(smtp_port, mail
     assert raw.status == RawEmailStatus.QUARANTINED
     assert "cs-support" in raw.reason
     assert Case.objects.count() == 0
+
+
+def test_concurrent_sessions_are_stored_together_and_each_answered(smtp_port):
+    def deliver(n: int) -> int:
+        return send(smtp_port, member_mail(f"<c-{n}@example.net>"))[0]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(deliver, range(8)))
+
+    assert codes == [250] * 8
+    assert Interaction.objects.filter(direction="inbound").count() == 8
+    assert Case.objects.count() == 1  # same customer, same subject: one matter
+
+
+def test_a_failed_commit_asks_every_sender_of_the_batch_to_retry(smtp_port, monkeypatch):
+    def commit_fails(batch):  # noqa: ANN001, ANN202
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(smtp_module, "receive_batch", commit_fails)
+
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        send(smtp_port, member_mail())
+
+    assert deferred.value.smtp_code == 451
+    assert RawEmail.objects.count() == 0

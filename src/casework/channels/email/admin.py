@@ -1,6 +1,7 @@
 """Mailboxes are configured here; received mail is listed read-only, quarantine first."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from casework.channels.email.models import Mailbox, RawEmail
 
@@ -9,6 +10,38 @@ from casework.channels.email.models import Mailbox, RawEmail
 class MailboxAdmin(admin.ModelAdmin):
     list_display = ("address", "display_name", "case_type", "queue", "acknowledges", "is_active")
     list_filter = ("is_active",)
+    fieldsets = (
+        (None, {"fields": ("address", "display_name", "is_active", "language", "signature")}),
+        (
+            _("new mail"),
+            {
+                "fields": (
+                    "case_type",
+                    "queue",
+                    "identify_queue",
+                    "thread_by_subject_days",
+                    "acknowledges",
+                )
+            },
+        ),
+        (
+            _("external mailbox (IMAP)"),
+            {
+                "fields": (
+                    "imap_host",
+                    "imap_port",
+                    "imap_ssl",
+                    "imap_user",
+                    "imap_password",
+                    "imap_folder",
+                    "imap_poll_seconds",
+                    "imap_polled_at",
+                    "imap_last_error",
+                )
+            },
+        ),
+    )
+    readonly_fields = ("imap_polled_at", "imap_last_error")
 
 
 @admin.register(RawEmail)

@@ -54,7 +54,7 @@ def poll_mailbox(mailbox: Mailbox, *, limit: int = 200) -> PollResult:
                 raw = _fetch(client, uid)
                 if raw is None:
                     continue
-                receive_email(raw, envelope_from="", recipients=[mailbox.address])
+                receive_email(raw, envelope_from="", mailbox=mailbox)
                 # Only now, after the commit, does the server learn we have it.
                 client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
                 received += 1

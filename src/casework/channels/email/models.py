@@ -22,6 +22,24 @@ class Mailbox(models.Model):
         on_delete=models.PROTECT,
         verbose_name=_("queue (default: the case type's)"),
     )
+    # Unknown senders: with a queue, their mail opens a case in it without a customer (an
+    # agent identifies them); without one, a provisional customer is created from the address.
+    identify_queue = models.ForeignKey(
+        "routing.Queue",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("queue for mail from unknown senders"),
+        help_text=_("empty: create a provisional customer from the address"),
+    )
+    # Mail that names no case (no reply to our mail, no reference) continues an open case of
+    # the same customer with the same subject (Re:/AW:/Fwd:/[tags] aside) active this recently.
+    thread_by_subject_days = models.PositiveIntegerField(
+        _("continue cases with the same subject (days)"),
+        default=7,
+        help_text=_("0: a mail without a reference always opens a new case"),
+    )
     language = models.CharField(_("language"), max_length=8, default="de")
     signature = models.TextField(_("signature"), blank=True)
     acknowledges = models.BooleanField(_("acknowledge automatically"), default=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import mailbox as maildir_module
 import smtplib
+from collections.abc import Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
@@ -19,14 +20,16 @@ from django.conf import settings
 from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
 from casework.channels.email.models import Mailbox, OutboundEmail, OutboundStatus
 from casework.events.services import recording_transaction
-from casework.interactions.models import Direction, Interaction
+from casework.interactions.files import StoredFile, read_bytes
+from casework.interactions.models import Attachment, Direction, Interaction
 from casework.interactions.services import NewInteraction, record_interaction
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import InvalidInput
 from casework.kernel.leases import lease_due
@@ -79,6 +82,7 @@ def _queue(
     in_reply_to: str,
     actor: Actor,
     references: str = "",
+    attachments: Sequence[StoredFile] = (),
 ) -> OutboundEmail:
     if not connection.in_atomic_block:
         raise RuntimeError("outgoing mail is queued inside the transaction that causes it")
@@ -98,22 +102,26 @@ def _queue(
             text=body,
             payload={"message_id": message_id, "kind": kind, "to": to_address},
             external_id=message_id,
+            attachments=attachments,
         ),
         actor=actor,
     )
-    return OutboundEmail.objects.create(
-        mailbox=mailbox,
-        case=case,
-        interaction=interaction,
-        kind=kind,
-        to_address=to_address,
-        to_name=to_name,
-        subject=subject[:400],
-        body_text=body,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=references or in_reply_to,
-        next_attempt_at=now,
+    # Every acknowledgement passes here: the lean insert saves the ORM's query building.
+    return sql.insert(
+        OutboundEmail(
+            mailbox=mailbox,
+            case=case,
+            interaction=interaction,
+            kind=kind,
+            to_address=to_address,
+            to_name=to_name,
+            subject=subject[:400],
+            body_text=body,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references or in_reply_to,
+            next_attempt_at=now,
+        )
     )
 
 
@@ -132,9 +140,17 @@ def find_mail_to_answer(case: Case) -> Interaction | None:
 
 
 @recording_transaction()
-def reply_by_email(case: Case, text: str, *, actor: Actor) -> OutboundEmail:
+def reply_by_email(
+    case: Case,
+    text: str,
+    *,
+    actor: Actor,
+    attachments: Sequence[StoredFile] = (),
+    quote: bool = True,
+) -> OutboundEmail:
     """An agent's answer to the customer's last e-mail on the case, threaded under it
-    (In-Reply-To/References) and with the reference in the subject."""
+    (In-Reply-To/References), with the reference in the subject, the files given (already
+    in the file store) and, unless asked not to, the answered mail quoted below."""
     text = text.strip()
     if not text:
         raise InvalidInput(_("a reply needs text"), field="text")
@@ -150,6 +166,8 @@ def reply_by_email(case: Case, text: str, *, actor: Actor) -> OutboundEmail:
     if not subject.lower().startswith(("re:", "aw:")):
         subject = f"Re: {subject}"
     signature = f"\n\n-- \n{mailbox.signature}" if mailbox.signature else ""
+    language = case.customer.language if case.customer else mailbox.language
+    quoted = quote_mail(answered, language) if quote else ""
     answered_id = answered.payload.get("message_id") or ""
     references = [*answered.payload.get("references", []), answered_id]
     return _queue(
@@ -159,11 +177,23 @@ def reply_by_email(case: Case, text: str, *, actor: Actor) -> OutboundEmail:
         to_address=answered.payload["from"],
         to_name=answered.sender.partition(" <")[0] if " <" in answered.sender else "",
         subject=subject,
-        body=text + signature + "\n",
+        body=text + signature + "\n" + quoted,
         in_reply_to=answered_id,
         references=" ".join(ref for ref in references if ref),
         actor=actor,
+        attachments=attachments,
     )
+
+
+def quote_mail(answered: Interaction, language: str) -> str:
+    """The answered mail below the reply, as mail programs quote: an attribution line in
+    the customer's language, then each line of the customer's new text behind "> "."""
+    with translation.override(language if language in ("de", "en") else "de"):
+        when = date_format(clock.localtime(answered.occurred_at), "SHORT_DATETIME_FORMAT")
+        sender = answered.sender or answered.payload.get("from", "")
+        attribution = _("On %(when)s, %(sender)s wrote:") % {"when": when, "sender": sender}
+    lines = (answered.text or "").strip().splitlines()
+    return "\n" + attribution + "\n" + "\n".join(f"> {line}".rstrip() for line in lines) + "\n"
 
 
 def find_thread_case_id(message_ids: list[str], sender_address: str) -> int | None:
@@ -171,13 +201,19 @@ def find_thread_case_id(message_ids: list[str], sender_address: str) -> int | No
     sender (a reply from elsewhere quoting our Message-ID is not trusted)."""
     if not message_ids:
         return None
-    ours = (
-        OutboundEmail.objects.filter(message_id__in=message_ids, to_address=sender_address)
-        .order_by("-created_at")
-        .values_list("case_id", flat=True)
-        .first()
+    # Asked for every reply: a plain indexed query without the ORM's query building.
+    ids = list(dict.fromkeys(message_ids))[:MAX_THREAD_IDS]
+    row = sql.fetch_one(
+        f"SELECT case_id FROM {OutboundEmail._meta.db_table} "
+        f"WHERE to_address = %s AND message_id IN ({', '.join(['%s'] * len(ids))}) "
+        "ORDER BY created_at DESC, id DESC LIMIT 1",
+        [sender_address, *ids],
     )
-    return ours
+    return row[0] if row else None
+
+
+# In-Reply-To and References together (the parser keeps at most 200 references).
+MAX_THREAD_IDS = 250
 
 
 def find_bounced(message_id: str) -> OutboundEmail | None:
@@ -208,6 +244,18 @@ def compose(outbound: OutboundEmail) -> EmailMessage:
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
     message.set_content(outbound.body_text)
+    for attachment in Attachment.objects.filter(
+        interaction_id=outbound.interaction_id, is_stored=True
+    ).order_by("pk"):
+        maintype, _slash, subtype = attachment.content_type.partition("/")
+        if not (maintype and subtype) or maintype == "multipart":
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(
+            read_bytes(attachment.sha256),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+        )
     return message
 
 

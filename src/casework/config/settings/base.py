@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "casework.cases",
     "casework.interactions",
     "casework.intake",
+    "casework.knowledge",
     "casework.channels.email",
     "casework.api",
     "casework.web",

@@ -36,10 +36,12 @@ from casework.customers.queries import (
     list_customers_by_ids,
     search_customers,
 )
+from casework.interactions.files import store_upload
 from casework.interactions.models import Interaction
 from casework.interactions.queries import list_for_case
 from casework.kernel.actors import Actor
 from casework.kernel.errors import NotFound
+from casework.knowledge.queries import list_filled_templates
 from casework.routing.queries import list_all_queues, list_assignable_agents
 from casework.web.desk import desk_view, is_htmx
 from casework.web.forms import (
@@ -146,10 +148,16 @@ def case_resolve(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
 @desk_view
 def case_email_reply(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = access_case(actor, case_id)
-    form = EmailReplyForm(request.POST)
+    form = EmailReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _invalid_page(request, actor, case, email_form=form)
-    reply_by_email(case, form.cleaned_data["text"], actor=actor)
+    reply_by_email(
+        case,
+        form.cleaned_data["text"],
+        actor=actor,
+        attachments=[store_upload(upload) for upload in form.cleaned_data["attachments"]],
+        quote=form.cleaned_data["quote"],
+    )
     messages.success(request, _("Your reply is on its way to the customer."))
     if is_htmx(request):
         response = HttpResponse(status=204)
@@ -279,6 +287,7 @@ def _page_context(request: HttpRequest, actor: Actor, case: Case, **bound: Form)
         "contacts": [entry for entry in interactions if entry.channel != Channel.NOTE],
         "can_reply_by_email": case.is_open and find_mail_to_answer(case) is not None,
         "email_form": EmailReplyForm(),
+        "reply_templates": list_filled_templates(case, actor) if case.is_open else [],
         "can_split": case.is_open
         and sum(1 for entry in interactions if entry.channel != Channel.NOTE) > 1,
         "split_form": SplitForm(),

@@ -16,3 +16,18 @@ document.addEventListener("keydown", function (event) {
     search.select();
   }
 });
+
+// Reply templates: choosing one puts its text (filled for this case on the server) into the
+// reply field, where the agent edits it. Without this file the agent types the answer.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select.matches || !select.matches("select[data-insert-into]") || !select.value) {
+    return;
+  }
+  var source = select.parentElement.querySelector('.reply-template-text[data-index="' + select.value + '"]');
+  var field = document.getElementById(select.getAttribute("data-insert-into"));
+  if (source && field) {
+    field.value = source.content ? source.content.textContent : source.textContent;
+    field.focus();
+  }
+});
