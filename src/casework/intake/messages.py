@@ -63,3 +63,46 @@ def split_name(full_name: str) -> tuple[str, str]:
         return first.strip(), last.strip()
     first, _, last = name.rpartition(" ")
     return first, last
+
+
+def message_to_json(message: InboundMessage) -> dict[str, Any]:
+    """The message as JSON-ready data, for keeping it until it is ingested (queued intake).
+    `message_from_json` gives the same message back."""
+    return {
+        "channel": message.channel,
+        "external_id": message.external_id,
+        "received_at": message.received_at.isoformat(),
+        "sender": [[sender.kind, sender.value] for sender in message.sender],
+        "sender_name": message.sender_name,
+        "subject": message.subject,
+        "text": message.text,
+        "payload": message.payload,
+        "customer_id": message.customer_id,
+        "case_id": message.case_id,
+        "case_type": message.case_type,
+        "queue": message.queue,
+        "attachments": [
+            [a.filename, a.content_type, a.size_bytes, a.sha256, a.is_stored]
+            for a in message.attachments
+        ],
+        "unknown_sender_queue": message.unknown_sender_queue,
+    }
+
+
+def message_from_json(data: dict[str, Any]) -> InboundMessage:
+    return InboundMessage(
+        channel=data["channel"],
+        external_id=data["external_id"],
+        received_at=datetime.fromisoformat(data["received_at"]),
+        sender=tuple(SenderIdentifier(kind, value) for kind, value in data.get("sender", ())),
+        sender_name=data.get("sender_name", ""),
+        subject=data.get("subject", ""),
+        text=data.get("text", ""),
+        payload=data.get("payload") or {},
+        customer_id=data.get("customer_id"),
+        case_id=data.get("case_id"),
+        case_type=data.get("case_type"),
+        queue=data.get("queue"),
+        attachments=tuple(StoredFile(*values) for values in data.get("attachments", ())),
+        unknown_sender_queue=data.get("unknown_sender_queue"),
+    )

@@ -124,9 +124,10 @@ def check_message(message: InboundMessage) -> None:
     before: invalid fields, an unknown case type, customer or case, a channel without a
     case type. For accepting a message now and ingesting it later (queued intake)."""
     validate_message(message)
-    if message.customer_id is not None and not Customer.objects.filter(
-        pk=message.customer_id
-    ).exists():
+    if (
+        message.customer_id is not None
+        and not Customer.objects.filter(pk=message.customer_id).exists()
+    ):
         raise NotFound(
             _("customer %(customer_id)s does not exist") % {"customer_id": message.customer_id},
             field="customer_id",

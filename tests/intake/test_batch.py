@@ -1,0 +1,240 @@
+"""`ingest_batch()`: many messages in one transaction, with the answers `ingest()` gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from casework.cases.models import Case, Task
+from casework.customers.models import Customer, CustomerIdentifier
+from casework.events.models import Event
+from casework.events.services import verify_chain
+from casework.intake import services
+from casework.intake.messages import (
+    InboundMessage,
+    SenderIdentifier,
+    message_from_json,
+    message_to_json,
+)
+from casework.intake.services import IntakeResult, ingest, ingest_batch
+from casework.interactions.files import StoredFile
+from casework.interactions.models import Interaction
+from casework.kernel import clock
+from casework.kernel.errors import DomainError
+from tests.factories import CaseFactory, IdentifierFactory
+
+pytestmark = pytest.mark.django_db
+
+RECEIVED = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+
+
+def mail(external_id: str, address: str = "helmut@example.de", **kwargs: Any) -> InboundMessage:
+    defaults: dict[str, Any] = dict(
+        channel="email",
+        external_id=external_id,
+        received_at=RECEIVED,
+        sender=(SenderIdentifier("email", address),),
+        sender_name="Helmut Berger",
+        subject="Frage zu meinem Vertrag",
+        text="Guten Tag, ich habe eine Frage.",
+    )
+    defaults.update(kwargs)
+    return InboundMessage(**defaults)
+
+
+def first_reference() -> str:
+    """The reference the first case of this (empty) database gets."""
+    return f"CW-{clock.localtime(clock.now()).year}-000001"
+
+
+def mixed_messages() -> list[InboundMessage]:
+    """Every kind of message the pipeline tells apart, in one batch."""
+    IdentifierFactory(kind="email", value="lisa@example.de")
+    other_customer_case = CaseFactory()
+    return [
+        mail("<new@x>"),  # unknown sender: a new customer, case number 1
+        mail("<known@x>", address="Lisa@Example.DE"),  # known sender
+        mail("<reply@x>", subject=f"AW: {first_reference()} Frage"),  # reply within the batch
+        mail("<new@x>"),  # the same message again, within the batch
+        mail("<bad-channel@x>", channel="pigeon"),
+        mail("<bad-phone@x>", sender=(SenderIdentifier("phone", "12"),)),
+        mail("<no-customer@x>", customer_id=987654),
+        # Writes a new customer first, then finds the case is someone else's: all undone.
+        mail("<foreign@x>", address="stranger@example.de", case_id=other_customer_case.pk),
+        mail("<known-2@x>", address="lisa@example.de", subject="Noch etwas"),
+        mail("<known@x>", address="Lisa@Example.DE"),  # again, after other messages
+    ]
+
+
+def describe(outcomes: list[IntakeResult | DomainError]) -> list[tuple[Any, ...]]:
+    described = []
+    for outcome in outcomes:
+        if isinstance(outcome, DomainError):
+            described.append(("error", outcome.code, outcome.details.get("field")))
+        else:
+            described.append(
+                (
+                    outcome.case.reference,
+                    outcome.interaction.external_id,
+                    outcome.is_new_case,
+                    outcome.is_duplicate,
+                    outcome.customer_match,
+                )
+            )
+    return described
+
+
+def database_state() -> dict[str, Any]:
+    return {
+        "customers": sorted(Customer.objects.values_list("customer_number", flat=True)),
+        "identifiers": sorted(CustomerIdentifier.objects.values_list("kind", "value")),
+        "cases": sorted(Case.objects.values_list("reference", "customer__customer_number")),
+        "tasks": sorted(Task.objects.values_list("case__reference", "status")),
+        "interactions": sorted(
+            Interaction.objects.values_list("external_id", "case__reference", "payload")
+        ),
+        "events": list(Event.objects.order_by("seq").values_list("code", "object_type")),
+    }
+
+
+class _RollBack(Exception):
+    pass
+
+
+def test_a_batch_gives_the_answers_and_the_data_of_one_ingest_after_another(email_intake):
+    messages = mixed_messages()
+    one_by_one: list[IntakeResult | DomainError] = []
+    try:
+        with transaction.atomic():
+            for message in messages:
+                try:
+                    one_by_one.append(ingest(message))
+                except DomainError as error:
+                    one_by_one.append(error)
+            expected_state = database_state()
+            raise _RollBack
+    except _RollBack:
+        pass
+    assert not Interaction.objects.exists()
+
+    batched = ingest_batch(messages)
+
+    assert describe(batched) == describe(one_by_one)
+    assert database_state() == expected_state
+    assert verify_chain().is_intact
+
+
+def test_the_mixed_batch_has_the_expected_outcomes(email_intake):
+    outcomes = describe(ingest_batch(mixed_messages()))
+
+    reference = first_reference()
+    assert outcomes[0] == (reference, "<new@x>", True, False, "created")
+    assert outcomes[1][2:] == (True, False, "matched")
+    assert outcomes[2] == (reference, "<reply@x>", False, False, "matched")
+    assert outcomes[3] == (reference, "<new@x>", False, True, "created")
+    assert outcomes[4] == ("error", "invalid_input", "channel")
+    assert outcomes[5] == ("error", "invalid_identifier", "sender.0")
+    assert outcomes[6] == ("error", "not_found", "customer_id")
+    assert outcomes[7] == ("error", "invalid_input", "case_id")
+    assert outcomes[8][2:] == (True, False, "matched")
+    assert outcomes[9] == (outcomes[1][0], "<known@x>", False, True, "matched")
+    # The failed message's new customer went with its savepoint.
+    assert not CustomerIdentifier.objects.filter(value="stranger@example.de").exists()
+
+
+def test_a_batch_commits_once_and_appends_to_the_event_chain_once(email_intake):
+    messages = [mail(f"<m{n}@x>", address=f"sender{n}@example.de") for n in range(5)]
+
+    with CaptureQueriesContext(connection) as queries:
+        results = ingest_batch(messages)
+
+    statements = [query["sql"].upper() for query in queries.captured_queries]
+    assert len(results) == 5 and all(isinstance(r, IntakeResult) for r in results)
+    assert sum(s.startswith("UPDATE") and "EVENTS_CHAINHEAD" in s for s in statements) == 1
+    assert sum(s.startswith("INSERT") and "EVENTS_EVENT" in s for s in statements) == 1
+    assert Event.objects.count() == 5 * 4  # customer, case, task, interaction per message
+    assert verify_chain().is_intact
+
+
+def test_a_duplicate_of_an_earlier_ingest_returns_that_first_result(email_intake):
+    first = ingest(mail("<m1@x>"))
+
+    again, other = ingest_batch([mail("<m1@x>"), mail("<m2@x>")])
+
+    assert isinstance(again, IntakeResult) and isinstance(other, IntakeResult)
+    assert again.is_duplicate and not again.is_new_case
+    assert again.case.pk == first.case.pk and again.interaction.pk == first.interaction.pk
+    assert Interaction.objects.filter(external_id="<m1@x>").count() == 1
+
+
+def test_a_message_that_failed_earlier_in_the_batch_is_tried_again_when_repeated(email_intake):
+    failing, fixed = ingest_batch([mail("<m1@x>", customer_id=987654), mail("<m1@x>")])
+
+    assert isinstance(failing, DomainError)
+    assert isinstance(fixed, IntakeResult) and fixed.is_new_case and not fixed.is_duplicate
+
+
+def test_a_database_error_rolls_the_whole_batch_back(email_intake, monkeypatch):
+    original = services._ingest_new
+
+    def fail_on_second(message: InboundMessage, identifiers: list) -> IntakeResult:  # noqa: ANN001
+        if message.external_id == "<m2@x>":
+            raise OperationalError("disk I/O error")
+        return original(message, identifiers)
+
+    monkeypatch.setattr(services, "_ingest_new", fail_on_second)
+
+    with pytest.raises(OperationalError):
+        ingest_batch([mail("<m1@x>"), mail("<m2@x>"), mail("<m3@x>")])
+
+    assert not Interaction.objects.exists() and not Case.objects.exists()
+    assert not Event.objects.exists()
+
+
+def test_an_empty_batch_writes_nothing(email_intake):
+    assert ingest_batch([]) == []
+    assert not Event.objects.exists()
+
+
+def test_case_types_and_queues_named_by_a_message_are_looked_up_once(email_intake):
+    queue = email_intake.case_type.default_queue
+    messages = [
+        mail(f"<m{n}@x>", case_type=email_intake.case_type.code, queue=queue.code) for n in range(3)
+    ]
+    ingest_batch(messages[:1])
+
+    with CaptureQueriesContext(connection) as queries:
+        ingest_batch(messages[1:])
+
+    lookups = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT")
+        and ("cases_casetype" in q["sql"] or "routing_queue" in q["sql"])
+    ]
+    assert lookups == []
+
+
+def test_a_message_survives_its_json_form_unchanged():
+    message = InboundMessage(
+        channel="email",
+        external_id="<m1@x>",
+        received_at=RECEIVED,
+        sender=(SenderIdentifier("email", "a@example.de"), SenderIdentifier("phone", "0301234")),
+        sender_name="A",
+        subject="S",
+        text="T",
+        payload={"to": "service@example.de", "nested": {"list": [1, 2]}},
+        customer_id=4,
+        case_id=5,
+        case_type="complaint",
+        queue="billing",
+        attachments=(StoredFile("a.pdf", "application/pdf", 12, "ab" * 32, True),),
+        unknown_sender_queue="triage",
+    )
+
+    assert message_from_json(message_to_json(message)) == message
