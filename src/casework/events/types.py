@@ -29,6 +29,7 @@ EVENT_TYPES = {
     "task.completed": _("task completed"),
     "task.cancelled": _("task cancelled"),
     "interaction.recorded": _("interaction recorded"),
+    "email.reprocessed": _("quarantined e-mail processed again"),
     "webhook.subscribed": _("webhook subscribed"),
 }
 

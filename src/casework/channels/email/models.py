@@ -67,11 +67,13 @@ class Mailbox(models.Model):
 
 class RawEmailStatus(models.TextChoices):
     """ingested: part of a case. duplicate: seen before, nothing new. quarantined: could not
-    be processed; kept for an administrator to look at and re-process."""
+    be processed; kept for an administrator to look at and re-process. reprocessed: was
+    quarantined, then processed again after a fix (see `reprocessed_as`)."""
 
     INGESTED = "ingested", _("ingested")
     DUPLICATE = "duplicate", _("duplicate")
     QUARANTINED = "quarantined", _("quarantined")
+    REPROCESSED = "reprocessed", _("re-processed")
 
 
 class RawEmail(models.Model):
@@ -92,6 +94,15 @@ class RawEmail(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    # A quarantined mail processed again: the row of that processing (whose bytes are these).
+    reprocessed_as = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reprocessed_from",
+        verbose_name=_("re-processed as"),
     )
 
     class Meta:
