@@ -25,6 +25,7 @@ from casework.intake.models import ChannelDefault
 from casework.interactions.models import Interaction
 from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel.actors import Actor, Role
+from casework.knowledge.models import ReplyTemplate
 from casework.routing.models import Agent, AgentSkill, Queue, Skill, Team
 from casework.routing.queries import actor_for_agent
 
@@ -98,7 +99,7 @@ def load_reference_data() -> None:
         ChannelDefault.objects.get_or_create(
             channel=channel, defaults={"case_type": CaseType.objects.get(code=case_type)}
         )
-    for address, display_name, case_type, queue, language in reference.MAILBOXES:
+    for address, display_name, case_type, queue, language, identify in reference.MAILBOXES:
         Mailbox.objects.get_or_create(
             address=address,
             defaults={
@@ -106,7 +107,12 @@ def load_reference_data() -> None:
                 "case_type": CaseType.objects.get(code=case_type),
                 "queue": queues[queue],
                 "language": language,
+                "identify_queue": queues[identify] if identify else None,
             },
+        )
+    for code, language, name, body in reference.REPLY_TEMPLATES:
+        ReplyTemplate.objects.get_or_create(
+            code=code, language=language, defaults={"name": name, "body": body}
         )
     for code, name_de, name_en in reference.RESOLUTION_CODES:
         ResolutionCode.objects.get_or_create(

@@ -27,6 +27,7 @@ QUEUES = [
     ("cs-support", "Unterstützung", "Support", "cs-service"),
     ("cs-complaints", "Beschwerden", "Complaints", "cs-specialists"),
     ("cs-licensing", "Lizenzierung", "Licensing", "cs-licensing"),
+    ("cs-identify", "Mitglied identifizieren", "Identify the member", "cs-service"),
 ]
 
 SKILLS = [
@@ -113,9 +114,53 @@ CHANNEL_DEFAULTS = {
 }
 
 MAILBOXES = [
-    # address, display name, case type, queue, language
-    ("service@demo.casework.test", "Mitgliederservice", "cs-support", "cs-support", "de"),
-    ("kundenservice@demo.casework.test", "Kundenservice", "general-request", "service", "de"),
+    # address, display name, case type, queue, language, queue for unknown senders (None:
+    # a provisional customer is created from the address)
+    (
+        "service@demo.casework.test",
+        "Mitgliederservice",
+        "cs-support",
+        "cs-support",
+        "de",
+        "cs-identify",
+    ),
+    (
+        "kundenservice@demo.casework.test",
+        "Kundenservice",
+        "general-request",
+        "service",
+        "de",
+        None,
+    ),
+]
+
+# code, language, name, text (placeholders: knowledge.templating.PLACEHOLDERS)
+REPLY_TEMPLATES = [
+    (
+        "thanks-checking",
+        "de",
+        "Danke, wir prüfen",
+        "{{ customer.salutation }} {{ customer.last_name }},\n\nvielen Dank für Ihre Nachricht "
+        "zu {{ case.reference }}. Wir prüfen Ihr Anliegen und melden uns innerhalb von zwei "
+        "Werktagen bei Ihnen.\n\nMit freundlichen Grüßen\n{{ agent.name }}",
+    ),
+    (
+        "thanks-checking",
+        "en",
+        "Thank you, we are checking",
+        "Dear {{ customer.name }},\n\nthank you for your message about {{ case.reference }}. "
+        "We are looking into it and will get back to you within two working days.\n\n"
+        "Kind regards\n{{ agent.name }}",
+    ),
+    (
+        "statement-explained",
+        "de",
+        "Abrechnung erläutert",
+        "{{ customer.salutation }} {{ customer.last_name }},\n\ndie Ausschüttung in Ihrer "
+        "Abrechnung setzt sich aus den gemeldeten Nutzungen des Quartals zusammen. Die "
+        "Einzelaufstellung finden Sie im Mitgliederportal.\n\nMit freundlichen Grüßen\n"
+        "{{ agent.name }}",
+    ),
 ]
 
 RESOLUTION_CODES = [
