@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Query, Router, Status
+from ninja import Header, Query, Router, Status
 
 from casework.api.auth import actor_of
 from casework.api.schemas import (
@@ -14,16 +14,20 @@ from casework.api.schemas import (
     ErrorOut,
     InboundIn,
     InboundOut,
+    InboundQueuedOut,
+    InboundStatusOut,
     InteractionOut,
     NoteIn,
     ResolveIn,
     ServiceTypeName,
     TaskOut,
+    inbound_status_url,
 )
 from casework.cases import services
 from casework.cases.queries import CaseFilter, access_case, list_cases
 from casework.customers.queries import access_customer
 from casework.intake.messages import InboundMessage, SenderIdentifier
+from casework.intake.queue import enqueue, get_entry
 from casework.intake.services import ingest
 from casework.interactions.queries import list_for_case
 from casework.routing.queries import get_agent
@@ -131,11 +135,51 @@ def get_next(request: HttpRequest):  # noqa: ANN201
     return task
 
 
-@router.post("/inbound", response={200: InboundOut, 201: InboundOut, **ERRORS})
-def inbound(request: HttpRequest, body: InboundIn):  # noqa: ANN201
+PREFER_DESCRIPTION = (
+    "`respond-async` (RFC 7240): check the message, store it and answer 202 at once; the "
+    "worker ingests it moments later (`GET /api/v1/inbound/{id}` tells the outcome)."
+)
+
+
+@router.post(
+    "/inbound",
+    response={
+        200: InboundOut | InboundQueuedOut,
+        201: InboundOut,
+        202: InboundQueuedOut,
+        **ERRORS,
+    },
+    openapi_extra={
+        # An int key, as ninja's own: deep-merged into the 202 response it generates.
+        "responses": {
+            202: {
+                "description": "Accepted for ingestion (with `Prefer: respond-async`)",
+                "headers": {
+                    "Preference-Applied": {
+                        "schema": {"type": "string", "example": "respond-async"}
+                    },
+                    "Location": {"schema": {"type": "string", "example": "/api/v1/inbound/81723"}},
+                },
+            }
+        }
+    },
+)
+def inbound(  # noqa: ANN201
+    request: HttpRequest,
+    body: InboundIn,
+    response: HttpResponse,
+    prefer: str = Header(
+        "", alias="Prefer", description=PREFER_DESCRIPTION, example="respond-async"
+    ),
+):
     """Any channel's message through the intake pipeline: identify the customer, continue
     the referenced case or open a new one, record the interaction, queue a task.
-    201 for a first delivery; 200 with the original result for a repeated external_id."""
+    201 for a first delivery; 200 with the original result for a repeated external_id.
+
+    With `Prefer: respond-async` the message is checked as fully as before (422 or 404 for
+    what could not be ingested), stored, and answered with 202 and its status URL; the
+    worker ingests it in a batch moments later. A repeated external_id answers the entry
+    stored first with 200. The answer has `Preference-Applied: respond-async`."""
     actor_of(request)
     message = InboundMessage(
         channel=body.channel,
@@ -150,6 +194,13 @@ def inbound(request: HttpRequest, body: InboundIn):  # noqa: ANN201
         case_id=body.case_id,
         case_type=body.case_type,
     )
+    if prefers_async(prefer):
+        accepted = enqueue(message)
+        url = inbound_status_url(accepted.entry.pk)
+        response["Preference-Applied"] = "respond-async"
+        response["Location"] = url
+        answer = {"id": accepted.entry.pk, "status": accepted.entry.status, "status_url": url}
+        return Status(202 if accepted.is_new else 200, answer)
     result = ingest(message)
     body_out = {
         "case": result.case,
@@ -159,3 +210,22 @@ def inbound(request: HttpRequest, body: InboundIn):  # noqa: ANN201
         "customer_match": result.customer_match,
     }
     return Status((200 if result.is_duplicate else 201), body_out)
+
+
+@router.get("/inbound/{entry_id}", response={200: InboundStatusOut, **ERRORS})
+def inbound_status(request: HttpRequest, entry_id: int):  # noqa: ANN201
+    """The outcome of a message accepted with `Prefer: respond-async`: `queued` (waiting,
+    or tried again after a passing failure), `ingested` (with its case and interaction) or
+    `failed` (with the reason; the message is kept)."""
+    actor_of(request)
+    return get_entry(entry_id)
+
+
+def prefers_async(prefer: str) -> bool:
+    """Whether a Prefer header (RFC 7240) asks for `respond-async`, among other
+    preferences and their parameters ("respond-async, wait=10")."""
+    for preference in prefer.split(","):
+        name = preference.split(";", 1)[0].split("=", 1)[0].strip().lower()
+        if name == "respond-async":
+            return True
+    return False

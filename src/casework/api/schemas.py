@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from casework.customers.iban import mask_iban
 
@@ -284,6 +285,23 @@ class SenderIn(Schema):
 
 
 class InboundIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "email",
+                    "external_id": "<4711.0815@mail.example.de>",
+                    "received_at": "2026-11-26T09:30:00+01:00",
+                    "sender": [{"kind": "email", "value": "Helmut.Berger@example.de"}],
+                    "sender_name": "Helmut Berger",
+                    "subject": "Rechnung Oktober",
+                    "text": "Guten Tag, die Rechnung ist zu hoch.",
+                    "payload": {"to": "service@example-telco.de"},
+                }
+            ]
+        }
+    )
+
     channel: ChannelName
     external_id: str = Field(..., min_length=1, max_length=400)
     received_at: datetime | None = None
@@ -303,6 +321,107 @@ class InboundOut(Schema):
     is_new_case: bool
     is_duplicate: bool
     customer_match: str
+
+
+QueuedStatusName = Literal["queued", "ingested", "failed"]
+
+
+class InboundQueuedOut(Schema):
+    """The answer to `Prefer: respond-async`: the message is stored and will be ingested."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": 81723, "status": "queued", "status_url": "/api/v1/inbound/81723"}]
+        }
+    )
+
+    id: int
+    status: QueuedStatusName
+    status_url: str
+
+
+class InboundStatusOut(Schema):
+    """A queued message: waiting, ingested (with its case and interaction), or failed (with
+    the reason, shaped like an error answer)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 81723,
+                    "status": "ingested",
+                    "status_url": "/api/v1/inbound/81723",
+                    "channel": "email",
+                    "external_id": "<4711.0815@mail.example.de>",
+                    "received_at": "2026-11-26T09:30:00+01:00",
+                    "accepted_at": "2026-11-26T09:30:00.120000+01:00",
+                    "processed_at": "2026-11-26T09:30:00.480000+01:00",
+                    "attempts": 1,
+                    "case_id": 5120,
+                    "case_reference": "CW-2026-005120",
+                    "interaction_id": 90211,
+                    "is_duplicate": False,
+                    "error": None,
+                },
+                {
+                    "id": 81724,
+                    "status": "failed",
+                    "status_url": "/api/v1/inbound/81724",
+                    "channel": "email",
+                    "external_id": "<4712.0815@mail.example.de>",
+                    "received_at": "2026-11-26T09:31:00+01:00",
+                    "accepted_at": "2026-11-26T09:31:00.100000+01:00",
+                    "processed_at": "2026-11-26T09:31:00.400000+01:00",
+                    "attempts": 1,
+                    "case_id": None,
+                    "case_reference": None,
+                    "interaction_id": None,
+                    "is_duplicate": False,
+                    "error": {
+                        "code": "invalid_input",
+                        "detail": "case 5120 belongs to another customer",
+                        "errors": [
+                            {"field": "case_id", "message": "case 5120 belongs to another customer"}
+                        ],
+                    },
+                },
+            ]
+        }
+    )
+
+    id: int
+    status: QueuedStatusName
+    status_url: str
+    channel: str
+    external_id: str
+    received_at: datetime
+    accepted_at: datetime
+    processed_at: datetime | None
+    # Attempts so far; a message whose attempt failed for a moment stays queued.
+    attempts: int
+    case_id: int | None
+    case_reference: str | None
+    interaction_id: int | None
+    # The message had been ingested before (same channel and external_id): the case and
+    # interaction are the first delivery's.
+    is_duplicate: bool
+    error: ErrorOut | None
+
+    @staticmethod
+    def resolve_status_url(obj: Any) -> str:
+        return inbound_status_url(obj.pk)
+
+    @staticmethod
+    def resolve_case_reference(obj: Any) -> str | None:
+        return obj.case_reference or None
+
+    @staticmethod
+    def resolve_error(obj: Any) -> dict[str, Any] | None:
+        return obj.error or None
+
+
+def inbound_status_url(entry_id: int) -> str:
+    return f"/api/v1/inbound/{entry_id}"
 
 
 class MergeIn(Schema):

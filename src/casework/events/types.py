@@ -31,6 +31,7 @@ EVENT_TYPES = {
     "interaction.recorded": _("interaction recorded"),
     "email.reprocessed": _("quarantined e-mail processed again"),
     "webhook.subscribed": _("webhook subscribed"),
+    "intake.message_failed": _("inbound message could not be processed"),
 }
 
 

@@ -63,6 +63,7 @@ CASEWORK_BACKGROUND_JOBS = [
     "casework.channels.email.outbound.send_due",
     "casework.channels.email.imap.poll_due",
     "casework.kernel.jobs.run_due",
+    "casework.intake.queue.run_once",
 ]
 
 # Timeline entries per page in the 360 view.

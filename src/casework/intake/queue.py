@@ -1,0 +1,263 @@
+"""Queued intake: accept a message now, ingest it in batches moments later.
+
+`enqueue()` checks a message as far as it can be checked before ingestion and stores it with
+one INSERT; a repeated (channel, external_id) finds the entry stored first. `run_once()` —
+a job of `casework worker` — takes due entries in batches and runs `ingest_batch()`, in ONE
+transaction with marking each entry ingested or failed: a crash rolls back the ingestion and
+the taking together, so no message is lost and none is ingested twice.
+
+Taking entries: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so parallel workers take
+different entries; on SQLite the transaction itself is enough, because its IMMEDIATE
+transactions hold the database's write lock from BEGIN (see docs/adr/0007-queued-intake.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+
+from casework.events.services import record, recording_transaction
+from casework.intake.messages import InboundMessage, message_from_json, message_to_json
+from casework.intake.models import QueuedMessage, QueuedStatus
+from casework.intake.services import INTAKE_ACTOR, IntakeResult, check_message, ingest_batch
+from casework.kernel import clock, sql
+from casework.kernel.errors import DomainError, NotFound
+
+logger = logging.getLogger(__name__)
+
+# Messages per transaction. Larger batches spread the commit and the chain append over more
+# messages, but hold the write lock longer (on SQLite every other writer waits meanwhile).
+BATCH_SIZE = 200
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "CASEWORK_INTAKE_MAX_ATTEMPTS", 8))
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """10 s, 20 s, 40 s … capped at one hour."""
+    base = float(getattr(settings, "CASEWORK_INTAKE_RETRY_SECONDS", 10))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600.0))
+
+
+@dataclass(frozen=True)
+class Accepted:
+    entry: QueuedMessage
+    # False when the (channel, external_id) was queued before: `entry` is that first one.
+    is_new: bool
+
+
+def enqueue(message: InboundMessage) -> Accepted:
+    """Accept `message` for ingestion by the worker. Raises the DomainError that ingestion
+    would raise for anything that can be checked now, so nothing is accepted that cannot
+    be processed. Outside a transaction, the one INSERT commits at once."""
+    check_message(message)
+    now = clock.now()
+    entry = QueuedMessage(
+        channel=message.channel,
+        external_id=message.external_id,
+        message=message_to_json(message),
+        received_at=message.received_at,
+        status=QueuedStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+    )
+    try:
+        if connection.in_atomic_block:
+            # A savepoint: a refused insert must not spoil the caller's transaction.
+            with transaction.atomic():
+                sql.insert(entry)
+        else:
+            sql.insert(entry)
+    except IntegrityError:
+        existing = QueuedMessage.objects.filter(
+            channel=message.channel, external_id=message.external_id
+        ).first()
+        if existing is None:
+            raise
+        return Accepted(existing, is_new=False)
+    return Accepted(entry, is_new=True)
+
+
+def get_entry(entry_id: int) -> QueuedMessage:
+    entry = QueuedMessage.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound(_("queued message %(id)s does not exist") % {"id": entry_id}, field="id")
+    return entry
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    """A DomainError as the API answers it: {"code", "detail", "errors": [...]}."""
+    body: dict[str, Any] = {"code": error.code, "detail": error.message, "errors": []}
+    field = error.details.get("field")
+    if field:
+        body["errors"] = [{"field": str(field), "message": error.message}]
+    return body
+
+
+def run_once(*, limit: int = BATCH_SIZE) -> int:
+    """Ingest one batch of due queued messages; returns how many were finished (ingested,
+    failed, or postponed after an error). A batch that fails as a whole (a database error,
+    a bug) is rolled back and its messages are tried one by one, so one bad message cannot
+    hold up the others; a message that fails alone is tried again later, with backoff."""
+    if not _any_due():
+        return 0  # idle passes open no write transaction (on SQLite: no write lock)
+    claimed: list[int] = []
+    try:
+        with recording_transaction():
+            entries = _claim_due(limit)
+            claimed = [entry.pk for entry in entries]
+            _ingest_entries(entries)
+        return len(claimed)
+    except Exception:
+        if not claimed:
+            raise  # nothing was taken: the worker logs it and tries again next pass
+        logger.exception("ingesting a batch of %d queued messages failed", len(claimed))
+    return sum(_run_alone(entry_id) for entry_id in claimed)
+
+
+def _run_alone(entry_id: int) -> int:
+    try:
+        with recording_transaction():
+            entries = _claim_due(1, entry_id=entry_id)
+            _ingest_entries(entries)
+            return len(entries)
+    except Exception as error:
+        logger.exception("ingesting queued message %s failed", entry_id)
+        _postpone(entry_id, error)
+        return 1
+
+
+_DUE = f"status = '{QueuedStatus.QUEUED.value}' AND next_attempt_at <= %s"
+
+
+def _any_due() -> bool:
+    return QueuedMessage.objects.filter(
+        status=QueuedStatus.QUEUED, next_attempt_at__lte=clock.now()
+    ).exists()
+
+
+def _claim_due(limit: int, *, entry_id: int | None = None) -> list[QueuedMessage]:
+    """Due entries, taken for the current transaction: locked and skipped by other workers
+    on PostgreSQL; on SQLite the transaction holds the write lock already."""
+    table = QueuedMessage._meta.db_table
+    query = f"SELECT {{columns}} FROM {table} t WHERE t.{_DUE}"
+    params: list[Any] = [
+        QueuedMessage._meta.get_field("next_attempt_at").get_db_prep_value(clock.now(), connection)
+    ]
+    if entry_id is not None:
+        query += " AND t.id = %s"
+        params.append(entry_id)
+    query += " ORDER BY t.next_attempt_at, t.id LIMIT %s"
+    params.append(limit)
+    if connection.features.has_select_for_update_skip_locked:
+        query += " FOR UPDATE SKIP LOCKED"
+    return sql.select(QueuedMessage, query, params)
+
+
+def _ingest_entries(entries: Sequence[QueuedMessage]) -> None:
+    if not entries:
+        return
+    results = ingest_batch([message_from_json(entry.message) for entry in entries])
+    now = clock.now()
+    rows = []
+    for entry, result in zip(entries, results, strict=True):
+        if isinstance(result, IntakeResult):
+            rows.append(
+                (
+                    QueuedStatus.INGESTED.value,
+                    result.case.pk,
+                    result.case.reference,
+                    result.interaction.pk,
+                    result.is_duplicate,
+                    {},
+                    entry.pk,
+                )
+            )
+        else:
+            # A DomainError does not go away by trying again: the entry keeps the message
+            # and the reason, for an administrator or the sender to act on.
+            body = error_body(result)
+            rows.append((QueuedStatus.FAILED.value, None, "", None, False, body, entry.pk))
+            _record_failure(entry, body)
+    _mark(rows, now)
+
+
+_MARK = (
+    f"UPDATE {QueuedMessage._meta.db_table} SET status = %s, attempts = attempts + 1, "
+    "processed_at = %s, case_id = %s, case_reference = %s, interaction_id = %s, "
+    "is_duplicate = %s, error = %s WHERE id = %s"
+)
+
+
+def _mark(rows: list[tuple[Any, ...]], now: Any) -> None:
+    """One statement for the whole batch (executemany), not an ORM save per entry."""
+    when = QueuedMessage._meta.get_field("processed_at").get_db_prep_save(now, connection)
+    error_field = QueuedMessage._meta.get_field("error")
+    params = [
+        (
+            status,
+            when,
+            case_id,
+            reference,
+            interaction_id,
+            duplicate,
+            error_field.get_db_prep_save(error, connection),
+            pk,
+        )
+        for status, case_id, reference, interaction_id, duplicate, error, pk in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(_MARK, params)
+
+
+def _record_failure(entry: QueuedMessage, body: dict[str, Any]) -> None:
+    # Integrations that queued the message learn of the failure through their webhooks.
+    record(
+        "intake.message_failed",
+        actor=INTAKE_ACTOR,
+        object_type="queued_message",
+        object_id=entry.pk,
+        payload={
+            "channel": entry.channel,
+            "external_id": entry.external_id,
+            "error_code": body["code"],
+        },
+    )
+
+
+@recording_transaction()
+def _postpone(entry_id: int, error: Exception) -> None:
+    """Count the failed attempt; try again after a delay, or give up after the last."""
+    entry = QueuedMessage.objects.filter(pk=entry_id, status=QueuedStatus.QUEUED).first()
+    if entry is None:
+        return  # another worker finished it meanwhile
+    now = clock.now()
+    entry.attempts += 1
+    if entry.attempts >= max_attempts():
+        entry.status = QueuedStatus.FAILED
+        entry.processed_at = now
+        entry.error = {
+            "code": "processing_failed",
+            "detail": _("the message could not be processed (%(attempts)s attempts)")
+            % {"attempts": entry.attempts},
+            "errors": [],
+        }
+        _record_failure(entry, entry.error)
+    else:
+        entry.next_attempt_at = now + retry_delay(entry.attempts)
+        # The cause goes to the log only: database errors can quote other customers' data.
+        entry.error = {
+            "code": "retrying",
+            "detail": _("processing failed for a moment; the message will be tried again"),
+            "errors": [],
+        }
+    entry.save(update_fields=["attempts", "status", "processed_at", "next_attempt_at", "error"])
+    logger.info("queued message %s: attempt %s failed (%s)", entry_id, entry.attempts, error)
