@@ -9,7 +9,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from casework.cases.models import Case, Task
+from casework.cases.models import Case, CaseSequence, Task
 from casework.customers.models import Customer, CustomerIdentifier
 from casework.events.models import Event
 from casework.events.services import verify_chain
@@ -46,19 +46,22 @@ def mail(external_id: str, address: str = "helmut@example.de", **kwargs: Any) ->
     return InboundMessage(**defaults)
 
 
-def first_reference() -> str:
-    """The reference the first case of this (empty) database gets."""
-    return f"CW-{clock.localtime(clock.now()).year}-000001"
+def next_reference() -> str:
+    """The reference the next case opened gets."""
+    year = clock.localtime(clock.now()).year
+    sequence = CaseSequence.objects.filter(year=year).first()
+    return f"CW-{year}-{(sequence.last_number if sequence else 0) + 1:06d}"
 
 
 def mixed_messages() -> list[InboundMessage]:
     """Every kind of message the pipeline tells apart, in one batch."""
     IdentifierFactory(kind="email", value="lisa@example.de")
     other_customer_case = CaseFactory()
+    reference = next_reference()
     return [
-        mail("<new@x>"),  # unknown sender: a new customer, case number 1
+        mail("<new@x>"),  # unknown sender: a new customer and case
         mail("<known@x>", address="Lisa@Example.DE"),  # known sender
-        mail("<reply@x>", subject=f"AW: {first_reference()} Frage"),  # reply within the batch
+        mail("<reply@x>", subject=f"AW: {reference} Frage"),  # reply within the batch
         mail("<new@x>"),  # the same message again, within the batch
         mail("<bad-channel@x>", channel="pigeon"),
         mail("<bad-phone@x>", sender=(SenderIdentifier("phone", "12"),)),
@@ -105,8 +108,24 @@ class _RollBack(Exception):
     pass
 
 
-def test_a_batch_gives_the_answers_and_the_data_of_one_ingest_after_another(email_intake):
-    messages = mixed_messages()
+INVALID = {"<bad-channel@x>", "<bad-phone@x>"}  # refused before anything is written
+FAILING = {"<no-customer@x>", "<foreign@x>"}  # fail while being ingested
+
+
+@pytest.mark.parametrize(
+    "leave_out",
+    [
+        pytest.param(set(), id="every-kind"),
+        pytest.param(INVALID, id="failing-only-while-ingesting"),
+        pytest.param(INVALID | FAILING, id="all-go-through"),
+    ],
+)
+def test_a_batch_gives_the_answers_and_the_data_of_one_ingest_after_another(
+    email_intake, leave_out
+):
+    earlier = ingest(mail("<earlier@x>", address="earlier@example.de"))
+    messages = [m for m in mixed_messages() if m.external_id not in leave_out]
+    messages.insert(2, mail("<earlier@x>", address="earlier@example.de"))  # a repeat
     one_by_one: list[IntakeResult | DomainError] = []
     try:
         with transaction.atomic():
@@ -119,19 +138,38 @@ def test_a_batch_gives_the_answers_and_the_data_of_one_ingest_after_another(emai
             raise _RollBack
     except _RollBack:
         pass
-    assert not Interaction.objects.exists()
+    assert list(Interaction.objects.values_list("pk", flat=True)) == [earlier.interaction.pk]
 
     batched = ingest_batch(messages)
 
     assert describe(batched) == describe(one_by_one)
     assert database_state() == expected_state
     assert verify_chain().is_intact
+    reply = next(
+        r
+        for r in batched
+        if isinstance(r, IntakeResult) and r.interaction.external_id == "<reply@x>"
+    )
+    assert not reply.is_new_case  # it continued the case opened earlier in the batch
+
+
+def test_when_all_go_through_the_batch_needs_no_savepoint_per_message(email_intake):
+    messages = [mail(f"<m{n}@x>", address=f"sender{n % 2}@example.de") for n in range(6)]
+
+    with CaptureQueriesContext(connection) as queries:
+        ingest_batch(messages)
+
+    savepoints = [q for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    # The batch's own and one for the run through all of them; two new customers each
+    # take theirs (customer services), the messages none.
+    assert len(savepoints) <= 2 + 2 * 3
 
 
 def test_the_mixed_batch_has_the_expected_outcomes(email_intake):
+    reference = next_reference()
+
     outcomes = describe(ingest_batch(mixed_messages()))
 
-    reference = first_reference()
     assert outcomes[0] == (reference, "<new@x>", True, False, "created")
     assert outcomes[1][2:] == (True, False, "matched")
     assert outcomes[2] == (reference, "<reply@x>", False, False, "matched")

@@ -2,8 +2,8 @@
 
 Idempotent per (channel, external_id): a second delivery of the same message returns the
 first result and changes nothing. Everything a message causes commits in one transaction:
-its own (`ingest`), or one shared by a batch, where each message is a savepoint of its own
-(`ingest_batch`).
+its own (`ingest`), or one shared by a batch (`ingest_batch`), in which a message that
+fails is rolled back alone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from casework.cases.models import Case, CaseStatus, CaseType
+from casework.cases.process import on_customer_message
 from casework.cases.services import (
     NewCase,
     ensure_open_task,
@@ -92,31 +93,94 @@ def ingest(message: InboundMessage) -> IntakeResult:
 
 def ingest_batch(messages: Sequence[InboundMessage]) -> list[IntakeResult | DomainError]:
     """Many messages in one transaction: one commit and one append to the event chain for
-    all of them, instead of one each. Each message runs in a savepoint of its own, so one
-    that cannot be ingested fails alone: its DomainError takes its place in the answer,
-    which has one entry per message, in order. A repeated (channel, external_id), also
-    within the batch, gives the first result, as `ingest()` does.
+    all of them, instead of one each. A message that cannot be ingested fails alone: its
+    DomainError takes its place in the answer, which has one entry per message, in order.
+    A repeated (channel, external_id), also within the batch, gives the first result, as
+    `ingest()` does; so does everything else, as if `ingest()` ran once per message.
 
     Any other error (a database failure, a bug) rolls the whole batch back and is raised."""
-    results: list[IntakeResult | DomainError] = []
-    ingested: dict[tuple[str, str], IntakeResult] = {}
     with recording_transaction():
+        checked: list[tuple[InboundMessage, list[Identifier]] | DomainError] = []
         for message in messages:
             try:
-                identifiers = validate_message(message)
-                key = (message.channel, message.external_id)
-                first = ingested.get(key)
-                if first is not None:
-                    # Saves the doomed insert and its rollback; the answer is the same.
-                    results.append(_as_duplicate(first))
-                    continue
-                result = _ingest_one(message, identifiers)
+                checked.append((message, validate_message(message)))
             except DomainError as error:
-                results.append(error)
-                continue
-            ingested.setdefault(key, result)
-            results.append(result)
+                checked.append(error)
+        if not any(isinstance(item, DomainError) for item in checked):
+            try:
+                # Usually every message goes through: then one savepoint for the batch
+                # instead of one per message (two statements less each).
+                with recording_transaction():
+                    return _ingest_all(checked)  # type: ignore[arg-type]
+            except (DomainError, IntegrityError):
+                pass  # one of them fails (or raced a duplicate): again, one by one
+        return _ingest_each(checked)
+
+
+def _ingest_all(
+    checked: list[tuple[InboundMessage, list[Identifier]]],
+) -> list[IntakeResult | DomainError]:
+    """Every message of the batch without a savepoint each; the first failure raises."""
+    results: list[IntakeResult | DomainError] = []
+    ingested: dict[tuple[str, str], IntakeResult] = {}
+    existing = _existing_external_ids([message for message, _ in checked])
+    for message, identifiers in checked:
+        key = (message.channel, message.external_id)
+        first = ingested.get(key)
+        if first is not None:
+            results.append(_as_duplicate(first))
+            continue
+        if key in existing:
+            # A repeat (rare): its own savepoint, exactly as `ingest()` treats it.
+            result = _ingest_one(message, identifiers)
+        else:
+            result = _ingest_new(message, identifiers)
+        ingested[key] = result
+        results.append(result)
     return results
+
+
+def _ingest_each(
+    checked: list[tuple[InboundMessage, list[Identifier]] | DomainError],
+) -> list[IntakeResult | DomainError]:
+    """Each message in a savepoint of its own, so one that fails fails alone."""
+    results: list[IntakeResult | DomainError] = []
+    ingested: dict[tuple[str, str], IntakeResult] = {}
+    for item in checked:
+        if isinstance(item, DomainError):
+            results.append(item)
+            continue
+        message, identifiers = item
+        key = (message.channel, message.external_id)
+        first = ingested.get(key)
+        if first is not None:
+            # Saves the doomed insert and its rollback; the answer is the same.
+            results.append(_as_duplicate(first))
+            continue
+        try:
+            result = _ingest_one(message, identifiers)
+        except DomainError as error:
+            results.append(error)
+            continue
+        ingested[key] = result
+        results.append(result)
+    return results
+
+
+def _existing_external_ids(messages: Sequence[InboundMessage]) -> set[tuple[str, str]]:
+    """Which of the messages' (channel, external_id) have an interaction already (one query
+    for the batch): those need a savepoint, for the insert that will be refused."""
+    channels = sorted({message.channel for message in messages})
+    external_ids = sorted({message.external_id for message in messages})
+    if not external_ids:
+        return set()
+    found = (
+        Interaction.objects.filter(channel__in=channels, external_id__in=external_ids)
+        .values_list("channel", "external_id")
+        .iterator()
+    )
+    wanted = {(message.channel, message.external_id) for message in messages}
+    return {pair for pair in found if pair in wanted}
 
 
 def check_message(message: InboundMessage) -> None:
@@ -205,7 +269,8 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
             case = reopen_case(case, reason="new inbound message", actor=INTAKE_ACTOR)
         if customer is None and case.customer_id:
             customer = case.customer
-        ensure_open_task(case, title=message.subject or case.subject, actor=INTAKE_ACTOR)
+        if not on_customer_message(case):  # unless the case's process waited for this
+            ensure_open_task(case, title=message.subject or case.subject, actor=INTAKE_ACTOR)
         touch_case(case, message.received_at)
     payload["customer_match"] = match.value
     if candidates:
