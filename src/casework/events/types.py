@@ -41,3 +41,6 @@ class UnknownEventCode(ValueError):
 
 def label(code: str) -> str:
     return str(EVENT_TYPES.get(code, code))
+    "classifier.version_trained": _("classifier model trained"),
+    "classifier.version_activated": _("classifier model activated"),
+    "classifier.correction_recorded": _("classification corrected"),

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from casework.classify.linear import ModelFileError, TextModel, fit, fit_temperature
+from casework.classify.texts import prepare
+from tests.classify.conftest import labelled_rows
+
+
+def _model() -> tuple[TextModel, list[str]]:
+    rows = labelled_rows()
+    texts = [prepare(text) for text, _label in rows]
+    return fit(texts, [label for _text, label in rows]), texts
+
+
+def test_the_stored_model_predicts_exactly_like_the_trained_one():
+    model, texts = _model()
+    model.temperature = 0.7
+
+    loaded = TextModel.from_bytes(model.to_bytes())
+
+    assert loaded.labels == model.labels == ["advice", "complaint", "support"]
+    assert loaded.temperature == 0.7
+    np.testing.assert_allclose(loaded.probabilities(texts), model.probabilities(texts), atol=1e-6)
+
+
+def test_it_learns_the_training_examples():
+    model, _texts = _model()
+
+    probabilities = model.probabilities(["my router does not connect", "I want to complain"])
+
+    assert [model.labels[i] for i in probabilities.argmax(axis=1)] == ["support", "complaint"]
+
+
+def test_two_labels_make_a_two_column_model():
+    rows = [(t, label) for t, label in labelled_rows() if label != "advice"]
+    model = fit([prepare(t) for t, _ in rows], [label for _, label in rows])
+
+    probabilities = model.probabilities(["the app crashes", "unacceptable, I complain"])
+
+    assert probabilities.shape == (2, 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    assert [model.labels[i] for i in probabilities.argmax(axis=1)] == ["support", "complaint"]
+
+
+def test_unknown_words_only_give_the_prior():
+    model, _texts = _model()
+
+    probabilities = model.probabilities(["zzzz qqqq"])
+
+    assert probabilities.shape == (1, 3)
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip", b"PK\x03\x04broken"])
+def test_damaged_bytes_are_refused(data: bytes):
+    with pytest.raises(ModelFileError):
+        TextModel.from_bytes(data)
+
+
+def test_temperature_softens_overconfident_scores():
+    # Scores that are right only 70 % of the time but very far apart.
+    scores = np.array([[10.0, 0.0]] * 7 + [[0.0, 10.0]] * 3)
+    truth = [0] * 7 + [0] * 3
+
+    temperature = fit_temperature(scores, truth)
+
+    assert temperature > 5
