@@ -29,6 +29,17 @@ class CaseStatus(models.TextChoices):
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
 
 
+class ProcessStatus(models.TextChoices):
+    """running: the engine has work to do. waiting: for a person (a task, a form, an
+    approval), the customer, a date or sub-cases. exception: an automated step failed and a
+    person decides how to go on. completed: a final stage was reached."""
+
+    RUNNING = "running", _("running")
+    WAITING = "waiting", _("waiting")
+    EXCEPTION = "exception", _("exception")
+    COMPLETED = "completed", _("completed")
+
+
 class Priority(models.IntegerChoices):
     LOW = 1, _("low")
     NORMAL = 2, _("normal")
@@ -121,6 +132,26 @@ class Case(Timestamped):
         related_name="+",
         verbose_name=_("merged into"),
     )
+    # The contract the case is about, when it is about one (conditions read `contract.*`).
+    contract = models.ForeignKey(
+        "customers.Contract",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("contract"),
+    )
+    # The process the case runs through (a published case type definition), if its case
+    # type has one. A case keeps the version it started with.
+    process_key = models.CharField(_("process"), max_length=80, blank=True)
+    process_version = models.PositiveIntegerField(_("process version"), null=True, blank=True)
+    stage = models.CharField(_("stage"), max_length=80, blank=True)
+    step = models.CharField(_("step"), max_length=80, blank=True)
+    process_status = models.CharField(
+        _("process status"), max_length=20, choices=ProcessStatus.choices, blank=True
+    )
+    # Counts the engine's moves: an advance scheduled for an older revision is stale.
+    process_revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("case")
@@ -156,6 +187,16 @@ class TaskStatus(models.TextChoices):
 OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
 
 
+class TaskKind(models.TextChoices):
+    """work: do something on the case. form: fill the data a step collects. approval: a
+    second person approves or declines. exception: an automated step failed; decide."""
+
+    WORK = "work", _("work")
+    FORM = "form", _("form")
+    APPROVAL = "approval", _("approval")
+    EXCEPTION = "exception", _("exception")
+
+
 class Task(Timestamped):
     """A work item: something a person has to do on a case."""
 
@@ -183,6 +224,17 @@ class Task(Timestamped):
     )
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=TaskKind.choices, default=TaskKind.WORK
+    )
+    # The process step the task belongs to, and what the step needs (form fields, the
+    # exception's reason and options, the approval's subject).
+    step_key = models.CharField(_("step"), max_length=80, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    outcome = models.JSONField(_("outcome"), default=dict, blank=True)
+    completed_by = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("task")
@@ -194,3 +246,53 @@ class Task(Timestamped):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SlaKind(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("first response")
+    RESOLUTION = "resolution", _("resolution")
+
+
+class CaseSla(models.Model):
+    """One service-level clock of a case, counted in business hours. While the case waits
+    for the customer the clock is paused; the deadline moves by the paused business time."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="slas")
+    kind = models.CharField(_("kind"), max_length=20, choices=SlaKind.choices)
+    target_business_seconds = models.PositiveIntegerField()
+    started_at = models.DateTimeField(_("started"))
+    due_at = models.DateTimeField(_("due"))
+    warning_at = models.DateTimeField(_("warning at"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    met_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    # Counts reschedules: a timer for an older schedule is stale when it fires.
+    revision = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("service level")
+        verbose_name_plural = _("service levels")
+        constraints = [models.UniqueConstraint(fields=["case", "kind"], name="casesla_unique")]
+
+
+class PublishedCaseType(models.Model):
+    """A case type definition version that new cases may use: the newest published version
+    of a key is the one new cases start with. The file's text is kept for the record."""
+
+    key = models.CharField(_("key"), max_length=80)
+    version = models.PositiveIntegerField(_("version"))
+    source = models.TextField(_("definition"))
+    sha256 = models.CharField(max_length=64)
+    published_at = models.DateTimeField(_("published at"))
+    published_by = models.CharField(_("published by"), max_length=200)
+
+    class Meta:
+        verbose_name = _("published case type")
+        verbose_name_plural = _("published case types")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="publishedcasetype_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"

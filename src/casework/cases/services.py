@@ -118,7 +118,14 @@ def open_case(new: NewCase, *, actor: Actor) -> Case:
             "parent_id": new.parent_id,
         },
     )
-    create_task(case, title=new.task_title or subject, actor=actor, assignee_id=new.owner_id)
+    from casework.cases import process  # the engine builds on these services
+
+    definition = process.published_definition(new.case_type.code)
+    if definition is None:
+        create_task(case, title=new.task_title or subject, actor=actor, assignee_id=new.owner_id)
+    else:
+        # The process decides what work the case needs; it starts in this transaction.
+        process.start_process(case, definition, actor=actor)
     return case
 
 

@@ -59,6 +59,8 @@ class Customer(Timestamped):
     # Created from a contact's address alone (an unknown e-mail sender): nobody has checked
     # who this is yet. Such records are the usual side of a duplicate to merge away.
     is_provisional = models.BooleanField(_("provisional"), default=False)
+    # The organisation's own grouping for offers and service (gold, silver, …); free text.
+    segment = models.SlugField(_("segment"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("customer")

@@ -14,8 +14,7 @@ from casework.cases.definitions.loading import SHIPPED_CASETYPES_DIR
 def configured_folders() -> list[Path]:
     from django.conf import settings
 
-    # Read with getattr: the setting is optional and has no default in config/settings yet.
-    extra = getattr(settings, "CASEWORK_CASETYPES_DIR", None)
+    extra = settings.CASEWORK_CASETYPES_DIR
     folders = [SHIPPED_CASETYPES_DIR]
     if extra:
         folders.append(Path(extra))

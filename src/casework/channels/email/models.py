@@ -128,6 +128,7 @@ class OutboundEmail(models.Model):
     class Kind(models.TextChoices):
         ACKNOWLEDGEMENT = "acknowledgement", _("acknowledgement")
         REPLY = "reply", _("reply")
+        NOTIFICATION = "notification", _("notification")
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="outbound")
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")

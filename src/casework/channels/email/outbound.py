@@ -24,7 +24,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
+from casework.cases.notifications import Notification
+from casework.cases.sla import first_response_given
 from casework.channels.email.models import Mailbox, OutboundEmail, OutboundStatus
+from casework.customers.models import CustomerIdentifier
 from casework.events.services import recording_transaction
 from casework.interactions.files import StoredFile, read_bytes
 from casework.interactions.models import Attachment, Direction, Interaction
@@ -170,6 +173,7 @@ def reply_by_email(
     quoted = quote_mail(answered, language) if quote else ""
     answered_id = answered.payload.get("message_id") or ""
     references = [*answered.payload.get("references", []), answered_id]
+    first_response_given(case)
     return _queue(
         mailbox=mailbox,
         case=case,
@@ -194,6 +198,53 @@ def quote_mail(answered: Interaction, language: str) -> str:
         attribution = _("On %(when)s, %(sender)s wrote:") % {"when": when, "sender": sender}
     lines = (answered.text or "").strip().splitlines()
     return "\n" + attribution + "\n" + "\n".join(f"> {line}".rstrip() for line in lines) + "\n"
+
+
+def send_notification(notification: Notification) -> str | None:
+    """Queue a process notification to the customer's e-mail address, threaded under their
+    last mail on the case and sent from the mailbox it came to. None when the customer has
+    no e-mail address or there is no mailbox to send from."""
+    case = notification.case
+    address = (
+        CustomerIdentifier.objects.filter(customer_id=case.customer_id, kind="email")
+        .order_by("pk")
+        .values_list("value", flat=True)
+        .first()
+        if case.customer_id
+        else None
+    )
+    if address is None:
+        return None
+    answered = find_mail_to_answer(case)
+    mailbox = None
+    if answered is not None:
+        mailbox = Mailbox.objects.filter(
+            address=answered.payload["mailbox"], is_active=True
+        ).first()
+    mailbox = (
+        mailbox
+        or Mailbox.objects.filter(case_type=case.case_type, is_active=True).order_by("pk").first()
+        or Mailbox.objects.filter(is_active=True).order_by("pk").first()
+    )
+    if mailbox is None:
+        return None
+    subject = notification.subject
+    if case.reference not in subject:
+        subject = f"[{case.reference}] {subject}"
+    signature = f"\n-- \n{mailbox.signature}\n" if mailbox.signature else ""
+    answered_id = answered.payload.get("message_id", "") if answered else ""
+    _queue(
+        mailbox=mailbox,
+        case=case,
+        kind=OutboundEmail.Kind.NOTIFICATION,
+        to_address=address,
+        to_name=case.customer.display_name if case.customer else "",
+        subject=subject,
+        body=notification.body + signature,
+        in_reply_to=answered_id,
+        actor=MAIL_ACTOR,
+    )
+    return address
 
 
 def find_thread_case_id(message_ids: list[str], sender_address: str) -> int | None:
@@ -242,6 +293,9 @@ def compose(outbound: OutboundEmail) -> EmailMessage:
     if outbound.kind == OutboundEmail.Kind.ACKNOWLEDGEMENT:
         # RFC 3834: automatic answers must not be answered automatically (no mail loops).
         message["Auto-Submitted"] = "auto-replied"
+        message["X-Auto-Response-Suppress"] = "All"
+    elif outbound.kind == OutboundEmail.Kind.NOTIFICATION:
+        message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
     message.set_content(outbound.body_text)
     for attachment in Attachment.objects.filter(

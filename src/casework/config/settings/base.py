@@ -3,6 +3,7 @@ with a default that is safe for the demo; `prod.py` tightens what production nee
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -66,6 +67,21 @@ CASEWORK_BACKGROUND_JOBS = [
     "casework.intake.queue.run_once",
 ]
 
+# The case engine: business hours for SLAs and due dates (weekday ranges → hh:mm-hh:mm), the
+# federal state whose public holidays close the business, the installation's own case
+# types beside the shipped ones, and whether integrations may call internal addresses.
+CASEWORK_BUSINESS_HOURS = json.loads(
+    os.environ.get("CASEWORK_BUSINESS_HOURS", '{"mon-fri": "08:00-18:00"}')
+)
+CASEWORK_FEDERAL_STATE = os.environ.get("CASEWORK_FEDERAL_STATE", "NW")
+CASEWORK_CASETYPES_DIR = os.environ.get("CASEWORK_CASETYPES_DIR") or None
+CASEWORK_INTEGRATIONS_ALLOW_PRIVATE = (
+    os.environ.get("CASEWORK_INTEGRATIONS_ALLOW_PRIVATE", "0") == "1"
+)
+# {"https://billing.example.invalid": "https://billing.internal.example"}: address prefixes
+# named in case types → the installation's own.
+CASEWORK_INTEGRATION_ENDPOINTS = json.loads(os.environ.get("CASEWORK_INTEGRATION_ENDPOINTS", "{}"))
+
 # Timeline entries per page in the 360 view.
 CASEWORK_TIMELINE_PAGE_SIZE = int(os.environ.get("CASEWORK_TIMELINE_PAGE_SIZE", "25"))
 
@@ -89,6 +105,7 @@ INSTALLED_APPS = [
     "casework.cases",
     "casework.interactions",
     "casework.intake",
+    "casework.classify",
     "casework.knowledge",
     "casework.channels.email",
     "casework.api",
@@ -105,7 +122,6 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "casework.classify",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

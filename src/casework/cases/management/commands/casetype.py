@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from casework.cases.definitions import check_path, configured_folders, load_case_types
 from casework.cases.definitions.graph import render_svg
-from casework.kernel.errors import NotFound
+from casework.kernel.errors import DomainError, NotFound
 from casework.rules.problems import InvalidDefinition
 
 EXIT_PROBLEMS = 1
@@ -41,10 +41,16 @@ class Command(BaseCommand):
             help="a folder of case types (repeatable; default: the configured folders)",
         )
         graph.add_argument("--language", choices=["de", "en"], default="en")
+        publish = actions.add_parser(
+            "publish", help="make the newest version of case types the one new cases start with"
+        )
+        publish.add_argument("keys", nargs="*", help="case type keys (default: all)")
 
     def handle(self, *args: object, **options: object) -> None:
         if options["action"] == "check":
             self.check_definitions(Path(str(options["path"])))
+        elif options["action"] == "publish":
+            self.publish(list(options["keys"]))  # type: ignore[call-overload]
         else:
             folders = options["path"]
             self.draw_graph(
@@ -54,6 +60,24 @@ class Command(BaseCommand):
                 folders=folders if folders else configured_folders(),  # type: ignore[arg-type]
                 language=str(options["language"]),
             )
+
+    def publish(self, keys: list[str]) -> None:
+        from casework.cases.process import publish_configured
+        from casework.kernel.actors import Actor
+
+        try:
+            published = publish_configured(keys or None, actor=Actor.system("casetype publish"))
+        except InvalidDefinition as error:
+            for problem in error.problems:
+                self.stderr.write(str(problem))
+            raise CommandError(
+                _("the case types have problems; run casetype check"), returncode=EXIT_PROBLEMS
+            ) from error
+        except DomainError as error:
+            raise CommandError(error.message, returncode=EXIT_PROBLEMS) from error
+        for entry in published:
+            state = _("published") if entry.is_new else _("already published")
+            self.stdout.write(f"{entry.key} v{entry.version}: {state}")
 
     def check_definitions(self, path: Path) -> None:
         if not path.exists():

@@ -1,0 +1,1282 @@
+"""The case engine: moves a case through the stages and steps of its case type definition.
+
+A case whose case type has a published definition starts its process when it is opened.
+The engine runs automated steps (decisions, set data, notifications, sub-cases) itself and
+stops where a person is needed (a form, a task, an approval), where the case waits (for
+the customer, a date, sub-cases, an integration) or where an automated step failed (an
+exception task with the reason and the options). Every move is an event in the case's
+history, written in plain words by `cases.history`.
+
+Advancing runs as a job (`cases.advance`) in the transaction that caused it; the job
+carries the case's process revision, and the case row is locked while the engine works,
+so with several workers no step runs twice and a stale job does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from casework.cases.calendar import BusinessCalendar, add_business_time
+from casework.cases.definitions import configured_folders, load_case_types
+from casework.cases.definitions.loading import CaseTypeRegistry
+from casework.cases.definitions.specs import (
+    ApprovalStep,
+    BilingualText,
+    CaseTypeDefinition,
+    CollectDataStep,
+    DecisionStep,
+    IntegrationStep,
+    NotifyStep,
+    SetDataStep,
+    StageSpec,
+    StepSpec,
+    SubcaseStep,
+    TaskStep,
+    WaitFor,
+    WaitStep,
+)
+from casework.cases.models import (
+    OPEN_STATUSES,
+    OPEN_TASK_STATUSES,
+    Case,
+    Priority,
+    ProcessStatus,
+    PublishedCaseType,
+    ResolutionCode,
+    Task,
+    TaskKind,
+    TaskStatus,
+)
+from casework.events.services import record, recording_transaction
+from casework.kernel import clock, jobs
+from casework.kernel.actors import Actor
+from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from casework.routing.models import Queue
+from casework.rules import decisions
+from casework.rules.expressions import ExpressionError
+
+ENGINE_ACTOR = Actor.system("case-engine")
+PRIORITY_NAMES = {
+    Priority.LOW: "low",
+    Priority.NORMAL: "normal",
+    Priority.HIGH: "high",
+    Priority.URGENT: "urgent",
+}
+# A process that moves through this many steps in one go has a loop its checks missed.
+MAX_MOVES_PER_ADVANCE = 200
+
+
+class ProcessConflict(Conflict):
+    code = "process_conflict"
+
+
+# -- definitions ---------------------------------------------------------------------------
+
+_registry: CaseTypeRegistry | None = None
+_published: dict[str, tuple[float, int | None]] = {}
+_PUBLISHED_TTL_SECONDS = 10.0
+
+
+def registry() -> CaseTypeRegistry:
+    """Every case type definition on disk (shipped and the installation's), loaded once per
+    process: definitions are versioned files and a version never changes."""
+    global _registry
+    if _registry is None:
+        _registry = load_case_types(configured_folders())
+    return _registry
+
+
+def forget_loaded_definitions() -> None:
+    """After publishing or changing definitions in this process (tests, the publish command)."""
+    global _registry
+    _registry = None
+    _published.clear()
+
+
+def definition_of(case: Case) -> CaseTypeDefinition:
+    definition = registry().find(case.process_key, case.process_version)
+    if definition is None:
+        raise NotFound(
+            _("the definition %(key)s v%(version)s of case %(reference)s is missing")
+            % {
+                "key": case.process_key,
+                "version": case.process_version,
+                "reference": case.reference,
+            }
+        )
+    return definition
+
+
+def published_definition(case_type_code: str) -> CaseTypeDefinition | None:
+    """The definition new cases of this case type start with: its newest published version.
+    Asked for every new case, so each process remembers the answer for a few seconds."""
+    cached = _published.get(case_type_code)
+    if cached is None or time.monotonic() - cached[0] > _PUBLISHED_TTL_SECONDS:
+        version = (
+            PublishedCaseType.objects.filter(key=case_type_code)
+            .order_by("-version")
+            .values_list("version", flat=True)
+            .first()
+        )
+        cached = (time.monotonic(), version)
+        _published[case_type_code] = cached
+    if cached[1] is None:
+        return None
+    return registry().find(case_type_code, cached[1])
+
+
+@recording_transaction()
+def publish(definition: CaseTypeDefinition, *, source: str, sha256: str, actor: Actor) -> bool:
+    """Make a checked definition version the one new cases start with. Publishing the same
+    version again is allowed only with the same text (a version never changes)."""
+    existing = PublishedCaseType.objects.filter(
+        key=definition.key, version=definition.version
+    ).first()
+    if existing is not None:
+        if existing.sha256 != sha256:
+            raise ProcessConflict(
+                _(
+                    "%(key)s v%(version)s was published with another text; a changed "
+                    "definition needs a new version number"
+                )
+                % {"key": definition.key, "version": definition.version}
+            )
+        return False
+    PublishedCaseType.objects.create(
+        key=definition.key,
+        version=definition.version,
+        source=source,
+        sha256=sha256,
+        published_at=clock.now(),
+        published_by=actor.label,
+    )
+    record(
+        "casetype.published",
+        actor=actor,
+        object_type="casetype",
+        object_id=definition.version,
+        payload={"key": definition.key, "version": definition.version},
+    )
+    _published.pop(definition.key, None)
+    return True
+
+
+@dataclass(frozen=True)
+class Published:
+    key: str
+    version: int
+    is_new: bool
+
+
+def publish_configured(keys: list[str] | None = None, *, actor: Actor) -> list[Published]:
+    """Publish the newest version of every case type in the configured folders (or of the
+    given keys). A case type that the installation does not know yet is created, routed to
+    the queue its definition names; that queue must exist."""
+    from casework.cases.models import CaseType
+
+    forget_loaded_definitions()
+    found = registry()
+    chosen = keys or found.keys()
+    results = []
+    for key in chosen:
+        definition = found.get(key)
+        source = _source_text(definition)
+        queue_code = definition.routing.queue if definition.routing else None
+        with recording_transaction():
+            if not CaseType.objects.filter(code=key).exists():
+                queue = Queue.objects.filter(code=queue_code).first() if queue_code else None
+                if queue is None:
+                    raise NotFound(
+                        _("%(key)s routes to queue %(queue)s, which does not exist")
+                        % {"key": key, "queue": queue_code or "—"}
+                    )
+                CaseType.objects.create(
+                    code=key,
+                    name_de=definition.name.de,
+                    name_en=definition.name.en,
+                    service_type=definition.service_types[0],
+                    default_queue=queue,
+                )
+            is_new = publish(
+                definition,
+                source=source,
+                sha256=hashlib.sha256(source.encode()).hexdigest(),
+                actor=actor,
+            )
+        results.append(Published(key, definition.version, is_new))
+    return results
+
+
+def _source_text(definition: CaseTypeDefinition) -> str:
+    """The definition file and the decision tables it uses, as published."""
+    path = Path(definition.source)
+    parts = [f"# {path.name}\n{path.read_text(encoding='utf-8')}"]
+    for stage in definition.stages:
+        for step in stage.steps:
+            if isinstance(step, DecisionStep):
+                table = path.parent / step.table_path
+                parts.append(f"# {step.table_path}\n{table.read_text(encoding='utf-8')}")
+    return "\n".join(parts)
+
+
+def business_calendar() -> BusinessCalendar:
+    return BusinessCalendar.from_hours(
+        settings.CASEWORK_BUSINESS_HOURS, federal_state=settings.CASEWORK_FEDERAL_STATE or None
+    )
+
+
+# -- starting and advancing ----------------------------------------------------------------
+
+
+def start_process(case: Case, definition: CaseTypeDefinition, *, actor: Actor) -> None:
+    """In the transaction that opens the case."""
+    case.process_key, case.process_version = definition.key, definition.version
+    case.stage, case.step = definition.initial_stage, ""
+    case.process_status = ProcessStatus.RUNNING
+    case.process_revision += 1
+    if case.data:
+        problems = definition.data_problems(case.data)
+        if problems:
+            raise InvalidInput(
+                _("the case data does not fit %(key)s: %(problems)s")
+                % {"key": definition.key, "problems": "; ".join(problems)},
+                field="data",
+            )
+    case.save(
+        update_fields=[
+            "process_key",
+            "process_version",
+            "stage",
+            "step",
+            "process_status",
+            "process_revision",
+        ]
+    )
+    record(
+        "case.process_started",
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        payload={"process": definition.key, "version": definition.version, "stage": case.stage},
+    )
+    from casework.cases import sla
+
+    sla.start_clocks(case, definition)
+    notify_event(case, definition, "case.opened")
+    _schedule_advance(case)
+
+
+def _schedule_advance(case: Case) -> None:
+    jobs.enqueue(
+        "cases.advance",
+        {"case_id": case.pk, "revision": case.process_revision},
+        key=f"advance:{case.pk}:{case.process_revision}",
+    )
+
+
+@jobs.handles("cases.advance")
+def advance_job(payload: dict[str, Any]) -> None:
+    case = Case.objects.select_for_update().filter(pk=payload["case_id"]).first()
+    if case is None or case.process_revision != payload["revision"]:
+        return  # stale: someone moved the case since this was scheduled
+    if case.process_status != ProcessStatus.RUNNING:
+        return
+    advance(case)
+
+
+def advance(case: Case) -> None:
+    """Run the process from where it stands until it needs someone or something. The case
+    row must be locked by the caller (the advance job, or a service that changed it)."""
+    definition = definition_of(case)
+    for _move in range(MAX_MOVES_PER_ADVANCE):
+        stage = definition.stage(case.stage)
+        step = _next_step(stage, case.step)
+        if step is None:
+            if stage.is_final:
+                _complete(case, definition, stage)
+                return
+            if not _follow_transition(case, definition, stage):
+                return
+            continue
+        case.step = step.key
+        context = build_context(case)
+        try:
+            applies = step.condition is None or step.condition.is_true(context)
+        except ExpressionError as error:
+            raise_exception(case, step, _("its condition failed: %(e)s") % {"e": error.message})
+            return
+        if not applies:
+            _event(case, "case.step_skipped", step=step.key, stage=stage.key)
+            continue
+        if not _run_step(case, definition, stage, step, context):
+            return
+    raise_exception(
+        case,
+        None,
+        _("the process moved %(n)s times without stopping") % {"n": MAX_MOVES_PER_ADVANCE},
+    )
+
+
+def _next_step(stage: StageSpec, current: str) -> StepSpec | None:
+    keys = [step.key for step in stage.steps]
+    if not current:
+        return stage.steps[0] if stage.steps else None
+    if current not in keys:
+        return None
+    index = keys.index(current) + 1
+    return stage.steps[index] if index < len(stage.steps) else None
+
+
+def _follow_transition(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> bool:
+    context = build_context(case)
+    for transition in stage.transitions:
+        if transition.action is not None:
+            continue  # offered to agents, never taken by itself
+        try:
+            if transition.condition is None or transition.condition.is_true(context):
+                enter_stage(case, definition, transition.to)
+                return True
+        except ExpressionError as error:
+            raise_exception(
+                case, None, _("a transition's condition failed: %(e)s") % {"e": error.message}
+            )
+            return False
+    raise_exception(
+        case,
+        None,
+        _("no way out of stage %(stage)s fits the case's data") % {"stage": stage.name.de},
+    )
+    return False
+
+
+def enter_stage(case: Case, definition: CaseTypeDefinition, stage_key: str, **why: Any) -> None:
+    previous = case.stage
+    case.stage, case.step = stage_key, ""
+    _save(case, "stage", "step")
+    _event(case, "case.stage_changed", before=previous, after=stage_key, **why)
+
+
+def _complete(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> None:
+    from casework.cases import sla
+    from casework.cases.services import resolve_case
+
+    case.process_status = ProcessStatus.COMPLETED
+    _save(case, "process_status")
+    _event(case, "case.process_completed", stage=stage.key)
+    code, _created = ResolutionCode.objects.get_or_create(
+        code=stage.key[:50], defaults={"name_de": stage.name.de, "name_en": stage.name.en}
+    )
+    if case.status in OPEN_STATUSES:
+        resolve_case(case, resolution_code=code.code, actor=ENGINE_ACTOR)
+        case.refresh_from_db()
+    sla.stop_clocks(case)
+    notify_event(case, definition, "case.resolved")
+    if case.parent_id is not None:
+        resume_parent(case.parent_id)
+
+
+# -- the steps -----------------------------------------------------------------------------
+
+
+def _run_step(
+    case: Case,
+    definition: CaseTypeDefinition,
+    stage: StageSpec,
+    step: StepSpec,
+    context: Mapping[str, Any],
+) -> bool:
+    """Run one step; True when the process goes on by itself, False when it waits."""
+    if isinstance(step, DecisionStep):
+        return _decide(case, step, context)
+    if isinstance(step, SetDataStep):
+        return _set_data(case, definition, step, context)
+    if isinstance(step, NotifyStep):
+        notify(case, definition, step.template, recipient=step.recipient)
+        _event(case, "case.step_completed", step=step.key, kind=step.kind.value)
+        return True
+    if isinstance(step, CollectDataStep):
+        missing = [name for name in (step.required or step.fields) if _empty(case.data.get(name))]
+        if not missing:
+            _event(case, "case.step_skipped", step=step.key, stage=stage.key, reason="data present")
+            return True
+        _create_task(
+            case,
+            step,
+            kind=TaskKind.FORM,
+            title=step.name or _default_title(step),
+            details={
+                "fields": list(step.fields),
+                "required": list(step.required),
+                "audience": step.audience,
+            },
+        )
+        return _wait(case, "person")
+    if isinstance(step, TaskStep):
+        _create_task(
+            case,
+            step,
+            kind=TaskKind.WORK,
+            title=step.title,
+            queue=step.queue,
+            due_hours=step.due_business_hours,
+        )
+        return _wait(case, "person")
+    if isinstance(step, ApprovalStep):
+        _create_task(
+            case,
+            step,
+            kind=TaskKind.APPROVAL,
+            title=step.title,
+            queue=step.queue,
+            due_hours=step.due_business_hours,
+            details={"four_eyes": step.is_four_eyes},
+        )
+        return _wait(case, "approval")
+    if isinstance(step, SubcaseStep):
+        return _open_subcase(case, step, context)
+    if isinstance(step, WaitStep):
+        return _wait_step(case, step, context)
+    if isinstance(step, IntegrationStep):
+        jobs.enqueue(
+            "cases.integration",
+            {"case_id": case.pk, "step": step.key, "revision": case.process_revision},
+            key=f"integration:{case.pk}:{step.key}:{case.process_revision}",
+            max_attempts=step.retries + 1,
+        )
+        return _wait(case, "integration")
+    raise_exception(
+        case, step, _("the engine cannot run steps of kind %(kind)s") % {"kind": step.kind}
+    )
+    return False
+
+
+def _decide(case: Case, step: DecisionStep, context: Mapping[str, Any]) -> bool:
+    try:
+        result = decisions.evaluate(step.table, context)
+    except ExpressionError as error:
+        raise_exception(
+            case, step, _("the decision table could not be evaluated: %(e)s") % {"e": error.message}
+        )
+        return False
+    if isinstance(result, decisions.NoMatch):
+        _event(
+            case,
+            "case.decision_failed",
+            step=step.key,
+            table=result.table,
+            reason=result.reason.value,
+            inputs=_plain(result.inputs),
+        )
+        raise_exception(
+            case,
+            step,
+            _("no rule of table %(table)s fits (%(inputs)s)")
+            % {"table": result.table, "inputs": _describe(result.inputs)},
+            options=("retry", "fix_data", "choose_outcome", "cancel"),
+            outputs=list(step.output_mapping),
+        )
+        return False
+    changes = {
+        field: _plain(result.outputs.get(output)) for output, field in step.output_mapping.items()
+    }
+    _event(
+        case,
+        "case.decision_taken",
+        step=step.key,
+        table=result.table,
+        inputs=_plain(result.inputs),
+        rules=[{"id": rule.id, "line": rule.line} for rule in result.matched],
+        outputs=changes,
+    )
+    return _write_data(case, step, changes)
+
+
+def _set_data(
+    case: Case, definition: CaseTypeDefinition, step: SetDataStep, context: Mapping[str, Any]
+) -> bool:
+    try:
+        changes = {
+            field: _plain(expression.evaluate(context)) for field, expression in step.values.items()
+        }
+    except ExpressionError as error:
+        raise_exception(case, step, error.message, options=("retry", "fix_data", "cancel"))
+        return False
+    return _write_data(case, step, changes)
+
+
+def _write_data(case: Case, step: StepSpec | None, changes: Mapping[str, Any]) -> bool:
+    definition = definition_of(case)
+    data = {**case.data, **changes}
+    problems = definition.data_problems(data)
+    if problems:
+        raise_exception(
+            case,
+            step,
+            _("the data would be invalid: %(problems)s") % {"problems": "; ".join(problems)},
+            options=("retry", "fix_data", "cancel"),
+        )
+        return False
+    before = {field: case.data.get(field) for field in changes}
+    case.data = data
+    _save(case, "data")
+    _event(
+        case, "case.data_changed", step=step.key if step else "", before=before, after=dict(changes)
+    )
+    return True
+
+
+def _open_subcase(case: Case, step: SubcaseStep, context: Mapping[str, Any]) -> bool:
+    from casework.cases.services import NewCase, get_case_type, open_case
+
+    try:
+        data = {
+            field: _plain(expression.evaluate(context))
+            for field, expression in step.data_mapping.items()
+        }
+        case_type = get_case_type(step.case_type)
+    except (ExpressionError, NotFound) as error:
+        raise_exception(case, step, error.message)
+        return False
+    data = {key: value for key, value in data.items() if value is not None}
+    child = open_case(
+        NewCase(
+            case_type=case_type,
+            subject=f"{case.subject} ({case_type.name})",
+            customer_id=case.customer_id,
+            parent_id=case.pk,
+            priority=case.priority,
+            data=data,
+        ),
+        actor=ENGINE_ACTOR,
+    )
+    record(
+        "case.subcase_opened",
+        actor=ENGINE_ACTOR,
+        object_type="case",
+        object_id=case.pk,
+        payload={
+            "step": step.key,
+            "subcase_id": child.pk,
+            "reference": child.reference,
+            "case_type": step.case_type,
+        },
+    )
+    _remember_subcase(case, step.key, child.pk)
+    return True
+
+
+def _remember_subcase(case: Case, step_key: str, child_id: int) -> None:
+    # Which sub-case came from which step, for `subcases.<step>.*` in conditions.
+    Task.objects.create(
+        case=case,
+        queue=case.queue,
+        title=step_key,
+        kind=TaskKind.WORK,
+        status=TaskStatus.DONE,
+        step_key=step_key,
+        details={"subcase_id": child_id},
+        completed_at=clock.now(),
+    )
+
+
+def _wait_step(case: Case, step: WaitStep, context: Mapping[str, Any]) -> bool:
+    from casework.cases import sla
+
+    if step.wait_for == WaitFor.SUBCASES:
+        if not _open_subcases(case):
+            _event(case, "case.step_completed", step=step.key, kind=step.kind.value)
+            return True
+        if step.timeout_business_hours:
+            _schedule_timeout(case, step)
+        return _wait(case, "subcases")
+    if step.wait_for == WaitFor.UNTIL:
+        try:
+            until = step.until.evaluate(context) if step.until else None
+        except ExpressionError as error:
+            raise_exception(case, step, error.message)
+            return False
+        moment = _as_datetime(until)
+        if moment is None:
+            raise_exception(
+                case,
+                step,
+                _("the date to wait for is empty"),
+                options=("retry", "fix_data", "cancel"),
+            )
+            return False
+        if moment <= clock.now():
+            return True
+        jobs.enqueue(
+            "cases.resume",
+            {"case_id": case.pk, "revision": case.process_revision + 1, "step": step.key},
+            at=moment,
+            key=f"resume:{case.pk}:{step.key}:{case.process_revision + 1}",
+        )
+        return _wait(case, "date")
+    # Waiting for the customer stops the service-level clocks: the ball is in their court.
+    sla.pause_clocks(case)
+    if step.timeout_business_hours:
+        _schedule_timeout(case, step)
+    return _wait(case, "customer")
+
+
+def _schedule_timeout(case: Case, step: WaitStep) -> None:
+    due = add_business_time(
+        clock.now(), timedelta(hours=step.timeout_business_hours or 0), business_calendar()
+    )
+    jobs.enqueue(
+        "cases.wait_timeout",
+        {"case_id": case.pk, "revision": case.process_revision + 1, "step": step.key},
+        at=due,
+        key=f"timeout:{case.pk}:{step.key}:{case.process_revision + 1}",
+    )
+
+
+def _wait(case: Case, waiting_for: str) -> bool:
+    case.process_status = ProcessStatus.WAITING
+    case.process_revision += 1
+    _save(case, "process_status", "process_revision")
+    _event(case, "case.waiting", step=case.step, waiting_for=waiting_for)
+    return False
+
+
+def _open_subcases(case: Case) -> list[int]:
+    return list(
+        Case.objects.filter(parent_id=case.pk, status__in=OPEN_STATUSES).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+# -- resuming ------------------------------------------------------------------------------
+
+
+def resume(case: Case, *, actor: Actor, reason: str) -> None:
+    """Go on from the current step (after a person's work, a reply, a date, a sub-case)."""
+    case.process_status = ProcessStatus.RUNNING
+    case.process_revision += 1
+    _save(case, "process_status", "process_revision")
+    _event(case, "case.resumed", step=case.step, reason=reason, actor_label=actor.label)
+    _schedule_advance(case)
+
+
+def resume_parent(parent_id: int) -> None:
+    """A sub-case closed: the parent goes on if it waits for its sub-cases and none is open."""
+    from casework.cases.services import lock_case
+
+    parent = Case.objects.filter(pk=parent_id).first()
+    if parent is None:
+        return
+    parent = lock_case(parent)
+    if parent.process_status != ProcessStatus.WAITING or not parent.process_key:
+        return
+    step = definition_of(parent).step(parent.step) if parent.step else None
+    if (
+        isinstance(step, WaitStep)
+        and step.wait_for == WaitFor.SUBCASES
+        and not _open_subcases(parent)
+    ):
+        resume(parent, actor=ENGINE_ACTOR, reason="subcases closed")
+
+
+def on_customer_message(case: Case) -> bool:
+    """A new message from the customer on this case (intake calls this in its transaction).
+    True when it was what the process waited for and the process goes on."""
+    from casework.cases import sla
+    from casework.cases.services import lock_case
+
+    if not case.process_key:
+        return False
+    case = lock_case(case)
+    if case.process_status != ProcessStatus.WAITING or not case.step:
+        return False
+    step = definition_of(case).step(case.step)
+    if not (isinstance(step, WaitStep) and step.wait_for == WaitFor.CUSTOMER_REPLY):
+        return False
+    sla.resume_clocks(case)
+    resume(case, actor=ENGINE_ACTOR, reason="customer replied")
+    return True
+
+
+@jobs.handles("cases.resume")
+def resume_job(payload: dict[str, Any]) -> None:
+    case = Case.objects.select_for_update().filter(pk=payload["case_id"]).first()
+    if case is None or case.process_revision != payload["revision"] or case.step != payload["step"]:
+        return
+    if case.process_status == ProcessStatus.WAITING:
+        resume(case, actor=ENGINE_ACTOR, reason="date reached")
+
+
+@jobs.handles("cases.wait_timeout")
+def wait_timeout_job(payload: dict[str, Any]) -> None:
+    case = Case.objects.select_for_update().filter(pk=payload["case_id"]).first()
+    if case is None or case.process_revision != payload["revision"] or case.step != payload["step"]:
+        return
+    if case.process_status == ProcessStatus.WAITING:
+        step = definition_of(case).step(case.step)
+        raise_exception(
+            case, step, _("waited longer than the step allows"), options=("retry", "cancel", "skip")
+        )
+
+
+# -- integrations --------------------------------------------------------------------------
+
+
+def _integration_failed(payload: dict[str, Any], error: str) -> None:
+    case = Case.objects.select_for_update().filter(pk=payload["case_id"]).first()
+    if case is None or case.process_revision != payload["revision"] + 1:
+        return
+    step = definition_of(case).step(payload["step"])
+    raise_exception(
+        case,
+        step,
+        _("the call to %(url)s failed after all attempts: %(error)s")
+        % {"url": getattr(step, "url", "?"), "error": error},
+        options=("retry", "skip", "cancel"),
+    )
+
+
+@jobs.handles("cases.integration", on_failure=_integration_failed)
+def integration_job(payload: dict[str, Any]) -> None:
+    from casework.cases import integrations
+
+    case = Case.objects.select_for_update().filter(pk=payload["case_id"]).first()
+    # The step waits with the revision after the one it was scheduled under.
+    if (
+        case is None
+        or case.process_revision != payload["revision"] + 1
+        or case.step != payload["step"]
+    ):
+        return
+    step = definition_of(case).step(payload["step"])
+    assert isinstance(step, IntegrationStep)
+    response = integrations.call(step, build_context(case))
+    changes = {field: _plain(response.get(name)) for name, field in step.result_mapping.items()}
+    _event(case, "case.integration_called", step=step.key, url=step.url, result=changes)
+    if changes and not _write_data(case, step, changes):
+        return
+    resume(case, actor=ENGINE_ACTOR, reason="integration answered")
+
+
+# -- exceptions ----------------------------------------------------------------------------
+
+
+def raise_exception(
+    case: Case,
+    step: StepSpec | None,
+    reason: str,
+    *,
+    options: tuple[str, ...] = ("retry", "cancel"),
+    outputs: list[str] | None = None,
+) -> None:
+    """An automated step failed: the case does not stall silently, a person decides."""
+    case.process_status = ProcessStatus.EXCEPTION
+    case.process_revision += 1
+    _save(case, "process_status", "process_revision")
+    details: dict[str, Any] = {"reason": reason, "options": list(options)}
+    if outputs:
+        details["outputs"] = outputs
+    _create_task(
+        case, step, kind=TaskKind.EXCEPTION, title=_exception_title(reason), details=details
+    )
+    _event(
+        case,
+        "case.exception_raised",
+        step=step.key if step else "",
+        reason=reason,
+        options=list(options),
+    )
+
+
+def _exception_title(reason: str) -> BilingualText:
+    titles = {}
+    for language in ("de", "en"):
+        with translation.override(language):
+            titles[language] = (_("Exception: %(reason)s") % {"reason": reason})[:300]
+    return BilingualText(**titles)
+
+
+# -- people's part: forms, tasks, approvals, exceptions, actions ---------------------------
+
+
+@recording_transaction()
+def complete_task(
+    task: Task,
+    *,
+    actor: Actor,
+    data: Mapping[str, Any] | None = None,
+    approved: bool | None = None,
+    option: str | None = None,
+    note: str = "",
+) -> Task:
+    """A person finished a process task: filled a form, did the work, approved or declined,
+    or decided an exception (retry, fix_data, choose_outcome, skip, cancel)."""
+    from casework.cases.services import lock_case
+
+    case = lock_case(task.case)
+    task = Task.objects.select_for_update().get(pk=task.pk)
+    if task.status not in OPEN_TASK_STATUSES:
+        raise ProcessConflict(_("this task is done already"))
+    if (
+        case.process_key
+        and task.step_key
+        and task.step_key != case.step
+        and task.kind != TaskKind.EXCEPTION
+    ):
+        raise ProcessConflict(_("the case has moved on; this task is no longer current"))
+    outcome: dict[str, Any] = {}
+    if task.kind == TaskKind.FORM:
+        outcome["data"] = _accept_form(case, task, data or {})
+    elif task.kind == TaskKind.APPROVAL:
+        if approved is None:
+            raise InvalidInput(_("say whether you approve"), field="approved")
+        _check_four_eyes(case, task, actor)
+        outcome["approved"] = approved
+    elif task.kind == TaskKind.EXCEPTION:
+        outcome.update(_decide_exception(case, task, option, data or {}))
+    if note:
+        outcome["note"] = note
+    task.status, task.completed_at = TaskStatus.DONE, clock.now()
+    task.completed_by_id = actor.id if actor.kind == "agent" else None
+    task.outcome = outcome
+    task.save(update_fields=["status", "completed_at", "completed_by", "outcome", "updated_at"])
+    record(
+        "task.completed",
+        actor=actor,
+        object_type="task",
+        object_id=task.pk,
+        payload={
+            "case_id": case.pk,
+            "kind": task.kind,
+            "step": task.step_key,
+            "outcome": _plain(outcome),
+        },
+    )
+    if case.process_key and case.process_status in (ProcessStatus.WAITING, ProcessStatus.EXCEPTION):
+        if outcome.get("cancelled"):
+            return task
+        resume(case, actor=actor, reason=f"{task.kind} done")
+    return task
+
+
+def _accept_form(case: Case, task: Task, submitted: Mapping[str, Any]) -> dict[str, Any]:
+    fields = task.details.get("fields", [])
+    changes = {
+        name: value for name, value in submitted.items() if name in fields and not _empty(value)
+    }
+    missing = [
+        name
+        for name in task.details.get("required", [])
+        if _empty({**case.data, **changes}.get(name))
+    ]
+    if missing:
+        raise InvalidInput(
+            _("please fill in %(fields)s") % {"fields": ", ".join(missing)}, field=missing[0]
+        )
+    data = {**case.data, **changes}
+    problems = definition_of(case).data_problems(data)
+    if problems:
+        raise InvalidInput(
+            _("the data is not valid: %(problems)s") % {"problems": "; ".join(problems)},
+            field="data",
+        )
+    before = {name: case.data.get(name) for name in changes}
+    case.data = data
+    _save(case, "data")
+    _event(case, "case.data_changed", step=task.step_key, before=before, after=changes)
+    return changes
+
+
+def _check_four_eyes(case: Case, task: Task, actor: Actor) -> None:
+    if not task.details.get("four_eyes"):
+        return
+    worked_by = set(
+        Task.objects.filter(case=case, status=TaskStatus.DONE)
+        .exclude(kind=TaskKind.APPROVAL)
+        .exclude(completed_by=None)
+        .values_list("completed_by_id", flat=True)
+    )
+    if actor.id in worked_by or (case.owner_id is not None and case.owner_id == actor.id):
+        raise PermissionDenied(_("four eyes: someone who did not work on this case must approve"))
+
+
+def _decide_exception(
+    case: Case, task: Task, option: str | None, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    options = task.details.get("options", [])
+    if option not in options:
+        raise InvalidInput(
+            _("choose one of: %(options)s") % {"options": ", ".join(options)}, field="option"
+        )
+    definition = definition_of(case)
+    failed_step = task.step_key
+    if option in ("retry", "fix_data"):
+        if option == "fix_data" and data:
+            _write_fixed_data(case, definition, data)
+        _step_back(case, definition, failed_step)
+    elif option == "choose_outcome":
+        step = definition.step(failed_step)
+        assert isinstance(step, DecisionStep)
+        chosen = {
+            step.output_mapping[name]: value
+            for name, value in data.items()
+            if name in step.output_mapping
+        }
+        if len(chosen) != len(step.output_mapping):
+            raise InvalidInput(
+                _("give every outcome: %(outputs)s") % {"outputs": ", ".join(step.output_mapping)},
+                field="data",
+            )
+        _write_fixed_data(case, definition, chosen)
+        _event(
+            case,
+            "case.decision_taken",
+            step=failed_step,
+            table=step.table_path,
+            by_person=True,
+            outputs=chosen,
+        )
+    elif option == "skip":
+        pass  # go on after the failed step
+    elif option == "cancel":
+        _cancel(case, definition)
+        return {"option": option, "cancelled": True}
+    _event(case, "case.exception_resolved", step=failed_step, option=option)
+    return {"option": option}
+
+
+def _write_fixed_data(
+    case: Case, definition: CaseTypeDefinition, changes: Mapping[str, Any]
+) -> None:
+    data = {**case.data, **changes}
+    problems = definition.data_problems(data)
+    if problems:
+        raise InvalidInput(
+            _("the data is not valid: %(problems)s") % {"problems": "; ".join(problems)},
+            field="data",
+        )
+    before = {name: case.data.get(name) for name in changes}
+    case.data = data
+    _save(case, "data")
+    _event(case, "case.data_changed", step=case.step, before=before, after=dict(changes))
+
+
+def _step_back(case: Case, definition: CaseTypeDefinition, step_key: str) -> None:
+    """Make `step_key` the next step again (retry)."""
+    if not step_key:
+        return  # a failed transition: the stage's end is tried again as it stands
+    stage = definition.stage_of_step(step_key)
+    keys = [step.key for step in stage.steps]
+    index = keys.index(step_key)
+    case.stage = stage.key
+    case.step = keys[index - 1] if index > 0 else ""
+    _save(case, "stage", "step")
+
+
+def _cancel(case: Case, definition: CaseTypeDefinition) -> None:
+    alternates = [stage for stage in definition.stages if stage.is_alternate and stage.is_final]
+    Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES, kind=TaskKind.EXCEPTION).update(
+        status=TaskStatus.CANCELLED, completed_at=clock.now()
+    )
+    target = alternates[0] if alternates else definition.final_stages[0]
+    enter_stage(case, definition, target.key, reason="cancelled")
+    case.process_status = ProcessStatus.RUNNING
+    case.process_revision += 1
+    _save(case, "process_status", "process_revision")
+    _schedule_advance(case)
+
+
+def available_actions(case: Case) -> list[tuple[str, str, str]]:
+    """(action, German label, English label) an agent may take now."""
+    if not case.process_key or case.process_status == ProcessStatus.COMPLETED:
+        return []
+    definition = definition_of(case)
+    context = build_context(case)
+    found = []
+    for transition in definition.stage(case.stage).transitions:
+        if transition.action is None:
+            continue
+        try:
+            if transition.condition is not None and not transition.condition.is_true(context):
+                continue
+        except ExpressionError:
+            continue
+        name = transition.name
+        found.append(
+            (
+                transition.action,
+                name.de if name else transition.action,
+                name.en if name else transition.action,
+            )
+        )
+    return found
+
+
+@recording_transaction()
+def take_action(case: Case, action: str, *, reason: str, actor: Actor) -> Case:
+    """An agent moves the case by an offered action (escalate, withdraw, …) with a reason."""
+    from casework.cases.services import lock_case
+
+    case = lock_case(case)
+    if not reason.strip():
+        raise InvalidInput(_("give a reason"), field="reason")
+    offered = {code for code, _de, _en in available_actions(case)}
+    if action not in offered:
+        raise ProcessConflict(
+            _("“%(action)s” is not possible in this stage") % {"action": action}, field="action"
+        )
+    definition = definition_of(case)
+    transition = next(t for t in definition.stage(case.stage).transitions if t.action == action)
+    # The work of the stage left behind is over.
+    Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES).exclude(
+        kind=TaskKind.WORK, step_key=""
+    ).update(status=TaskStatus.CANCELLED, completed_at=clock.now())
+    _event(case, "case.action_taken", action=action, reason=reason.strip(), actor_label=actor.label)
+    enter_stage(case, definition, transition.to, action=action, reason=reason.strip())
+    if action == "escalate":
+        notify_event(case, definition, "case.escalated")
+    case.process_status = ProcessStatus.RUNNING
+    case.process_revision += 1
+    _save(case, "process_status", "process_revision")
+    _schedule_advance(case)
+    return case
+
+
+# -- context -------------------------------------------------------------------------------
+
+
+def build_context(case: Case) -> dict[str, Any]:
+    """Exactly the shape `definitions.schema.CONTEXT_FIELDS` promises conditions."""
+    now = clock.now()
+    today = clock.localtime(now).date()
+    customer = case.customer if case.customer_id else None
+    context: dict[str, Any] = {
+        "case": {
+            "reference": case.reference,
+            "priority": PRIORITY_NAMES.get(case.priority, "normal"),
+            "service_type": case.service_type,
+            "tier": case.tier,
+            "stage": case.stage,
+            "status": case.status,
+            "opened_at": case.created_at,
+        },
+        "customer": _customer_context(customer),
+        "contract": _contract_context(case, customer, today),
+        "data": dict(case.data),
+        "now": now,
+        "today": today,
+        "approvals": {},
+        "subcases": {},
+    }
+    for task in (
+        Task.objects.filter(case=case, status=TaskStatus.DONE)
+        .exclude(step_key="")
+        .order_by("completed_at", "pk")
+    ):
+        name = task.step_key.replace("-", "_")
+        if task.kind == TaskKind.APPROVAL:
+            context["approvals"][name] = {
+                "approved": task.outcome.get("approved"),
+                "by": task.completed_by_id,
+            }
+        elif "subcase_id" in task.details:
+            child = (
+                Case.objects.filter(pk=task.details["subcase_id"])
+                .select_related("resolution_code")
+                .first()
+            )
+            if child is not None:
+                context["subcases"][name] = {
+                    "status": child.status,
+                    "resolution_code": child.resolution_code.code
+                    if child.resolution_code
+                    else None,
+                    "data": dict(child.data),
+                }
+    return context
+
+
+def _customer_context(customer: Any) -> dict[str, Any]:
+    if customer is None:
+        return {"is_known": False, "interests": []}
+    return {
+        "number": customer.customer_number,
+        "kind": customer.kind,
+        "language": customer.language,
+        "segment": customer.segment or None,
+        "interests": sorted(set(customer.interests.values_list("tag", flat=True))),
+        "federal_state": None,
+        "is_known": True,
+    }
+
+
+def _contract_context(case: Case, customer: Any, today: date) -> dict[str, Any]:
+    contract = case.contract if case.contract_id else None
+    if contract is None and customer is not None:
+        contract = customer.contracts.filter(status="active").order_by("-start_date").first()
+    if contract is None:
+        return {"options": []}
+    ends = contract.end_date
+    return {
+        "number": contract.contract_number,
+        "product": contract.product.code,
+        "tariff": contract.product.code,
+        "options": sorted(contract.options.values_list("code", flat=True)),
+        "status": contract.status,
+        "starts_on": contract.start_date,
+        "ends_on": ends,
+        "ends_in_days": (ends - today).days if ends else None,
+        "tenure_months": (today.year - contract.start_date.year) * 12
+        + today.month
+        - contract.start_date.month,
+        "monthly_fee": contract.monthly_fee,
+    }
+
+
+# -- notifications -------------------------------------------------------------------------
+
+
+def notify_event(case: Case, definition: CaseTypeDefinition, event: str) -> None:
+    template = definition.notifications.get(event)
+    if template:
+        notify(case, definition, template)
+
+
+def notify(
+    case: Case, definition: CaseTypeDefinition, template: str, *, recipient: str = "customer"
+) -> None:
+    """Queue a message from a template for the customer (through their preferred channel)."""
+    jobs.enqueue(
+        "cases.notify",
+        {"case_id": case.pk, "template": template, "recipient": recipient},
+        key=f"notify:{case.pk}:{template}:{case.process_revision}:{case.step}",
+    )
+
+
+# -- small helpers -------------------------------------------------------------------------
+
+
+def _create_task(
+    case: Case,
+    step: StepSpec | None,
+    *,
+    kind: str,
+    title: Any,
+    queue: str | None = None,
+    due_hours: float | None = None,
+    details: dict[str, Any] | None = None,
+) -> Task:
+    from casework.cases.services import create_task
+
+    target = Queue.objects.select_related("team").filter(code=queue).first() if queue else None
+    due_at = (
+        add_business_time(clock.now(), timedelta(hours=due_hours), business_calendar())
+        if due_hours
+        else None
+    )
+    task = create_task(
+        case,
+        title=title.de if hasattr(title, "de") else str(title),
+        actor=ENGINE_ACTOR,
+        queue=target,
+        due_at=due_at,
+        assignee_id=case.owner_id if kind in (TaskKind.WORK, TaskKind.FORM) else None,
+    )
+    task.kind, task.step_key = kind, step.key if step else ""
+    task.details = {
+        **(details or {}),
+        "title": {"de": title.de, "en": title.en}
+        if hasattr(title, "de")
+        else {"de": str(title), "en": str(title)},
+        **({"queue_missing": queue} if queue and target is None else {}),
+    }
+    task.save(update_fields=["kind", "step_key", "details"])
+    return task
+
+
+def _default_title(step: CollectDataStep) -> BilingualText:
+    titles = {}
+    for language in ("de", "en"):
+        with translation.override(language):
+            titles[language] = _("Collect the data")
+    return BilingualText(**titles)
+
+
+def _save(case: Case, *fields: str) -> None:
+    # Where the process stands is saved with every change: the engine moves `step` in
+    # memory as it goes.
+    case.save(update_fields={*fields, "stage", "step", "updated_at"})
+
+
+def _event(case: Case, code: str, **payload: Any) -> None:
+    record(code, actor=ENGINE_ACTOR, object_type="case", object_id=case.pk, payload=_plain(payload))
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly: exact decimals as int or float, dates as ISO text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _describe(inputs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} = {_plain(value)!r}" for name, value in inputs.items())
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        from django.utils import timezone
+
+        return timezone.make_aware(datetime(value.year, value.month, value.day))
+    return None
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    """What the case screen shows of the process."""
+
+    definition: CaseTypeDefinition
+    stages: list[tuple[StageSpec, str]]  # (stage, "done" | "current" | "todo")
+    actions: list[tuple[str, str, str]]
+
+
+def process_view(case: Case) -> ProcessView | None:
+    if not case.process_key:
+        return None
+    definition = definition_of(case)
+    main = [stage for stage in definition.stages if not stage.is_alternate]
+    current_index = next((i for i, stage in enumerate(main) if stage.key == case.stage), None)
+    stages = []
+    for index, stage in enumerate(main):
+        state = "todo"
+        if current_index is not None and index < current_index:
+            state = "done"
+        if stage.key == case.stage:
+            state = "current"
+        stages.append((stage, state))
+    if current_index is None:  # in an alternate stage
+        stages.append((definition.stage(case.stage), "current"))
+    return ProcessView(definition, stages, available_actions(case))

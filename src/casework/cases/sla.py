@@ -1,0 +1,231 @@
+"""Service-level clocks of a case in business hours: first response and resolution, per
+case type and priority (`sla:` in the definition), with a warning and a breach.
+
+Deadlines are jobs keyed by the clock's revision: pausing (waiting for the customer) and
+resuming move the deadline by the business time that passed in between and bump the
+revision, so a timer of the old schedule finds itself stale and does nothing. Timers are
+rows in the database: they survive restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from casework.cases.calendar import add_business_time, business_time_between
+from casework.cases.definitions.specs import CaseTypeDefinition, SlaAction
+from casework.cases.models import Case, CaseSla, Priority, SlaKind
+from casework.events.services import record
+from casework.kernel import clock, jobs
+from casework.kernel.actors import Actor
+
+SLA_ACTOR = Actor.system("sla")
+
+
+def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
+    if definition.sla is None:
+        return
+    from casework.cases.process import PRIORITY_NAMES, business_calendar
+
+    calendar = business_calendar()
+    priority = PRIORITY_NAMES.get(case.priority, "normal")
+    now = clock.now()
+    targets = {
+        SlaKind.FIRST_RESPONSE: definition.sla.first_response(priority),
+        SlaKind.RESOLUTION: definition.sla.resolution(priority),
+    }
+    for kind, target in targets.items():
+        clock_row = CaseSla.objects.create(
+            case=case,
+            kind=kind,
+            target_business_seconds=int(target.total_seconds()),
+            started_at=now,
+            due_at=add_business_time(now, target, calendar),
+            warning_at=_warning_at(now, target, definition, calendar),
+        )
+        _schedule(clock_row)
+        record(
+            "sla.started",
+            actor=SLA_ACTOR,
+            object_type="case",
+            object_id=case.pk,
+            payload={"kind": kind, "due_at": clock_row.due_at.isoformat()},
+        )
+
+
+def _warning_at(now: Any, target: timedelta, definition: CaseTypeDefinition, calendar: Any) -> Any:
+    percents = definition.sla.warning_at_percent if definition.sla else ()
+    if not percents:
+        return None
+    return add_business_time(now, target * min(percents) / 100, calendar)
+
+
+def _schedule(row: CaseSla) -> None:
+    if row.warning_at is not None and row.warned_at is None:
+        jobs.enqueue(
+            "cases.sla_due",
+            {"sla_id": row.pk, "revision": row.revision, "what": "warning"},
+            at=row.warning_at,
+            key=f"sla:{row.pk}:{row.revision}:warning",
+        )
+    jobs.enqueue(
+        "cases.sla_due",
+        {"sla_id": row.pk, "revision": row.revision, "what": "breach"},
+        at=row.due_at,
+        key=f"sla:{row.pk}:{row.revision}:breach",
+    )
+
+
+def first_response_given(case: Case) -> None:
+    """An agent answered the customer (in the transaction of the answer)."""
+    _meet(case, SlaKind.FIRST_RESPONSE)
+
+
+def stop_clocks(case: Case) -> None:
+    """The case is resolved: its open clocks are met (or stay breached)."""
+    for kind in (SlaKind.FIRST_RESPONSE, SlaKind.RESOLUTION):
+        _meet(case, kind)
+
+
+def _meet(case: Case, kind: str) -> None:
+    row = CaseSla.objects.filter(case=case, kind=kind, met_at=None).first()
+    if row is None:
+        return
+    now = clock.now()
+    row.met_at = now
+    row.revision += 1  # its timers are stale now
+    row.save(update_fields=["met_at", "revision"])
+    record(
+        "sla.met",
+        actor=SLA_ACTOR,
+        object_type="case",
+        object_id=case.pk,
+        payload={"kind": kind, "in_time": row.breached_at is None},
+    )
+
+
+def pause_clocks(case: Case) -> None:
+    now = clock.now()
+    for row in CaseSla.objects.filter(case=case, met_at=None, paused_at=None):
+        row.paused_at = now
+        row.revision += 1
+        row.save(update_fields=["paused_at", "revision"])
+        record(
+            "sla.paused",
+            actor=SLA_ACTOR,
+            object_type="case",
+            object_id=case.pk,
+            payload={"kind": row.kind},
+        )
+
+
+def resume_clocks(case: Case) -> None:
+    from casework.cases.process import business_calendar
+
+    calendar = business_calendar()
+    now = clock.now()
+    for row in CaseSla.objects.filter(case=case, met_at=None).exclude(paused_at=None):
+        paused = business_time_between(row.paused_at, now, calendar)
+        row.due_at = add_business_time(row.due_at, paused, calendar) if paused else row.due_at
+        if row.warning_at is not None and row.warned_at is None:
+            row.warning_at = add_business_time(row.warning_at, paused, calendar)
+        row.paused_at = None
+        row.revision += 1
+        row.save(update_fields=["due_at", "warning_at", "paused_at", "revision"])
+        _schedule(row)
+        record(
+            "sla.resumed",
+            actor=SLA_ACTOR,
+            object_type="case",
+            object_id=case.pk,
+            payload={"kind": row.kind, "due_at": row.due_at.isoformat()},
+        )
+
+
+@jobs.handles("cases.sla_due")
+def sla_due(payload: dict[str, Any]) -> None:
+    row = (
+        CaseSla.objects.select_for_update()
+        .select_related("case")
+        .filter(pk=payload["sla_id"])
+        .first()
+    )
+    if row is None or row.revision != payload["revision"] or row.met_at or row.paused_at:
+        return  # met, paused or rescheduled since
+    from casework.cases.process import definition_of
+
+    case = row.case
+    definition = definition_of(case)
+    sla = definition.sla
+    if sla is None:
+        return
+    if payload["what"] == "warning":
+        row.warned_at = clock.now()
+        row.save(update_fields=["warned_at"])
+        record(
+            "sla.warning",
+            actor=SLA_ACTOR,
+            object_type="case",
+            object_id=case.pk,
+            payload={"kind": row.kind, "due_at": row.due_at.isoformat()},
+        )
+        _act(case, definition, sla.on_warning, row)
+        return
+    row.breached_at = clock.now()
+    row.save(update_fields=["breached_at"])
+    record(
+        "sla.breached",
+        actor=SLA_ACTOR,
+        object_type="case",
+        object_id=case.pk,
+        payload={"kind": row.kind, "due_at": row.due_at.isoformat()},
+    )
+    _act(case, definition, sla.on_breach, row)
+
+
+def _act(
+    case: Case, definition: CaseTypeDefinition, actions: tuple[SlaAction, ...], row: CaseSla
+) -> None:
+    from casework.cases.process import notify_event
+    from casework.cases.services import CaseChanges, get_queue, update_case
+
+    for action in actions:
+        if action == SlaAction.RAISE_PRIORITY and case.priority < Priority.URGENT:
+            case = update_case(case, CaseChanges(priority=case.priority + 1), actor=SLA_ACTOR)
+        elif action == SlaAction.ESCALATE:
+            routing = definition.routing
+            target = routing.escalation_queue if routing else None
+            if target:
+                from casework.routing.models import Queue
+
+                if Queue.objects.filter(code=target).exists():
+                    case = update_case(case, CaseChanges(queue=get_queue(target)), actor=SLA_ACTOR)
+        elif action == SlaAction.NOTIFY_SUPERVISOR:
+            record(
+                "sla.supervisor_notified",
+                actor=SLA_ACTOR,
+                object_type="case",
+                object_id=case.pk,
+                payload={"kind": row.kind, "queue": case.queue.code},
+            )
+    notify_event(case, definition, "sla.breached" if row.breached_at else "sla.warning")
+
+
+def describe(row: CaseSla) -> str:
+    """ "8 h 30 min left" / "breached" / "met" / "paused", for the case screen."""
+    from casework.cases.process import business_calendar
+
+    if row.met_at:
+        return _("met") if row.breached_at is None else _("met late")
+    if row.paused_at:
+        return _("paused (waiting for the customer)")
+    if row.breached_at:
+        return _("breached")
+    left = business_time_between(clock.now(), row.due_at, business_calendar())
+    hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
+    return _("%(hours)s h %(minutes)s min left (business hours)") % {
+        "hours": hours,
+        "minutes": minutes,
+    }
