@@ -1,19 +1,25 @@
 """Intake throughput with 1M customers: the pipeline in-process, over HTTP, and against the peer.
 
     .venv/bin/python bench/inbound.py [--db sqlite|pg] [--customers N] [--messages 5000]
-                                      [--http] [--peer]
+                                      [--batch-sizes 50,200] [--http] [--peer]
 
 In-process: messages per second through `casework.intake.services.ingest(InboundMessage(…))`
 for a realistic mix (about 70 % known senders, 20 % unknown senders who become new
 customers, 10 % replies quoting the reference of a case opened earlier in the run), next to a
 bare INSERT of one interaction row per transaction; the ratio of the two per-message costs
 has a target of at most 5×. Also the SQL statements per message and a cProfile of the
-pipeline.
+pipeline. Then the same number of messages through `ingest_batch()` for each of
+`--batch-sizes` (one transaction per batch), with the cost per message against the same
+bare INSERT.
 
 `--http`: `casework serve --workers 2` on 127.0.0.1, 8 keep-alive clients POST
-`/api/v1/inbound`. `--peer` (implies --http): the django-helpdesk API benchmark from
-../shared/bench/peer (beside the project root) on the same database engine, and the
-ratio Casework req/s ÷ peer ticket creations/s (target at least 10×).
+`/api/v1/inbound` (synchronous: the answer holds the case). Then the same with
+`Prefer: respond-async` against the same kind of server plus one `casework worker`: accepted
+requests per second (202) and messages per second end to end, from the first POST until the
+worker has ingested the last message. `--peer` (implies --http): the django-helpdesk API
+benchmark from ../shared/bench/peer (beside the project root) on the same database engine,
+and the ratio of each Casework figure to the peer's ticket creations/s (target at least
+10×).
 
 Runs on a copy of the cached data set (see dataset.py), dropped at the end unless --keep.
 """
@@ -297,6 +303,46 @@ def run_api_in_process(
     return latencies, counter.total / max(counted, 1), failed, profiler
 
 
+def run_batches(mix: ContactMix, count: int, size: int) -> PipelineRun:
+    """`count` contacts through `ingest_batch()`, `size` per call (one transaction each).
+    Latencies are per batch; the cost per message is their sum ÷ `count`."""
+    from casework.intake.services import IntakeResult, ingest_batch
+
+    run = PipelineRun()
+    clock = time.perf_counter
+    done = 0
+    while done < count:
+        contacts = [mix.next() for _ in range(min(size, count - done))]
+        began = clock()
+        results = ingest_batch([contact.message() for contact in contacts])
+        run.latencies["batch"].append(clock() - began)
+        for contact, result in zip(contacts, results, strict=True):
+            if not isinstance(result, IntakeResult):
+                run.unexpected[f"{contact.category}: {result.code}"] += 1
+                continue
+            if result.is_new_case:
+                mix.remember_case(contact, result.case.reference)
+            expected = EXPECTED_MATCH.get(contact.category)
+            if contact.category == "reply" and result.is_new_case:
+                run.unexpected["reply opened a new case"] += 1
+            elif expected and result.customer_match != expected:
+                run.unexpected[f"{contact.category} sender → {result.customer_match}"] += 1
+        done += len(contacts)
+    run.wall_seconds = sum(run.latencies["batch"])
+    return run
+
+
+def count_batch_queries(mix: ContactMix, size: int) -> tuple[float, list[tuple[str, float]]]:
+    """SQL statements per message in one `ingest_batch()` of `size` contacts."""
+    from casework.intake.services import ingest_batch
+
+    contacts = [mix.next() for _ in range(size)]
+    counter = measure.QueryCounter()
+    with counter.installed():
+        ingest_batch([contact.message() for contact in contacts])
+    return counter.total / size, [(shape, n / size) for shape, n in counter.shapes.most_common()]
+
+
 def run_bare_inserts(count: int, customers: int, case_ids: list[int]) -> list[float]:
     """One interaction row per transaction, the same columns the pipeline writes."""
     from django.db import connection, transaction
@@ -469,6 +515,205 @@ def run_http(
     }
 
 
+class WorkerProcess:
+    """`casework worker` in a child process for the duration of a `with` block, stopped by
+    its PID (SIGTERM: it finishes its pass; SIGKILL after 15 s)."""
+
+    def __init__(self, env: dict[str, str], *, log_path: Path, idle_seconds: float) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.idle_seconds = idle_seconds
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> WorkerProcess:
+        command = [str(servers.VENV_BIN / "casework"), "worker"]
+        command += ["--idle-seconds", str(self.idle_seconds)]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        print(f"worker: {' '.join(command[1:])} (pid {self.process.pid}, log {self.log_path})")
+        return self
+
+    def cpu_seconds(self) -> float:
+        return servers.cpu_seconds(self.process.pid) if self.process else float("nan")
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        print(f"worker: stopped (pid {self.process.pid})")
+
+
+def _queued_left(after_id: int) -> tuple[int, int]:
+    """(entries after `after_id` still queued, all entries after it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FILTER (WHERE status = 'queued'), COUNT(*) "
+            "FROM intake_queuedmessage WHERE id > %s",
+            [after_id],
+        )
+        queued, total = cursor.fetchone()
+    return queued, total
+
+
+def _wait_until_ingested(after_id: int, expected: int, *, max_seconds: float) -> bool:
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        queued, total = _queued_left(after_id)
+        if total >= expected and queued == 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_http_async(
+    data: dataset.Dataset,
+    mix: ContactMix,
+    *,
+    requests: int,
+    clients: int,
+    log_dir: Path,
+    quiet_wait: float,
+    worker_idle_seconds: float,
+) -> dict[str, Any]:
+    """`Prefer: respond-async` against `casework serve --workers 2` and one `casework
+    worker`: accepted requests per second, and messages per second end to end (from the
+    first POST until the worker has ingested the last message)."""
+    from django.db import connections
+
+    from casework.intake.models import QueuedMessage
+    from casework.interactions.models import Interaction
+
+    connections.close_all()
+    headers = {
+        "Authorization": f"Bearer {data.token}",
+        "Content-Type": "application/json",
+        "Host": f"{servers.HOST}",
+        "Prefer": "respond-async",
+    }
+    sent: dict[str, Contact] = {}
+    sent_lock = threading.Lock()
+
+    def make_request(number: int) -> servers.Request:
+        contact = mix.next()
+        with sent_lock:
+            sent[contact.external_id] = contact
+        return servers.Request("POST", "/api/v1/inbound", contact.json_body(), contact)
+
+    engine = data.target.engine
+    env = dataset.server_environment(data.target)
+    server_log = log_dir / f"server-inbound-async-{engine}.log"
+    worker_log = log_dir / f"worker-inbound-async-{engine}.log"
+    with (
+        servers.CaseworkServer(env, workers=2, log_path=server_log) as server,
+        WorkerProcess(env, log_path=worker_log, idle_seconds=worker_idle_seconds) as worker,
+    ):
+        probe = servers.Request("GET", "/api/v1/customers/1")
+        connections_, spread = servers.connect_balanced(server, clients, headers, probe)
+        try:
+            before_warmup = QueuedMessage.objects.order_by("-id").values_list("id", flat=True)
+            warmup_after = before_warmup.first() or 0
+            warmup = servers.run_load(
+                port=server.port,
+                clients=connections_,
+                requests=clients * 5,
+                headers=headers,
+                make_request=make_request,
+                expected=lambda status: status == 202,
+            )
+            _wait_until_ingested(warmup_after, clients * 5, max_seconds=60)
+            after_id = QueuedMessage.objects.order_by("-id").values_list("id", flat=True).first()
+            after_id = after_id or 0
+            connections.close_all()
+            measure.wait_for_quiet(quiet_wait)
+            cpu_before = {**server.worker_cpu(), "worker": worker.cpu_seconds()}
+            load = measure.MachineLoad(data.target.name if engine == "pg" else None)
+            with load:
+                started_wall = time.time()
+                result = servers.run_load(
+                    port=server.port,
+                    clients=connections_,
+                    requests=requests,
+                    headers=headers,
+                    make_request=make_request,
+                    expected=lambda status: status == 202,
+                )
+                accepted_at = time.perf_counter()
+                finished = _wait_until_ingested(after_id, result.ok, max_seconds=600)
+                drained_seconds = time.perf_counter() - accepted_at
+            cpu_after = {**server.worker_cpu(), "worker": worker.cpu_seconds()}
+        finally:
+            servers.close_all(connections_)
+        server_exceptions = server.logged_exceptions()
+
+    measured = QueuedMessage.objects.filter(id__gt=after_id)
+    statuses = Counter(measured.values_list("status", flat=True))
+    last = measured.order_by("-processed_at").values_list("processed_at", flat=True).first()
+    end_to_end_seconds = (last.timestamp() - started_wall) if last else float("nan")
+    unexpected: Counter[str] = Counter()
+    rows = list(measured.values_list("external_id", "status", "case_reference", "is_duplicate"))
+    by_external_id = {row[0]: row for row in rows}
+    matches: dict[str, str] = {}
+    external_ids = list(by_external_id)
+    for start in range(0, len(external_ids), 500):
+        chunk = external_ids[start : start + 500]
+        for external_id, payload in Interaction.objects.filter(external_id__in=chunk).values_list(
+            "external_id", "payload"
+        ):
+            matches[external_id] = payload.get("customer_match", "")
+    for external_id, (_, status, reference, duplicate) in by_external_id.items():
+        contact = sent.get(external_id)
+        if contact is None:
+            continue
+        if status != "ingested":
+            unexpected[f"{contact.category}: {status}"] += 1
+            continue
+        if duplicate:
+            unexpected[f"{contact.category}: duplicate"] += 1
+        if contact.category == "reply":
+            quoted = re.search(r"CW-\d{4}-\d{6}", contact.subject + " " + contact.text)
+            if quoted and quoted.group(0) != reference:
+                unexpected["reply went to another case"] += 1
+        expected = EXPECTED_MATCH.get(contact.category)
+        if expected and matches.get(external_id) != expected:
+            unexpected[f"{contact.category} sender → {matches.get(external_id)}"] += 1
+    cpu = {str(key): round(cpu_after[key] - cpu_before.get(key, 0.0), 2) for key in cpu_after}
+    latency = measure.Latency.of(result.latencies)
+    return {
+        "server": "casework serve --workers 2 + casework worker "
+        f"--idle-seconds {worker_idle_seconds}",
+        "clients": clients,
+        "requests": requests,
+        "accepted": result.ok,
+        "errors": result.error_count,
+        "status_counts": dict(result.status_counts),
+        "error_kinds": _error_kinds(result.errors),
+        "server_exceptions": dict(server_exceptions.most_common(10)),
+        "warmup_errors": warmup.error_count,
+        "accept_seconds": round(result.wall_seconds, 2),
+        "accepted_per_second": round(result.per_second, 1),
+        "latency": latency.as_dict(),
+        "all_ingested": finished,
+        "statuses": dict(statuses),
+        "drain_seconds_after_last_accept": round(drained_seconds, 2),
+        "end_to_end_seconds": round(end_to_end_seconds, 2),
+        "end_to_end_per_second": round(statuses.get("ingested", 0) / end_to_end_seconds, 1),
+        "cpu_seconds": cpu,
+        "connections_per_worker": spread,
+        "unexpected_outcomes": dict(unexpected),
+        "machine_load": load.figures,
+        "load_text": load.describe(),
+    }
+
+
 def _error_kinds(errors: list[tuple[int, str]]) -> dict[str, int]:
     kinds: Counter[str] = Counter()
     for status, text in errors:
@@ -539,6 +784,24 @@ def parse_args() -> argparse.Namespace:
         help="the peer script's 1-client run before its 8-client run",
     )
     parser.add_argument("--profile-messages", type=int, default=300)
+    parser.add_argument(
+        "--batch-sizes",
+        type=lambda text: [int(part) for part in text.split(",") if part],
+        default=[50, 200],
+        help="ingest_batch() sizes to measure in-process, comma-separated",
+    )
+    parser.add_argument(
+        "--async-requests",
+        type=int,
+        default=0,
+        help="requests of the respond-async HTTP run (default: --http-requests)",
+    )
+    parser.add_argument(
+        "--worker-idle-seconds",
+        type=float,
+        default=0.1,
+        help="`casework worker --idle-seconds` for the respond-async HTTP run",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--asgi", action="store_true", help="serve with `casework serve --asgi` (uvicorn)"
@@ -603,6 +866,18 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
         api_latencies, api_queries, api_failed, api_profiler = run_api_in_process(
             data, mix, 500, profiled=args.profile_messages
         )
+    batches: dict[int, dict[str, Any]] = {}
+    for size in args.batch_sizes:
+        measure.wait_for_quiet(args.quiet_wait)
+        with measure.MachineLoad(engine_db) as batch_load:
+            batch_run = run_batches(mix, args.messages, size)
+        per_message_sql, batch_shapes = count_batch_queries(mix, size)
+        batches[size] = {
+            "run": batch_run,
+            "load": batch_load,
+            "sql_per_message": per_message_sql,
+            "shapes": batch_shapes,
+        }
     case_ids = list(Case.objects.order_by("-id").values_list("id", flat=True)[:1000])
     measure.wait_for_quiet(args.quiet_wait)
     with measure.MachineLoad(engine_db) as bare_load:
@@ -617,6 +892,14 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
     print("\nIn-process pipeline: " + pipeline_load.describe())
     print("API via test client: " + api_load.describe())
     print("Bare inserts:        " + bare_load.describe())
+    for size, batch in batches.items():
+        print(f"ingest_batch({size}):  " + batch["load"].describe())
+        if batch["run"].unexpected:
+            print(f"ingest_batch({size}) UNEXPECTED OUTCOMES: {dict(batch['run'].unexpected)}")
+        # Per message: the batch's cost spread over its messages.
+        batch["per_message_ms"] = 1000 * batch["run"].wall_seconds / args.messages
+        batch["ratio"] = batch["per_message_ms"] / bare_latency.mean
+        batch["latency"] = measure.Latency.of(batch["run"].latencies["batch"])
     if api_failed:
         print(f"API via test client: {api_failed} requests did not answer 201")
     if pipeline.unexpected or warmup.unexpected:
@@ -633,6 +916,20 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
     rows += [
         _latency_row("ingest: all", all_latency, queries["all"]),
         _latency_row("API POST, Django test client", api_latency, api_queries),
+    ]
+    rows += [
+        (
+            f"ingest_batch({size}): per message",
+            args.messages,
+            batch["per_message_ms"],
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            batch["sql_per_message"],
+        )
+        for size, batch in batches.items()
+    ]
+    rows += [
         _latency_row("bare INSERT + COMMIT", bare_latency, 1.0),
     ]
     report.print_table(
@@ -658,6 +955,7 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
     print(measure.profile_top(api_profiler, sort="cumulative", limit=40))
 
     http_result: dict[str, Any] | None = None
+    async_result: dict[str, Any] | None = None
     peer_result: dict[str, Any] | None = None
     log_dir = dataset.CACHE_DIR
     if args.http:
@@ -669,6 +967,15 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
             log_dir=log_dir,
             quiet_wait=args.quiet_wait,
             asgi=args.asgi,
+        )
+        async_result = run_http_async(
+            data,
+            mix,
+            requests=args.async_requests or args.http_requests,
+            clients=args.clients,
+            log_dir=log_dir,
+            quiet_wait=args.quiet_wait,
+            worker_idle_seconds=args.worker_idle_seconds,
         )
     if args.peer:
         stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -695,6 +1002,27 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
         ("pipeline ÷ bare insert", f"{ratio:.1f}×", "per-message cost ratio"),
     ]
     checks = [report.Check(f"pipeline cost ÷ bare insert ({args.db})", ratio, TARGET_RATIO, "×")]
+    for size, batch in batches.items():
+        latency = batch["latency"]
+        summary.append(
+            (
+                f"in-process ingest_batch({size})",
+                f"{1000 / batch['per_message_ms']:,.1f} msg/s",
+                f"{batch['per_message_ms']:.3f} ms per message, {batch['sql_per_message']:.1f} "
+                f"SQL/msg; per batch p50 {latency.p50:.0f} ms, p95 {latency.p95:.0f} ms",
+            )
+        )
+        summary.append(
+            (f"ingest_batch({size}) ÷ bare insert", f"{batch['ratio']:.1f}×", "per message")
+        )
+        checks.append(
+            report.Check(
+                f"ingest_batch({size}) cost per message ÷ bare insert ({args.db})",
+                batch["ratio"],
+                TARGET_RATIO,
+                "×",
+            )
+        )
     if http_result:
         lat = http_result["latency"]
         summary.append(
@@ -744,6 +1072,38 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
                 "HTTP: SQLite allows one writer at a time: the 2 server processes queue on the "
                 "database lock (IMMEDIATE transactions, 30 s busy timeout). Expected."
             )
+    if async_result:
+        lat = async_result["latency"]
+        summary.append(
+            (
+                "Casework HTTP POST /api/v1/inbound, Prefer: respond-async",
+                f"{async_result['accepted_per_second']} req/s accepted",
+                f"{args.clients} clients, p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, "
+                f"errors {async_result['errors']}",
+            )
+        )
+        summary.append(
+            (
+                "… end to end (first POST → last message ingested by the worker)",
+                f"{async_result['end_to_end_per_second']} msg/s",
+                f"{async_result['end_to_end_seconds']} s for {async_result['accepted']} messages;"
+                f" drained {async_result['drain_seconds_after_last_accept']} s after the last "
+                f"202; statuses {async_result['statuses']}",
+            )
+        )
+        checks.append(report.Check(f"async HTTP errors ({args.db})", async_result["errors"], 0, ""))
+        print(f"HTTP async: {async_result['load_text']}")
+        print(f"HTTP async: CPU seconds during the run: {async_result['cpu_seconds']}")
+        if not async_result["all_ingested"]:
+            print("HTTP async: NOT ALL MESSAGES WERE INGESTED within the time limit")
+        if async_result["errors"]:
+            print(f"HTTP async ERRORS: {async_result['status_counts']}")
+            for kind, count in async_result["error_kinds"].items():
+                print(f"  {count:>5} × {kind}")
+        if async_result["server_exceptions"]:
+            print(f"HTTP async: exceptions in the server log: {async_result['server_exceptions']}")
+        if async_result["unexpected_outcomes"]:
+            print(f"HTTP async unexpected outcomes: {async_result['unexpected_outcomes']}")
     if peer_result is not None:
         if "failed" in peer_result:
             summary.append(("peer (django-helpdesk) API create", "failed", peer_result["failed"]))
@@ -777,6 +1137,22 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
                     at_most=False,
                 )
             )
+            if async_result:
+                for label, figure in (
+                    ("async accepted req/s", async_result["accepted_per_second"]),
+                    ("async end-to-end msg/s", async_result["end_to_end_per_second"]),
+                ):
+                    async_ratio = figure / c8["creates_per_s"]
+                    summary.append((f"Casework {label} ÷ peer", f"{async_ratio:.1f}×", ""))
+                    checks.append(
+                        report.Check(
+                            f"Casework {label} ÷ peer ({args.db})",
+                            async_ratio,
+                            TARGET_PEER_RATIO,
+                            "×",
+                            at_most=False,
+                        )
+                    )
     report.print_table(f"inbound summary ({args.db})", ["what", "figure", "details"], summary)
     report.print_checks(checks)
 
@@ -822,7 +1198,20 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
                 "machine_load": bare_load.figures,
             },
             "ratio_pipeline_to_bare": round(ratio, 2),
+            "batches": {
+                str(size): {
+                    "per_message_ms": round(batch["per_message_ms"], 4),
+                    "ratio_to_bare": round(batch["ratio"], 2),
+                    "sql_per_message": round(batch["sql_per_message"], 2),
+                    "statements_per_message": {k: round(v, 3) for k, v in batch["shapes"]},
+                    "batch_latency": batch["latency"].as_dict(),
+                    "unexpected_outcomes": dict(batch["run"].unexpected),
+                    "machine_load": batch["load"].figures,
+                }
+                for size, batch in batches.items()
+            },
             "http": http_result,
+            "http_async": async_result,
             "peer": peer_result,
             "checks": [check.as_dict() for check in checks],
         },
