@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
-from casework.classify.linear import ModelFileError, TextModel, fit, fit_temperature
+from casework.classify.linear import (
+    ModelFileError,
+    TextModel,
+    analyzer_for,
+    fit,
+    fit_temperature,
+)
 from casework.classify.texts import prepare
 from tests.classify.conftest import labelled_rows
 
@@ -66,3 +75,24 @@ def test_temperature_softens_overconfident_scores():
     temperature = fit_temperature(scores, truth)
 
     assert temperature > 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "I  a   bc\tx\n\nÄÖÜ ß",
+        "😀 x",
+        "İstanbul ẞ groß",
+        "Mein Router verbindet sich seit gestern nicht mehr!!",
+        "ab " * 50,
+    ],
+)
+def test_the_fast_character_ngrams_are_scikit_learns(text: str):
+    params = {"analyzer": "char_wb", "ngram_range": [2, 5], "sublinear_tf": True, "min_df": 2}
+
+    fast = analyzer_for(params)
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer()
+
+    assert Counter(fast(text)) == Counter(reference(text))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -97,7 +98,7 @@ class TextModel:
         self._readers: list[tuple[Callable[[str], list[str]], dict[str, int], np.ndarray]] = []
         offset = 0
         for block in self.blocks:
-            analyzer = _vectorizer(block.params).build_analyzer()
+            analyzer = analyzer_for(block.params)
             vocabulary = {term: offset + i for i, term in enumerate(block.terms)}
             idf = np.concatenate([np.zeros(offset), np.asarray(block.idf, dtype=np.float64)])
             self._readers.append((analyzer, vocabulary, idf))
@@ -129,16 +130,19 @@ class TextModel:
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
         for analyzer, vocabulary, idf in self._readers:
-            found = [
-                (vocabulary[term], count)
-                for term, count in Counter(analyzer(text)).items()
-                if term in vocabulary
-            ]
+            get = vocabulary.get
+            found: list[int] = []
+            frequencies: list[int] = []
+            for term, count in Counter(analyzer(text)).items():
+                index = get(term)
+                if index is not None:
+                    found.append(index)
+                    frequencies.append(count)
             if not found:
                 continue
             block = np.array(found, dtype=np.int64)
-            weights = (1.0 + np.log(block[:, 1])) * idf[block[:, 0]]
-            indices.append(block[:, 0])
+            weights = (1.0 + np.log(np.array(frequencies, dtype=np.float64))) * idf[block]
+            indices.append(block)
             values.append(weights / (np.sqrt(weights @ weights) or 1.0))
         if not indices:
             return np.empty(0, dtype=np.int64), np.empty(0)
@@ -293,3 +297,29 @@ def _vectorizer(params: dict[str, Any]) -> TfidfVectorizer:
     options = dict(params)
     options["ngram_range"] = tuple(options["ngram_range"])
     return TfidfVectorizer(dtype=np.float32, **options)
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def analyzer_for(params: dict[str, Any]) -> Callable[[str], list[str]]:
+    """The terms of a text as the vectoriser with these settings finds them. Character
+    n-grams within word boundaries get a faster equivalent of scikit-learn's (the same
+    terms in the same numbers, see the tests): they are most of the time per message."""
+    if params.get("analyzer") != "char_wb":
+        return _vectorizer(params).build_analyzer()
+    low, high = params["ngram_range"]
+
+    def char_wb_ngrams(text: str) -> list[str]:
+        grams: list[str] = []
+        for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+            padded = f" {word} "
+            length = len(padded)
+            for n in range(low, high + 1):
+                if n >= length:
+                    grams.append(padded)
+                    break
+                grams += [padded[i : i + n] for i in range(length - n + 1)]
+        return grams
+
+    return char_wb_ngrams
