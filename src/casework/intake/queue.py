@@ -8,7 +8,7 @@ the taking together, so no message is lost and none is ingested twice.
 
 Taking entries: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so parallel workers take
 different entries; on SQLite the transaction itself is enough, because its IMMEDIATE
-transactions hold the database's write lock from BEGIN (see docs/adr/0007-queued-intake.md).
+transactions hold the database's write lock from BEGIN (see docs/adr/, "queued intake").
 """
 
 from __future__ import annotations
