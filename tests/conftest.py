@@ -3,10 +3,14 @@ from __future__ import annotations
 import pytest
 
 from casework.api.auth import forget_cached_tokens
+from casework.cases.process import forget_loaded_definitions
 from casework.intake.services import forget_cached_defaults
 from casework.kernel.actors import Actor
 from casework.routing.queries import actor_for_agent
 from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeFactory
+
+# The case engine's fixtures (`engine`: the shipped case types published).
+pytest_plugins = ["tests.engine"]
 
 
 @pytest.fixture(autouse=True)
@@ -14,9 +18,11 @@ def _fresh_intake_defaults():  # noqa: ANN202
     """Each test configures its own channel defaults; none may leak from the test before."""
     forget_cached_defaults()
     forget_cached_tokens()
+    forget_loaded_definitions()
     yield
     forget_cached_defaults()
     forget_cached_tokens()
+    forget_loaded_definitions()
 
 
 @pytest.fixture

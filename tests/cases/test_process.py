@@ -23,57 +23,22 @@ from casework.cases.models import (
     TaskKind,
     TaskStatus,
 )
-from casework.cases.services import NewCase, get_case_type, open_case_atomically
-from casework.channels.email.models import Mailbox, OutboundEmail
+from casework.channels.email.models import OutboundEmail
 from casework.events.models import Event
 from casework.intake.messages import InboundMessage
 from casework.intake.services import ingest
-from casework.kernel import clock, jobs
-from casework.kernel.actors import Actor
+from casework.kernel import clock
 from casework.kernel.errors import InvalidInput, PermissionDenied
-from casework.kernel.models import Job
 from casework.routing.queries import actor_for_agent
+from tests.engine import ADMIN, open_process_case, run_jobs
 from tests.factories import (
     AgentFactory,
     ContractFactory,
     CustomerFactory,
     IdentifierFactory,
-    QueueFactory,
-    TeamFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-QUEUES = [
-    ("retention", 1),
-    ("complaints", 1),
-    ("complaints-supervisors", 2),
-    ("member-service", 1),
-    ("member-service-2nd-level", 2),
-    ("licensing", 3),
-    ("distribution", 3),
-    ("telecom-contracts", 1),
-    ("telecom-back-office", 2),
-]
-ADMIN = Actor.system("test")
-
-
-@pytest.fixture
-def engine(db, settings):  # noqa: ANN001, ANN201
-    """Every shipped case type published, with the queues they route to."""
-    settings.CASEWORK_FEDERAL_STATE = "NW"
-    for code, tier in QUEUES:
-        QueueFactory(code=code, team=TeamFactory(code=f"team-{code}", tier=tier))
-    process.forget_loaded_definitions()
-    published = process.publish_configured(actor=ADMIN)
-    assert {entry.key for entry in published} >= {"retention-order", "complaint-goodwill"}
-    Mailbox.objects.create(
-        address="service@demo.casework.test",
-        display_name="Service",
-        case_type=get_case_type("retention-order"),
-    )
-    yield
-    process.forget_loaded_definitions()
 
 
 class Billing(BaseHTTPRequestHandler):
@@ -112,24 +77,6 @@ def billing(settings) -> Iterator[type[Billing]]:  # noqa: ANN001
     }
     yield Billing
     server.shutdown()
-
-
-def run_jobs(rounds: int = 20) -> None:
-    """The worker's passes until nothing is due (retries are made due at once)."""
-    for _ in range(rounds):
-        Job.objects.filter(status="queued", next_attempt_at__gt=clock.now()).exclude(
-            kind__in=["cases.sla_due", "cases.resume", "cases.wait_timeout"]
-        ).update(next_attempt_at=clock.now())
-        if not jobs.run_due():
-            return
-
-
-def open_process_case(key: str, **kwargs: Any) -> Case:
-    case = open_case_atomically(
-        NewCase(case_type=get_case_type(key), subject=kwargs.pop("subject", key), **kwargs),
-        actor=ADMIN,
-    )
-    return Case.objects.get(pk=case.pk)
 
 
 def codes(case: Case) -> list[str]:

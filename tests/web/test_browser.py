@@ -205,3 +205,27 @@ def test_agent_reads_a_hostile_html_mail_safely_and_answers_it(
     reply = OutboundEmail.objects.get(kind="reply")
     assert reply.in_reply_to == "hostile-1@example.de"
     assert "wir prüfen die Rechnung" in reply.body_text
+
+
+def test_the_admin_shows_a_case_types_life_cycle(page: Page, engine):
+    from django.contrib.auth import get_user_model
+
+    from casework.cases.models import PublishedCaseType
+
+    get_user_model().objects.create_superuser("root", "root@example.org", "secret-password")
+    published = PublishedCaseType.objects.get(key="collecting-society-request")
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill("secret-password")
+    page.get_by_role("button", name="Log in").click()
+
+    page.goto(f"/admin/cases/publishedcasetype/{published.pk}/change/")
+
+    drawing = page.locator(".life-cycle svg")
+    expect(drawing).to_be_visible()
+    expect(drawing).to_contain_text("Intake")
+    expect(drawing).to_contain_text("2nd level")
+    expect(drawing).to_contain_text("Withdrawn")
+    box = drawing.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+    page.screenshot(path="/tmp/casework-life-cycle.png", full_page=True)

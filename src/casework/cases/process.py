@@ -98,7 +98,13 @@ def registry() -> CaseTypeRegistry:
 
 
 def forget_loaded_definitions() -> None:
-    """After publishing or changing definitions in this process (tests, the publish command)."""
+    """After publishing or changing definitions in this process (tests, the publish command).
+    The loaded files stay: a version never changes, and loading them all takes a while."""
+    _published.clear()
+
+
+def reload_definitions() -> None:
+    """Read the definition files again (a new version was added to a folder)."""
     global _registry
     _registry = None
     _published.clear()
@@ -185,7 +191,7 @@ def publish_configured(keys: list[str] | None = None, *, actor: Actor) -> list[P
     the queue its definition names; that queue must exist."""
     from casework.cases.models import CaseType
 
-    forget_loaded_definitions()
+    reload_definitions()
     found = registry()
     chosen = keys or found.keys()
     results = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.cases.models import (
@@ -26,10 +26,17 @@ from casework.kernel.errors import NotFound
 
 
 def visible_cases(actor: Actor) -> QuerySet[Case]:
+    """Cases in the actor's teams' queues, cases they own, and cases with open work for
+    their teams (an approval for the supervisors, a task for a specialist team)."""
     cases = Case.objects.all()
     if actor.is_admin:
         return cases
-    return cases.filter(Q(queue__team_id__in=actor.team_ids) | Q(owner_id=actor.id))
+    open_work_here = Task.objects.filter(
+        case_id=OuterRef("pk"), status__in=OPEN_TASK_STATUSES, queue__team_id__in=actor.team_ids
+    )
+    return cases.filter(
+        Q(queue__team_id__in=actor.team_ids) | Q(owner_id=actor.id) | Exists(open_work_here)
+    )
 
 
 def access_case(actor: Actor, case_id: int) -> Case:

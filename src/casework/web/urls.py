@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.web.views import auth, cases, contacts, customers, search, work
+from casework.web.views import auth, cases, contacts, customers, process, search, work
 
 app_name = "web"
 
@@ -21,6 +21,12 @@ urlpatterns = [
     path("cases/<int:case_id>/resolution/", cases.case_resolve, name="case_resolve"),
     path("cases/<int:case_id>/email-reply/", cases.case_email_reply, name="case_email_reply"),
     path("cases/<int:case_id>/forward/", cases.case_forward, name="case_forward"),
+    path("cases/<int:case_id>/action/", process.case_action, name="case_action"),
+    path(
+        "cases/<int:case_id>/tasks/<int:task_id>/",
+        process.task_complete,
+        name="task_complete",
+    ),
     path("cases/<int:case_id>/merge/", cases.case_merge, name="case_merge"),
     path("cases/<int:case_id>/customer/", cases.case_link_customer, name="case_link_customer"),
     path(

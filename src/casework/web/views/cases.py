@@ -58,6 +58,7 @@ from casework.web.forms import (
     SplitForm,
     StatusForm,
 )
+from casework.web.views.process import process_context
 
 SUMMARY = "web/cases/_summary.html"
 NOTES = "web/cases/_notes.html"
@@ -293,6 +294,7 @@ def _page_context(request: HttpRequest, actor: Actor, case: Case, **bound: Form)
         "split_form": SplitForm(),
         **bound,
     }
+    context.update(process_context(case))
     if case.is_open:
         context.setdefault("forward_form", ForwardForm(queues=list_all_queues()))
         context.setdefault("merge_form", MergeCaseForm())
