@@ -12,6 +12,8 @@ from casework.channels.email.services import receive_email
 from casework.customers.models import Customer
 from casework.demo.loading import load_demo
 from casework.events.models import Event
+from casework.kernel import jobs
+from casework.kernel.models import Job
 from casework.knowledge.models import ReplyTemplate
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +40,11 @@ def test_the_demo_loads_twice_without_change_and_its_mailboxes_work():
         envelope_from=address,
         recipients=["service@demo.casework.test"],
     )
-    assert Case.objects.get(reference=known.case_reference).customer == jana
-    assert OutboundEmail.objects.filter(kind="acknowledgement", to_address=address).exists()
+    request = Case.objects.get(reference=known.case_reference)
+    assert request.customer == jana and request.process_key == "collecting-society-request"
+    # The process informs the member (request-received); the mailbox does not add a second mail.
+    assert not OutboundEmail.objects.filter(kind="acknowledgement", to_address=address).exists()
+    assert Job.objects.filter(kind="cases.notify", payload__template="request-received").exists()
 
     stranger = receive_email(
         mail("fremd@example.org", "service@demo.casework.test", "d-2@example.net"),
@@ -56,3 +61,18 @@ def test_the_demo_loads_twice_without_change_and_its_mailboxes_work():
     )
     created = Case.objects.get(reference=shopper.case_reference).customer
     assert created is not None and created.is_provisional
+
+
+def test_the_demo_licensing_question_goes_to_the_licensing_department():
+    load_demo(generated_customers=0, progress=lambda line: None)
+    for _ in range(10):
+        if not jobs.run_due():
+            break
+
+    request = Case.objects.get(
+        process_key="collecting-society-request", customer__last_name="Wolff"
+    )
+    assert request.stage == "first-level" and request.step == "wait-for-department"
+    licensing = Case.objects.get(parent=request)
+    assert licensing.queue.code == "licensing" and licensing.data["work_title"] == "Sommerlied"
+    assert licensing.tasks.filter(status="open", step_key="answer-department-question").exists()

@@ -1153,6 +1153,14 @@ def _contract_context(case: Case, customer: Any, today: date) -> dict[str, Any]:
 # -- notifications -------------------------------------------------------------------------
 
 
+def notifies_on_opening(case: Case) -> bool:
+    """Whether the case's process tells the customer that it was opened (so a channel's own
+    acknowledgement would be a second mail)."""
+    if not case.process_key:
+        return False
+    return "case.opened" in definition_of(case).notifications
+
+
 def notify_event(case: Case, definition: CaseTypeDefinition, event: str) -> None:
     template = definition.notifications.get(event)
     if template:

@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from casework.cases import services as cases
-from casework.cases.models import CaseType, ResolutionCode
+from casework.cases.models import Case, CaseType, ResolutionCode
+from casework.cases.process import publish_configured
 from casework.channels.email.models import Mailbox
 from casework.customers import services as customers
 from casework.customers.models import Customer, Product
@@ -37,6 +38,7 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
     load_reference_data()
     progress("reference data: teams, queues, skills, agents, products, case types")
     load_journeys()
+    load_processes()
     progress("reference journeys: Helmut Berger, Lisa Schneider, Dr. Jana Wolff")
     created = load_generated_customers(generated_customers)
     progress(f"generated customers: {created} new, {generated_customers} in all")
@@ -95,6 +97,9 @@ def load_reference_data() -> None:
                 "default_queue": queues[queue],
             },
         )
+    # The shipped case types with processes: the collecting society's requests and their
+    # departments' sub-cases, complaints with goodwill, contract changes, retention orders.
+    publish_configured(actor=DEMO_ACTOR)
     for channel, case_type in reference.CHANNEL_DEFAULTS.items():
         ChannelDefault.objects.get_or_create(
             channel=channel, defaults={"case_type": CaseType.objects.get(code=case_type)}
@@ -441,6 +446,43 @@ def load_journeys() -> None:
             customer_number="K10000004",
         ),
         actor=DEMO_ACTOR,
+    )
+
+
+@recording_transaction()
+def load_processes() -> None:
+    """Dr. Jana Wolff asks whether a radio station may use her work: a collecting-society
+    request whose process sends a sub-case to the licensing department (the worker moves
+    it on when the demo runs)."""
+    jana = Customer.objects.get(customer_number="K10000003")
+    if Case.objects.filter(customer=jana, case_type__code="collecting-society-request").exists():
+        return
+    request = cases.open_case(
+        cases.NewCase(
+            case_type=cases.get_case_type("collecting-society-request"),
+            subject="Lizenz für Radiosendung 'Sommerlied'",
+            customer_id=jana.pk,
+            service_type="advice",
+            data={
+                "topic": "licensing",
+                "member_number": "104233",
+                "work_title": "Sommerlied",
+                "question": "Ein Radiosender möchte 'Sommerlied' senden. Braucht er eine "
+                "Einzellizenz?",
+            },
+        ),
+        actor=DEMO_ACTOR,
+    )
+    _interaction(
+        jana,
+        request.pk,
+        "email",
+        "inbound",
+        _ago(1, 9),
+        "Lizenz für Radiosendung 'Sommerlied'",
+        "Guten Tag, ein Radiosender möchte mein Werk 'Sommerlied' senden. Braucht er dafür "
+        "eine Einzellizenz? Mitgliedsnummer 104233. Dr. Jana Wolff",
+        sender="jana.wolff@example.net",
     )
 
 

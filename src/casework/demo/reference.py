@@ -28,6 +28,20 @@ QUEUES = [
     ("cs-complaints", "Beschwerden", "Complaints", "cs-specialists"),
     ("cs-licensing", "Lizenzierung", "Licensing", "cs-licensing"),
     ("cs-identify", "Mitglied identifizieren", "Identify the member", "cs-service"),
+    # The queues the shipped case types (their processes) route to.
+    ("member-service", "Mitgliederanliegen", "Member requests", "cs-service"),
+    (
+        "member-service-2nd-level",
+        "Mitgliederanliegen 2nd Level",
+        "Member requests 2nd level",
+        "cs-specialists",
+    ),
+    ("licensing", "Lizenzanfragen", "Licensing requests", "cs-licensing"),
+    ("distribution", "Verteilungsanfragen", "Distribution requests", "cs-licensing"),
+    ("complaints", "Beschwerden Mobilfunk", "Complaints", "first-level"),
+    ("complaints-supervisors", "Kulanzfreigaben", "Goodwill approvals", "second-level"),
+    ("telecom-contracts", "Vertragsänderungen", "Contract changes", "first-level"),
+    ("telecom-back-office", "Vertrags-Backoffice", "Contract back office", "second-level"),
 ]
 
 SKILLS = [
@@ -119,8 +133,8 @@ MAILBOXES = [
     (
         "service@demo.casework.test",
         "Mitgliederservice",
-        "cs-support",
-        "cs-support",
+        "collecting-society-request",
+        "member-service",
         "de",
         "cs-identify",
     ),

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
+from casework.cases.process import notifies_on_opening
 from casework.channels.email.models import Mailbox, OutboundEmail, RawEmail, RawEmailStatus
 from casework.channels.email.outbound import (
     find_bounced,
@@ -212,7 +213,10 @@ def _store(prepared: PreparedEmail) -> ReceivedEmail:
         raw_row.status = RawEmailStatus.INGESTED
         if bounced is not None:
             mark_bounced(bounced, interaction_id=result.interaction.pk)
-        if _wants_acknowledgement(mailbox, parsed, message, result.is_new_case):
+        # A case whose process informs the customer of its opening needs no second mail.
+        if _wants_acknowledgement(
+            mailbox, parsed, message, result.is_new_case
+        ) and not notifies_on_opening(result.case):
             customer = result.case.customer
             queue_acknowledgement(
                 mailbox=mailbox,
