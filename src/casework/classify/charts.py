@@ -18,13 +18,17 @@ def confusion_svg(matrix: ConfusionMatrix, *, title: str = "") -> str:
     n = len(matrix.labels)
     cell = 28 if n <= 12 else 16 if n <= 40 else 11
     font_size = max(6, cell // 2 - 1)
+    digits = len(str(max((max(row, default=0) for row in matrix.counts), default=0)))
+    if n <= 12:
+        cell = max(cell, 10 + digits * 8)  # room for the largest count
     label_width = 8 + int(
         0.62 * font_size * max((len(label) for label in matrix.labels), default=1)
     )
     left = label_width + 24
     top = label_width + 40
     size = n * cell
-    width, height = left + size + 20, top + size + 20
+    width = max(left + size + 20, 16 + int(7.5 * len(title)))
+    height = top + size + 20
 
     parts = [
         "<?xml version='1.0' encoding='UTF-8'?>",
