@@ -47,7 +47,12 @@ def render(case: Case, template: str, language: str) -> tuple[str, str]:
     language = language if language in ("de", "en") else "de"
     customer = case.customer
     with translation.override(language):
-        if customer is not None and customer.last_name:
+        if customer is not None and customer.last_name and customer.salutation:
+            greeting = _("Dear %(salutation)s %(last_name)s,") % {
+                "salutation": customer.salutation,
+                "last_name": customer.last_name,
+            }
+        elif customer is not None and customer.last_name:
             greeting = _("Dear %(name)s,") % {"name": customer.display_name}
         else:
             greeting = _("Hello,")

@@ -19,6 +19,7 @@ from casework.cases.models import (
     CaseStatus,
     CaseType,
     Priority,
+    ProcessStatus,
     ResolutionCode,
     ServiceType,
     Task,
@@ -336,6 +337,12 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
         raise InvalidTransition(
             _("case %(reference)s is %(status)s already")
             % {"reference": case.reference, "status": CaseStatus(case.status).label},
+            field="status",
+        )
+    if case.process_key and case.process_status != ProcessStatus.COMPLETED:
+        raise InvalidTransition(
+            _("case %(reference)s is resolved by its process; use the actions it offers")
+            % {"reference": case.reference},
             field="status",
         )
     code = ResolutionCode.objects.filter(code=resolution_code, is_active=True).first()

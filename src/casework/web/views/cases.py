@@ -267,7 +267,10 @@ def _summary_context(actor: Actor, case: Case) -> dict[str, Any]:
             "assign_form": AssignForm(
                 agents=list_assignable_agents(actor), initial={"agent": case.owner_id}
             ),
-            "resolve_form": ResolveForm(codes=list_resolution_codes()),
+            # A case with a process is resolved by its process (or an action it offers).
+            "resolve_form": None
+            if case.process_key
+            else ResolveForm(codes=list_resolution_codes()),
         }
     return context
 
