@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -382,3 +383,62 @@ def test_publishing_a_changed_text_under_the_same_version_is_refused(engine):
     definition = process.registry().get("retention-order")
     with pytest.raises(process.ProcessConflict):
         process.publish(definition, source="changed", sha256="0" * 64, actor=ADMIN)
+
+
+def test_open_cases_move_to_a_new_version_only_when_asked_and_mapped(engine, settings, tmp_path):
+    shipped = process.registry().get("collecting-society-request")
+    case = open_process_case("collecting-society-request", customer_id=retention_customer().pk)
+    run_jobs()
+    agent = actor_for_agent(AgentFactory(teams=[case.queue.team]))
+    process.complete_task(
+        Task.objects.get(case=case, step_key="capture-request", status=TaskStatus.OPEN),
+        actor=agent,
+        data={"topic": "membership"},
+    )
+    run_jobs()
+    case.refresh_from_db()
+    assert (case.stage, case.step) == ("first-level", "answer-first-level")
+    # Version 2 calls the first level "level-1".
+    source = Path(shipped.source)
+    text = source.read_text(encoding="utf-8").replace("version: 1", "version: 2")
+    text = text.replace("key: first-level", "key: level-1").replace(
+        "to: first-level", "to: level-1"
+    )
+    (tmp_path / "decisions").mkdir()
+    for table in (source.parent / "decisions").iterdir():
+        (tmp_path / "decisions" / table.name).write_text(table.read_text(encoding="utf-8"))
+    (tmp_path / source.name).write_text(text, encoding="utf-8")
+    settings.CASEWORK_CASETYPES_DIR = str(tmp_path)
+    process.publish_configured(["collecting-society-request"], actor=ADMIN)
+
+    assert open_process_case("collecting-society-request").process_version == 2
+    case.refresh_from_db()
+    assert case.process_version == 1  # a case keeps its version until it is moved
+    with pytest.raises(InvalidInput):
+        process.migrate_open_cases(
+            "collecting-society-request", from_version=1, to_version=2, actor=ADMIN
+        )
+    preview = process.migrate_open_cases(
+        "collecting-society-request",
+        from_version=1,
+        to_version=2,
+        stage_map={"first-level": "level-1"},
+        actor=ADMIN,
+        dry_run=True,
+    )
+    assert [(m.stage_before, m.stage_after) for m in preview] == [("first-level", "level-1")]
+    case.refresh_from_db()
+    assert case.process_version == 1
+
+    process.migrate_open_cases(
+        "collecting-society-request",
+        from_version=1,
+        to_version=2,
+        stage_map={"first-level": "level-1"},
+        actor=ADMIN,
+    )
+
+    case.refresh_from_db()
+    assert (case.process_version, case.stage, case.step) == (2, "level-1", "answer-first-level")
+    assert Task.objects.get(case=case, step_key="answer-first-level", status="open")
+    assert Event.objects.filter(code="case.process_migrated", object_id=case.pk).exists()

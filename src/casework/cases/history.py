@@ -123,6 +123,8 @@ _DESCRIBERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "case.exception_resolved": lambda p: _("Exception decided: %(option)s") % p,
     "case.action_taken": lambda p: _("%(action)s: %(reason)s") % p,
     "case.process_completed": lambda p: _("Process completed in stage %(stage)s") % p,
+    "case.process_migrated": lambda p: _("Moved from v%(old)s to v%(new)s of its case type")
+    % {"old": p["before"]["version"], "new": p["after"]["version"]},
     "case.assigned": lambda p: _("Owner changed"),
     "case.resolved": lambda p: _("Resolved (%(code)s)") % {"code": p["resolution_code"]},
     "case.reopened": lambda p: _("Reopened: %(reason)s") % p,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -234,6 +235,79 @@ def _source_text(definition: CaseTypeDefinition) -> str:
                 table = path.parent / step.table_path
                 parts.append(f"# {step.table_path}\n{table.read_text(encoding='utf-8')}")
     return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Migrated:
+    reference: str
+    stage_before: str
+    stage_after: str
+    step_after: str
+
+
+def migrate_open_cases(
+    key: str,
+    *,
+    from_version: int,
+    to_version: int,
+    stage_map: Mapping[str, str] | None = None,
+    actor: Actor,
+    dry_run: bool = False,
+) -> list[Migrated]:
+    """Move the open cases of one version of a case type to a newer published version:
+    the explicit migration path (cases keep their version otherwise). Each case keeps its
+    stage, or the stage `stage_map` names for it; it keeps its step when the new stage has
+    it, and starts the stage again otherwise (its open process work is cancelled and the
+    stage's steps run anew). All or nothing: a stage without a counterpart stops it."""
+    old = registry().get(key, from_version)
+    new = registry().get(key, to_version)
+    if not PublishedCaseType.objects.filter(key=key, version=to_version).exists():
+        raise ProcessConflict(
+            _("%(key)s v%(version)s is not published") % {"key": key, "version": to_version}
+        )
+    mapping = {stage.key: stage.key for stage in old.stages} | dict(stage_map or {})
+    new_stages = {stage.key for stage in new.stages}
+    missing = sorted({old_key for old_key, new_key in mapping.items() if new_key not in new_stages})
+    if missing:
+        raise InvalidInput(
+            _("stages without a counterpart in v%(version)s: %(stages)s (map them with --stage)")
+            % {"version": to_version, "stages": ", ".join(missing)},
+            field="stage_map",
+        )
+    moved: list[Migrated] = []
+    with recording_transaction():
+        for case in (
+            Case.objects.select_for_update()
+            .filter(process_key=key, process_version=from_version)
+            .exclude(process_status=ProcessStatus.COMPLETED)
+            .order_by("pk")
+        ):
+            stage = mapping[case.stage]
+            keeps_step = any(step.key == case.step for step in new.stage(stage).steps)
+            step = case.step if keeps_step else ""
+            moved.append(Migrated(case.reference, case.stage, stage, step))
+            if dry_run:
+                continue
+            if not keeps_step:
+                Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES).exclude(
+                    step_key=""
+                ).update(status=TaskStatus.CANCELLED, completed_at=clock.now())
+            before = {"version": from_version, "stage": case.stage, "step": case.step}
+            case.process_version, case.stage, case.step = to_version, stage, step
+            if not keeps_step:
+                case.process_status = ProcessStatus.RUNNING
+                case.process_revision += 1
+                _schedule_advance(case)
+            _save(case, "process_version", "process_status", "process_revision")
+            _event(
+                case,
+                "case.process_migrated",
+                before=before,
+                after={"version": to_version, "stage": stage, "step": step},
+            )
+        if dry_run:
+            transaction.set_rollback(True)
+    return moved
 
 
 def business_calendar() -> BusinessCalendar:

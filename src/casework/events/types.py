@@ -39,6 +39,7 @@ EVENT_TYPES = {
     "case.exception_resolved": _("exception decided"),
     "case.action_taken": _("action taken"),
     "case.process_completed": _("process completed"),
+    "case.process_migrated": _("process moved to a new version"),
     "casetype.published": _("case type published"),
     "sla.started": _("service level clock started"),
     "sla.paused": _("service level clock paused"),

@@ -45,12 +45,28 @@ class Command(BaseCommand):
             "publish", help="make the newest version of case types the one new cases start with"
         )
         publish.add_argument("keys", nargs="*", help="case type keys (default: all)")
+        migrate = actions.add_parser(
+            "migrate", help="move the open cases of one version to a newer published version"
+        )
+        migrate.add_argument("key")
+        migrate.add_argument("--from", dest="from_version", type=int, required=True)
+        migrate.add_argument("--to", dest="to_version", type=int, required=True)
+        migrate.add_argument(
+            "--stage",
+            action="append",
+            default=[],
+            metavar="OLD=NEW",
+            help="where cases in a stage that the new version lacks go (repeatable)",
+        )
+        migrate.add_argument("--dry-run", action="store_true", help="show, change nothing")
 
     def handle(self, *args: object, **options: object) -> None:
         if options["action"] == "check":
             self.check_definitions(Path(str(options["path"])))
         elif options["action"] == "publish":
             self.publish(list(options["keys"]))  # type: ignore[call-overload]
+        elif options["action"] == "migrate":
+            self.migrate(options)
         else:
             folders = options["path"]
             self.draw_graph(
@@ -78,6 +94,39 @@ class Command(BaseCommand):
         for entry in published:
             state = _("published") if entry.is_new else _("already published")
             self.stdout.write(f"{entry.key} v{entry.version}: {state}")
+
+    def migrate(self, options: dict[str, object]) -> None:
+        from casework.cases.process import migrate_open_cases
+        from casework.kernel.actors import Actor
+
+        stage_map = {}
+        for pair in options["stage"]:  # type: ignore[attr-defined]
+            old, equals, new = str(pair).partition("=")
+            if not equals or not old or not new:
+                raise CommandError(_("--stage takes OLD=NEW, not %(pair)s") % {"pair": pair})
+            stage_map[old] = new
+        try:
+            moved = migrate_open_cases(
+                str(options["key"]),
+                from_version=int(options["from_version"]),  # type: ignore[call-overload]
+                to_version=int(options["to_version"]),  # type: ignore[call-overload]
+                stage_map=stage_map,
+                actor=Actor.system("casetype migrate"),
+                dry_run=bool(options["dry_run"]),
+            )
+        except DomainError as error:
+            raise CommandError(error.message, returncode=EXIT_PROBLEMS) from error
+        for entry in moved:
+            step = entry.step_after or _("(stage starts again)")
+            self.stdout.write(
+                f"{entry.reference}: {entry.stage_before} → {entry.stage_after} {step}"
+            )
+        summary = (
+            _("%(count)d open case(s) would move")
+            if options["dry_run"]
+            else _("%(count)d open case(s) moved")
+        )
+        self.stdout.write(summary % {"count": len(moved)})
 
     def check_definitions(self, path: Path) -> None:
         if not path.exists():
