@@ -2,6 +2,7 @@
 
 from email.header import decode_header, make_header
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,8 +18,28 @@ from casework.kernel.errors import DomainError
 from casework.routing.queries import actor_for_user
 
 
+class MailboxForm(forms.ModelForm):
+    """The IMAP password is never shown; left empty, the stored one stays."""
+
+    imap_password = forms.CharField(
+        label=_("IMAP password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Stored encrypted. Leave empty to keep the current password."),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = ["imap_password"]  # the rest come from the admin's fieldsets
+
+    def clean_imap_password(self) -> str:
+        given = self.cleaned_data["imap_password"]
+        return given or (self.instance.imap_password if self.instance.pk else "")
+
+
 @admin.register(Mailbox)
 class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
     list_display = ("address", "display_name", "case_type", "queue", "acknowledges", "is_active")
     list_filter = ("is_active",)
     fieldsets = (

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from casework.kernel.fields import EncryptedTextField
+
 
 class Mailbox(models.Model):
     """An address of ours that receives mail; each is configured for a department."""
@@ -49,7 +51,7 @@ class Mailbox(models.Model):
     imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
     imap_ssl = models.BooleanField(_("IMAP over TLS"), default=True)
     imap_user = models.CharField(_("IMAP user"), max_length=200, blank=True)
-    imap_password = models.CharField(_("IMAP password"), max_length=200, blank=True)
+    imap_password = EncryptedTextField(_("IMAP password"), blank=True)
     imap_folder = models.CharField(_("IMAP folder"), max_length=200, default="INBOX")
     imap_poll_seconds = models.PositiveIntegerField(_("poll every (seconds)"), default=60)
     imap_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)

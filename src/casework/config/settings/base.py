@@ -82,6 +82,11 @@ CASEWORK_INTEGRATIONS_ALLOW_PRIVATE = (
 # named in case types → the installation's own.
 CASEWORK_INTEGRATION_ENDPOINTS = json.loads(os.environ.get("CASEWORK_INTEGRATION_ENDPOINTS", "{}"))
 
+# Encrypts secrets kept in the database (IMAP passwords); a Fernet key
+# (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+# Unset: derived from the secret key.
+CASEWORK_ENCRYPTION_KEY = os.environ.get("CASEWORK_ENCRYPTION_KEY", "")
+
 # Timeline entries per page in the 360 view.
 CASEWORK_TIMELINE_PAGE_SIZE = int(os.environ.get("CASEWORK_TIMELINE_PAGE_SIZE", "25"))
 
