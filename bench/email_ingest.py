@@ -262,11 +262,7 @@ class Smtpd:
     def pids(self) -> list[int]:
         """The smtpd process and, with --processes N, its N server processes."""
         assert self.process is not None
-        pids = [self.process.pid]
-        path = f"/proc/{self.process.pid}/task/{self.process.pid}/children"
-        with contextlib.suppress(OSError), open(path) as children:
-            pids += [int(pid) for pid in children.read().split()]
-        return pids
+        return [self.process.pid, *measure.descendants(self.process.pid)]
 
     def memory_kib(self) -> dict[str, int]:
         """VmHWM (peak RSS) and VmRSS, summed over the smtpd's processes."""

@@ -15,10 +15,12 @@ answer after that single commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +28,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections
 
 from casework.channels.email.models import Mailbox
 from casework.channels.email.services import (
@@ -108,7 +110,8 @@ class DatabaseThread:
         if not jobs:
             return
         try:
-            results = receive_batch([job.mail for job in jobs if job.mail is not None])
+            with _writer_turn():
+                results = receive_batch([job.mail for job in jobs if job.mail is not None])
         except Exception as error:  # noqa: BLE001 - the commit failed: every sender retries
             logger.exception("a batch of %s mails could not be committed", len(jobs))
             for job in jobs:
@@ -119,6 +122,23 @@ class DatabaseThread:
                 job.future.set_exception(result)
             else:
                 job.future.set_result(result)
+
+
+@contextlib.contextmanager
+def _writer_turn() -> Iterator[None]:
+    """On SQLite, server processes (`--processes N`) take turns through a lock file: a
+    process waiting for SQLite's write lock polls with sleeps of up to 100 ms, a process
+    waiting for the file lock wakes as soon as the other is done."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite" or str(db.settings_dict["NAME"]).startswith(("file:", ":memory")):
+        yield
+        return
+    with open(f"{db.settings_dict['NAME']}.smtpd-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _settle(future: Future[Any], function: Callable[[], Any]) -> None:
