@@ -244,3 +244,47 @@ def inbound(
         text=text,
         **kwargs,  # type: ignore[arg-type]  # the remaining InboundMessage fields
     )
+
+
+# --- Routing -------------------------------------------------------------------------------------
+
+from casework.routing.models import AgentSkill, RoutingRule, RoutingRuleSkill, Skill  # noqa: E402
+
+
+class SkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Skill
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"skill-{n}")
+    kind = "topic"
+    name_de = factory.LazyAttribute(lambda o: o.code)
+    name_en = factory.LazyAttribute(lambda o: o.code)
+
+
+class AgentSkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgentSkill
+
+    agent = factory.SubFactory(AgentFactory)
+    skill = factory.SubFactory(SkillFactory)
+    proficiency = 5
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingRule
+
+    order = factory.Sequence(lambda n: 100 + n)
+    name = factory.Sequence(lambda n: f"rule {n}")
+    queue = factory.SubFactory(QueueFactory)
+
+
+class RoutingRuleSkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoutingRuleSkill
+
+    rule = factory.SubFactory(RoutingRuleFactory)
+    skill = factory.SubFactory(SkillFactory)
+    min_level = 1
+    is_required = True

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from casework.cases.models import (
@@ -31,6 +30,7 @@ from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from casework.routing.models import Agent, Queue
+from casework.routing.router import pick_next_task
 
 
 class InvalidTransition(Conflict):
@@ -428,15 +428,9 @@ def ensure_open_task(case: Case, *, title: str, actor: Actor) -> Task:
 
 @recording_transaction()
 def get_next_task(actor: Actor) -> Task | None:
-    """Give the agent the most urgent unassigned task from their teams' queues: highest
-    priority, then earliest due, then oldest. The task and its case become theirs."""
-    candidates = Task.objects.filter(status=TaskStatus.OPEN, assignee__isnull=True)
-    if not actor.is_admin:
-        candidates = candidates.filter(queue__team_id__in=actor.team_ids)
-    candidates = candidates.order_by("-priority", F("due_at").asc(nulls_last=True), "created_at")
-    if connection.features.has_select_for_update_skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-    task = candidates.select_related("case").first()
+    """Give the agent the most urgent unassigned task they may do (the router decides:
+    `routing.router.pick_next_task`). The task and its case become theirs."""
+    task = pick_next_task(actor)
     if task is None:
         return None
     if actor.id is None:

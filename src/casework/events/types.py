@@ -61,6 +61,14 @@ EVENT_TYPES = {
     "classifier.version_activated": _("classifier model activated"),
     "classifier.correction_recorded": _("classification corrected"),
     "intake.message_failed": _("inbound message could not be processed"),
+    "presence.changed": _("presence changed"),
+    "work_item.queued": _("work item queued"),
+    "work_item.offered": _("work item offered to an agent"),
+    "work_item.accepted": _("work item accepted"),
+    "work_item.declined": _("work item declined"),
+    "work_item.offer_expired": _("offer expired"),
+    "work_item.completed": _("work item completed"),
+    "work_item.withdrawn": _("work item withdrawn"),
 }
 
 

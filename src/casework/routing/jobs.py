@@ -1,0 +1,24 @@
+"""The router's timers, run by `casework worker`: offers that expire, after-call work that
+ends, waiting items whose needs relax."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casework.kernel.jobs import handles
+from casework.routing import router
+
+
+@handles("routing.offer_expired")
+def offer_expired(payload: dict[str, Any]) -> None:
+    router.expire_offer(int(payload["offer_id"]))
+
+
+@handles("routing.after_work_ended")
+def after_work_ended(payload: dict[str, Any]) -> None:
+    router.end_after_work(int(payload["agent_id"]))
+
+
+@handles("routing.reroute")
+def reroute(payload: dict[str, Any]) -> None:
+    router.reroute(int(payload["item_id"]))

@@ -1,0 +1,100 @@
+"""Agents' presence: what they are doing, since when, and the history for reports.
+
+An agent sets a selectable state (available, break, training, offline) with one click; the
+router sets the others (busy while on a call, after-call work for the channel's time, not
+responding after an offer expired). Each change closes the open `PresenceLog` row, opens a
+new one and records `presence.changed`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from casework.events.services import record, recording_transaction
+from casework.kernel import clock
+from casework.kernel.actors import Actor, ActorKind
+from casework.kernel.errors import PermissionDenied
+from casework.routing.config import OFFLINE, get_presence_state
+from casework.routing.errors import PresenceNotSelectable, UnknownAgent
+from casework.routing.models import Agent, AgentStatus, PresenceLog, PresenceState
+
+
+def lock_agent_status(agent_id: int) -> AgentStatus:
+    """The agent's status row, locked for the rest of the transaction; created (offline)
+    on first use. `UnknownAgent` if there is no such active agent."""
+    status = AgentStatus.objects.select_for_update().filter(agent_id=agent_id).first()
+    if status is not None:
+        return status
+    if not Agent.objects.filter(pk=agent_id, user__is_active=True).exists():
+        raise UnknownAgent(
+            _("agent %(agent_id)s not found") % {"agent_id": agent_id}, agent_id=agent_id
+        )
+    now = clock.now()
+    offline = get_presence_state(OFFLINE)
+    status, _created = AgentStatus.objects.get_or_create(
+        agent_id=agent_id,
+        defaults={
+            "presence": offline,
+            "presence_since_at": now,
+            "is_routable": offline.is_routable,
+            "idle_since_at": now,
+        },
+    )
+    if _created:
+        PresenceLog.objects.create(
+            agent_id=agent_id, presence=offline, started_at=now, set_by="system:routing"
+        )
+    return AgentStatus.objects.select_for_update().get(agent_id=agent_id)
+
+
+@recording_transaction()
+def set_presence(agent_id: int, state: str, *, actor: Actor) -> AgentStatus:
+    """An agent (or their supervisor, or the system) sets the agent's presence. Becoming
+    available hands the agent the most urgent waiting work they qualify for."""
+    status = lock_agent_status(agent_id)
+    presence = get_presence_state(state)
+    if actor.kind == ActorKind.AGENT:
+        if actor.id != agent_id and not actor.is_supervisor:
+            raise PermissionDenied(_("only a supervisor may set another agent's presence"))
+        if not presence.is_selectable:
+            raise PresenceNotSelectable(
+                _("the presence state “%(state)s” is set by the system only") % {"state": state},
+                field="state",
+            )
+    change_presence(status, presence, actor=actor, at=clock.now())
+    if status.is_routable:
+        # Imported here: the router sets presence too (busy, after-call work).
+        from casework.routing.router import offer_waiting_work
+
+        offer_waiting_work(status, actor=actor)
+    return status
+
+
+def change_presence(
+    status: AgentStatus, presence: PresenceState, *, actor: Actor, at: datetime
+) -> bool:
+    """In the caller's transaction, with `status` locked. Returns whether it changed."""
+    previous = status.presence_id
+    if previous == presence.code:
+        return False
+    PresenceLog.objects.filter(agent_id=status.agent_id, ended_at__isnull=True).update(ended_at=at)
+    PresenceLog.objects.create(
+        agent_id=status.agent_id, presence=presence, started_at=at, set_by=actor.label
+    )
+    became_routable = presence.is_routable and not status.is_routable
+    status.presence_id, status.presence_since_at = presence.code, at
+    status.is_routable = presence.is_routable
+    fields = ["presence", "presence_since_at", "is_routable"]
+    if became_routable:
+        status.idle_since_at = at
+        fields.append("idle_since_at")
+    status.save(update_fields=fields)
+    record(
+        "presence.changed",
+        actor=actor,
+        object_type="agent",
+        object_id=status.agent_id,
+        payload={"before": {"presence": previous}, "after": {"presence": presence.code}},
+    )
+    return True

@@ -1,0 +1,769 @@
+"""The router: one engine for every channel.
+
+Push (calls, chats, callbacks): `submit_work_item()` queues an item and offers it to the
+best agent at once if one qualifies; the agent accepts or declines, or the offer expires
+(a job keyed by the offer) and the item goes to the next agent. When an agent frees up
+(`complete_work_item()`, after-call work ends, presence becomes available), the router
+offers them the most urgent waiting item they qualify for (`offer_waiting_work()`). Items
+nobody qualifies for yet are looked at again when their needs relax (a keyed job).
+
+Pull (e-mails, tasks, exceptions): `pick_next_task()` chooses the most urgent open task the
+agent may do; `cases.services.get_next_task` assigns it.
+
+Safety with several processes: every change runs in `recording_transaction()` (on
+PostgreSQL it locks the event chain head first, so routers queue in one order; SQLite has
+one writer at a time). Inside, the item row and the agent's status row are locked before
+they change; the database itself refuses a second pending offer of an item (partial unique
+index) and occupancy beyond capacity (check constraint). Offers expire by their job
+whatever happened to the process that made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from casework.cases.models import OPEN_STATUSES, Case, CaseSla, Task, TaskStatus
+from casework.events.services import record, recording_transaction
+from casework.kernel import clock, jobs, sql
+from casework.kernel.actors import Actor, ActorKind
+from casework.kernel.errors import PermissionDenied
+from casework.routing import matching
+from casework.routing.config import (
+    AFTER_CALL_WORK,
+    AVAILABLE,
+    BUSY,
+    NOT_RESPONDING,
+    get_channel,
+    get_presence_state,
+)
+from casework.routing.errors import (
+    AtCapacity,
+    NoPendingOffer,
+    NoRoute,
+    OfferExpired,
+    UnknownWorkItem,
+    WorkItemNotActive,
+)
+from casework.routing.models import (
+    AgentSkill,
+    AgentStatus,
+    ChannelCapacity,
+    Offer,
+    OfferStatus,
+    Queue,
+    RoutingRule,
+    Skill,
+    WorkItem,
+    WorkItemStatus,
+)
+from casework.routing.presence import change_presence, lock_agent_status
+
+SYSTEM = Actor.system("routing")
+
+# How many waiting items a freed agent looks at, by urgency and by age (see offer_waiting_work).
+_CANDIDATE_WINDOW = 40
+
+
+@dataclass(frozen=True)
+class NewWorkItem:
+    """A piece of real-time work as a channel hands it to the router. `external_id` (the
+    CTI call id, the chat session) makes submitting twice harmless. `required_skills` are
+    the item's own skills ({skill code: minimum level}); `queue` skips the routing table."""
+
+    channel: str
+    external_id: str = ""
+    customer_id: int | None = None
+    case_id: int | None = None
+    language: str = ""
+    customer_segment: str | None = None
+    priority: int | None = None
+    queue: str | None = None
+    required_skills: Mapping[str, int] = field(default_factory=dict)
+
+
+# --- Submitting and routing a work item ---
+
+
+@recording_transaction()
+def submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
+    """Queue a work item and offer it to the best agent who qualifies now, if any."""
+    if new.external_id:
+        existing = WorkItem.objects.filter(channel=new.channel, external_id=new.external_id).first()
+        if existing is not None:
+            return existing
+    channel = get_channel(new.channel)
+    now = clock.now()
+    case = _find_case(new.case_id)
+    rule = _match_rule(new, case, now)
+    queue = _target_queue(new, rule)
+    plan = _plan(new, rule, queue, case)
+    required = matching.hard_requirements(plan, 0)
+    item = sql.create(
+        WorkItem,
+        channel=new.channel,
+        external_id=new.external_id,
+        customer_id=new.customer_id if new.customer_id is not None else _customer_of(case),
+        case_id=case.pk if case else None,
+        queue_id=queue.pk,
+        rule_id=rule.pk if rule else None,
+        language=new.language,
+        priority=new.priority or (rule.priority if rule and rule.priority else None) or 2,
+        units=channel.units,
+        requirements=plan.to_json(),
+        required_key=matching.requirement_key(required),
+        preferred_agent_id=plan.preferred_agent_id,
+        status=WorkItemStatus.QUEUED,
+        queued_at=now,
+    )
+    record(
+        "work_item.queued",
+        actor=actor,
+        object_type="work_item",
+        object_id=item.pk,
+        payload={
+            "channel": item.channel,
+            "queue": queue.code,
+            "rule_id": item.rule_id,
+            "customer_id": item.customer_id,
+            "case_id": item.case_id,
+            "preferred_agent_id": item.preferred_agent_id,
+        },
+    )
+    _route_item(item, channel, now=now)
+    return item
+
+
+def _find_case(case_id: int | None) -> Case | None:
+    if case_id is None:
+        return None
+    return (
+        Case.objects.filter(pk=case_id)
+        .only("id", "customer_id", "owner_id", "status", "case_type_id", "service_type", "queue_id")
+        .first()
+    )
+
+
+def _customer_of(case: Case | None) -> int | None:
+    return case.customer_id if case else None
+
+
+def _match_rule(new: NewWorkItem, case: Case | None, now: datetime) -> RoutingRule | None:
+    """The first active rule of the routing table whose conditions all hold."""
+    segment = new.customer_segment
+    rules = RoutingRule.objects.filter(is_active=True).filter(
+        Q(channel="") | Q(channel=new.channel),
+        Q(language="") | Q(language=new.language),
+    )
+    local_time = clock.localtime(now).time()
+    for rule in rules.order_by("order", "pk"):
+        if rule.case_type_id and (case is None or case.case_type_id != rule.case_type_id):
+            continue
+        if rule.service_type and (case is None or case.service_type != rule.service_type):
+            continue
+        if rule.customer_segment:
+            if segment is None:
+                segment = _segment_of(new.customer_id or _customer_of(case))
+            if segment != rule.customer_segment:
+                continue
+        if not _in_window(local_time, rule.active_from, rule.active_until):
+            continue
+        return rule
+    return None
+
+
+def _segment_of(customer_id: int | None) -> str:
+    if customer_id is None:
+        return ""
+    from casework.customers.models import Customer  # routing reads customers, never writes
+
+    return Customer.objects.filter(pk=customer_id).values_list("segment", flat=True).first() or ""
+
+
+def _in_window(at: time, start: time | None, end: time | None) -> bool:
+    if start is None and end is None:
+        return True
+    start, end = start or time.min, end or time.max
+    if start <= end:
+        return start <= at < end
+    return at >= start or at < end  # the window runs past midnight
+
+
+def _target_queue(new: NewWorkItem, rule: RoutingRule | None) -> Queue:
+    if new.queue:
+        queue = Queue.objects.filter(code=new.queue).first()
+        if queue is None:
+            raise NoRoute(_("unknown queue “%(queue)s”") % {"queue": new.queue}, field="queue")
+        return queue
+    if rule is None:
+        raise NoRoute(
+            _("no routing rule matches this %(channel)s contact, and it names no queue")
+            % {"channel": new.channel},
+            field="queue",
+        )
+    return rule.queue
+
+
+def _queue_requirements(queue_id: int | None) -> list[matching.Requirement]:
+    if queue_id is None:
+        return []
+    through = Queue.required_skills.through
+    return [
+        (skill_id, 1)
+        for skill_id in through.objects.filter(queue_id=queue_id).values_list("skill_id", flat=True)
+    ]
+
+
+def _plan(
+    new: NewWorkItem, rule: RoutingRule | None, queue: Queue, case: Case | None
+) -> matching.RoutingPlan:
+    required = _queue_requirements(queue.pk)
+    desired: list[matching.Requirement] = []
+    if rule is not None:
+        for rule_skill in rule.skills.all():
+            target = required if rule_skill.is_required else desired
+            target.append((rule_skill.skill_id, rule_skill.min_level))
+    own = dict(new.required_skills)
+    if own:
+        skill_ids = dict(Skill.objects.filter(code__in=own).values_list("code", "pk"))
+        missing = sorted(set(own) - set(skill_ids))
+        if missing:
+            raise NoRoute(
+                _("unknown skills: %(skills)s") % {"skills": ", ".join(missing)},
+                field="required_skills",
+            )
+        required += [(skill_ids[code], level) for code, level in own.items()]
+    overflow = None
+    if rule is not None and rule.overflow_queue_id and rule.overflow_after_seconds is not None:
+        keep = [r for r in required if r not in _queue_requirements(queue.pk)]
+        overflow = matching.merge([*_queue_requirements(rule.overflow_queue_id), *keep])
+    return matching.RoutingPlan(
+        required=matching.merge(required),
+        desired=matching.merge(desired),
+        overflow_required=overflow,
+        preferred_agent_id=_preferred_agent(new, case),
+        affinity_wait_seconds=rule.affinity_wait_seconds if rule else 30,
+        relax_after_seconds=rule.relax_after_seconds if rule else 30,
+        relax_levels=rule.relax_levels if rule else 3,
+        overflow_after_seconds=rule.overflow_after_seconds if rule else None,
+    )
+
+
+def _preferred_agent(new: NewWorkItem, case: Case | None) -> int | None:
+    """Affinity: the owner of the contact's open case, else the agent who last served the
+    customer, else the owner of the customer's most recently active open case."""
+    if case is not None and case.owner_id and case.status in OPEN_STATUSES:
+        return case.owner_id
+    customer_id = new.customer_id if new.customer_id is not None else _customer_of(case)
+    if customer_id is None:
+        return None
+    last = (
+        WorkItem.objects.filter(customer_id=customer_id, accepted_at__isnull=False)
+        .order_by("-accepted_at")
+        .values_list("agent_id", flat=True)
+        .first()
+    )
+    if last is not None:
+        return last
+    return (
+        Case.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES, owner__isnull=False)
+        .order_by("-last_activity_at")
+        .values_list("owner_id", flat=True)
+        .first()
+    )
+
+
+def _route_item(item: WorkItem, channel: ChannelCapacity, *, now: datetime) -> Offer | None:
+    """Offer a queued item (locked or just created) to the best qualified agent; if none
+    qualifies now, schedule another look for when its needs relax."""
+    plan = matching.RoutingPlan.from_json(item.requirements)
+    waited = (now - item.queued_at).total_seconds()
+    needs = matching.needs_at(plan, waited)
+    status = _find_agent(item, needs)
+    if status is not None:
+        return _offer(item, status, channel, now=now, is_affinity=needs.only_agent_id is not None)
+    _schedule_reroute(item, needs)
+    return None
+
+
+def _schedule_reroute(item: WorkItem, needs: matching.Needs) -> None:
+    if needs.changes_after is None:
+        return
+    at = item.queued_at + timedelta(seconds=needs.changes_after)
+    jobs.enqueue(
+        "routing.reroute",
+        {"item_id": item.pk},
+        at=at,
+        key=f"routing.reroute:{item.pk}:{int(needs.changes_after)}",
+    )
+
+
+_FIND_AGENT = (
+    "SELECT {columns} FROM routing_agentstatus t WHERE t.is_routable = %s"
+    " AND t.used_units + %s <= t.capacity_units"
+)
+_HAS_SKILL = (
+    " AND t.agent_id IN (SELECT k.agent_id FROM routing_agentskill k"
+    " WHERE k.skill_id = %s AND k.proficiency >= %s)"
+)
+_NOT_DECLINED = (
+    " AND t.agent_id NOT IN (SELECT o.agent_id FROM routing_offer o"
+    " WHERE o.item_id = %s AND o.status IN ('declined', 'expired'))"
+)
+
+
+def _find_agent(item: WorkItem, needs: matching.Needs) -> AgentStatus | None:
+    """The qualified agent with room for the item: least occupied, then longest idle.
+    Locked (on PostgreSQL skipping rows another router holds)."""
+    query = _FIND_AGENT
+    params: list[object] = [True, item.units]
+    if needs.only_agent_id is not None:
+        query += " AND t.agent_id = %s"
+        params.append(needs.only_agent_id)
+    for skill_id, level in needs.skills:
+        query += _HAS_SKILL
+        params += [skill_id, level]
+    query += _NOT_DECLINED
+    params.append(item.pk)
+    query += " ORDER BY t.used_units, t.idle_since_at, t.agent_id LIMIT 1"
+    if connection.features.has_select_for_update_skip_locked:
+        query += " FOR UPDATE SKIP LOCKED"
+    found = sql.select(AgentStatus, query, params)
+    return found[0] if found else None
+
+
+def _offer(
+    item: WorkItem,
+    status: AgentStatus,
+    channel: ChannelCapacity,
+    *,
+    now: datetime,
+    is_affinity: bool,
+) -> Offer:
+    expires_at = now + timedelta(seconds=channel.offer_timeout_seconds)
+    item.status, item.agent_id, item.offer_expires_at = (
+        WorkItemStatus.OFFERED,
+        status.agent_id,
+        expires_at,
+    )
+    item.save(update_fields=["status", "agent", "offer_expires_at"])
+    status.used_units += item.units
+    status.save(update_fields=["used_units"])
+    offer = sql.create(
+        Offer,
+        item_id=item.pk,
+        agent_id=status.agent_id,
+        status=OfferStatus.PENDING,
+        offered_at=now,
+        expires_at=expires_at,
+        is_affinity=is_affinity,
+    )
+    jobs.enqueue(
+        "routing.offer_expired", {"offer_id": offer.pk}, at=expires_at, key=_offer_key(offer.pk)
+    )
+    record(
+        "work_item.offered",
+        actor=SYSTEM,
+        object_type="work_item",
+        object_id=item.pk,
+        payload={
+            "offer_id": offer.pk,
+            "agent_id": status.agent_id,
+            "expires_at": expires_at,
+            "is_affinity": is_affinity,
+            "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
+        },
+    )
+    return offer
+
+
+def _offer_key(offer_id: int) -> str:
+    return f"routing.offer:{offer_id}"
+
+
+# --- An agent frees up ---
+
+
+def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer | None:
+    """In the caller's transaction, with `status` locked: offer the agent the most urgent
+    waiting item they qualify for and have room for (urgency: priority, aged by waiting)."""
+    if not status.is_routable:
+        return None
+    free = status.capacity_units - status.used_units
+    if free <= 0:
+        return None
+    skills = dict(
+        AgentSkill.objects.filter(agent_id=status.agent_id).values_list("skill_id", "proficiency")
+    )
+    keys = [
+        key
+        for key in WorkItem.objects.filter(status=WorkItemStatus.QUEUED)
+        .values_list("required_key", flat=True)
+        .distinct()
+        if _meets(skills, matching.parse_requirement_key(key))
+    ]
+    if not keys:
+        return None
+    waiting = WorkItem.objects.filter(
+        status=WorkItemStatus.QUEUED, required_key__in=keys, units__lte=free
+    )
+    # The most urgent by priority and the oldest: aging may lift an old low-priority item
+    # above newer urgent ones, so both ends are looked at.
+    by_priority = list(waiting.order_by("-priority", "queued_at")[:_CANDIDATE_WINDOW])
+    by_age = list(waiting.order_by("queued_at")[:_CANDIDATE_WINDOW])
+    candidates = {item.pk: item for item in [*by_priority, *by_age]}
+    if not candidates:
+        return None
+    refused = set(
+        Offer.objects.filter(
+            agent_id=status.agent_id,
+            item_id__in=candidates,
+            status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
+        ).values_list("item_id", flat=True)
+    )
+    now = clock.now()
+    ranked = []
+    for item in candidates.values():
+        if item.pk in refused:
+            continue
+        plan = matching.RoutingPlan.from_json(item.requirements)
+        waited = (now - item.queued_at).total_seconds()
+        if not matching.qualifies(status.agent_id, skills, matching.needs_at(plan, waited)):
+            continue
+        urgency = matching.urgency(item.priority, waited, plan.aging_seconds_per_level)
+        ranked.append((-urgency, item.queued_at, item.pk))
+    for _urgency, _queued, item_id in sorted(ranked):
+        item = _lock_item(item_id, skip_locked=True)
+        if item is None or item.status != WorkItemStatus.QUEUED:
+            continue  # another router got there first
+        plan = matching.RoutingPlan.from_json(item.requirements)
+        needs = matching.needs_at(plan, (now - item.queued_at).total_seconds())
+        return _offer(
+            item,
+            status,
+            get_channel(item.channel),
+            now=now,
+            is_affinity=needs.only_agent_id is not None,
+        )
+    return None
+
+
+def _meets(skills: Mapping[int, int], requirements: Sequence[matching.Requirement]) -> bool:
+    return all(skills.get(skill, -1) >= level for skill, level in requirements)
+
+
+def _lock_item(item_id: int, *, skip_locked: bool = False) -> WorkItem | None:
+    items = WorkItem.objects.filter(pk=item_id)
+    if connection.features.has_select_for_update:
+        items = items.select_for_update(
+            skip_locked=skip_locked and connection.features.has_select_for_update_skip_locked
+        )
+    return items.first()
+
+
+def _get_item(item_id: int) -> WorkItem:
+    item = _lock_item(item_id)
+    if item is None:
+        raise UnknownWorkItem(
+            _("work item %(item_id)s not found") % {"item_id": item_id}, item_id=item_id
+        )
+    return item
+
+
+# --- Answering an offer ---
+
+
+def accept_offer(item_id: int, *, actor: Actor) -> WorkItem:
+    """The agent the item is offered to takes it. An offer past its time has expired even if
+    its job has not run yet: it is expired here (and the item routed on), and
+    `OfferExpired` is raised after that is committed."""
+    agent_id = _acting_agent(actor)
+    with recording_transaction():
+        item = _get_item(item_id)
+        offer = _pending_offer(item, agent_id)
+        now = clock.now()
+        if offer.expires_at <= now:
+            _end_offer(item, offer, OfferStatus.EXPIRED, now=now)
+            expired = True
+        else:
+            expired = False
+            offer.status, offer.answered_at = OfferStatus.ACCEPTED, now
+            offer.save(update_fields=["status", "answered_at"])
+            item.status, item.accepted_at, item.offer_expires_at = (
+                WorkItemStatus.ACCEPTED,
+                now,
+                None,
+            )
+            item.save(update_fields=["status", "accepted_at", "offer_expires_at"])
+            jobs.cancel(_offer_key(offer.pk))
+            if get_channel(item.channel).sets_busy:
+                status = lock_agent_status(agent_id)
+                if status.is_routable:
+                    change_presence(status, get_presence_state(BUSY), actor=SYSTEM, at=now)
+            record(
+                "work_item.accepted",
+                actor=actor,
+                object_type="work_item",
+                object_id=item.pk,
+                payload={
+                    "offer_id": offer.pk,
+                    "agent_id": agent_id,
+                    "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
+                },
+            )
+    if expired:
+        raise OfferExpired(
+            _("the offer of work item %(item_id)s expired at %(expired_at)s")
+            % {
+                "item_id": item_id,
+                "expired_at": clock.localtime(offer.expires_at).strftime("%H:%M:%S"),
+            },
+            item_id=item_id,
+        )
+    return item
+
+
+@recording_transaction()
+def decline_offer(item_id: int, *, actor: Actor) -> WorkItem:
+    """The agent turns the offer down; the item goes to the next agent (never back to them)."""
+    agent_id = _acting_agent(actor)
+    item = _get_item(item_id)
+    offer = _pending_offer(item, agent_id)
+    now = clock.now()
+    _end_offer(item, offer, OfferStatus.DECLINED, now=now, actor=actor)
+    return item
+
+
+@recording_transaction()
+def expire_offer(offer_id: int) -> None:
+    """The offer's job: if it is still pending, it expires and the item moves on; the agent
+    who let it ring out is set to not responding (probably not at the desk any more)."""
+    offer = Offer.objects.filter(pk=offer_id).first()
+    if offer is None or offer.status != OfferStatus.PENDING:
+        return
+    item = _get_item(offer.item_id)
+    offer.refresh_from_db()
+    if offer.status != OfferStatus.PENDING:
+        return
+    _end_offer(item, offer, OfferStatus.EXPIRED, now=clock.now())
+
+
+def _end_offer(
+    item: WorkItem,
+    offer: Offer,
+    outcome: OfferStatus,
+    *,
+    now: datetime,
+    actor: Actor = SYSTEM,
+) -> None:
+    offer.status, offer.answered_at = outcome, now
+    offer.save(update_fields=["status", "answered_at"])
+    jobs.cancel(_offer_key(offer.pk))
+    item.status, item.agent_id, item.offer_expires_at = WorkItemStatus.QUEUED, None, None
+    item.save(update_fields=["status", "agent", "offer_expires_at"])
+    status = lock_agent_status(offer.agent_id)
+    _release(status, item, now=now)
+    if outcome == OfferStatus.EXPIRED and status.is_routable:
+        change_presence(status, get_presence_state(NOT_RESPONDING), actor=SYSTEM, at=now)
+    record(
+        "work_item.declined" if outcome == OfferStatus.DECLINED else "work_item.offer_expired",
+        actor=actor,
+        object_type="work_item",
+        object_id=item.pk,
+        payload={"offer_id": offer.pk, "agent_id": offer.agent_id},
+    )
+    _route_item(item, get_channel(item.channel), now=now)
+    if outcome == OfferStatus.DECLINED:
+        offer_waiting_work(status)
+
+
+def _release(status: AgentStatus, item: WorkItem, *, now: datetime) -> None:
+    status.used_units = max(0, status.used_units - item.units)
+    fields = ["used_units"]
+    if status.used_units == 0:
+        status.idle_since_at = now
+        fields.append("idle_since_at")
+    status.save(update_fields=fields)
+
+
+def _pending_offer(item: WorkItem, agent_id: int) -> Offer:
+    offer = Offer.objects.filter(item_id=item.pk, status=OfferStatus.PENDING).first()
+    if offer is None or offer.agent_id != agent_id:
+        raise NoPendingOffer(
+            _("work item %(item_id)s is not offered to you") % {"item_id": item.pk},
+            item_id=item.pk,
+            status=item.status,
+        )
+    return offer
+
+
+def _acting_agent(actor: Actor) -> int:
+    if actor.kind != ActorKind.AGENT or actor.id is None:
+        raise PermissionDenied(_("only an agent can answer an offer"))
+    return actor.id
+
+
+# --- Ending work ---
+
+
+@recording_transaction()
+def complete_work_item(item_id: int, *, actor: Actor) -> WorkItem:
+    """The agent has finished the item (the call ended, the chat closed): the capacity is
+    free again; a call starts the channel's after-call work, otherwise the agent is offered
+    the next waiting item."""
+    item = _get_item(item_id)
+    if item.status != WorkItemStatus.ACCEPTED:
+        raise WorkItemNotActive(
+            _("work item %(item_id)s is %(status)s, not being worked")
+            % {"item_id": item_id, "status": WorkItemStatus(item.status).label},
+            item_id=item_id,
+            status=item.status,
+        )
+    now = clock.now()
+    item.status, item.ended_at = WorkItemStatus.COMPLETED, now
+    item.save(update_fields=["status", "ended_at"])
+    assert item.agent_id is not None  # an accepted item has its agent
+    status = lock_agent_status(item.agent_id)
+    _release(status, item, now=now)
+    channel = get_channel(item.channel)
+    record(
+        "work_item.completed",
+        actor=actor,
+        object_type="work_item",
+        object_id=item.pk,
+        payload={
+            "agent_id": item.agent_id,
+            "handled_seconds": round((now - (item.accepted_at or now)).total_seconds(), 3),
+        },
+    )
+    if channel.sets_busy and status.presence_id == BUSY and status.used_units == 0:
+        if channel.after_work_seconds:
+            change_presence(status, get_presence_state(AFTER_CALL_WORK), actor=SYSTEM, at=now)
+            jobs.enqueue(
+                "routing.after_work_ended",
+                {"agent_id": status.agent_id, "item_id": item.pk},
+                at=now + timedelta(seconds=channel.after_work_seconds),
+                key=f"routing.after_work:{item.pk}",
+            )
+            return item
+        change_presence(status, get_presence_state(AVAILABLE), actor=SYSTEM, at=now)
+    offer_waiting_work(status)
+    return item
+
+
+@recording_transaction()
+def end_after_work(agent_id: int) -> None:
+    """The after-call work timer's job: back to available, unless the agent chose another
+    state meanwhile."""
+    status = lock_agent_status(agent_id)
+    if status.presence_id != AFTER_CALL_WORK:
+        return
+    change_presence(status, get_presence_state(AVAILABLE), actor=SYSTEM, at=clock.now())
+    offer_waiting_work(status)
+
+
+@recording_transaction()
+def withdraw_work_item(item_id: int, *, actor: Actor, reason: str = "") -> WorkItem:
+    """The customer hung up or left the chat before an agent took it: a pending offer is
+    withdrawn and its capacity freed."""
+    item = _get_item(item_id)
+    if item.status not in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+        raise WorkItemNotActive(
+            _("work item %(item_id)s is %(status)s and can no longer be withdrawn")
+            % {"item_id": item_id, "status": WorkItemStatus(item.status).label},
+            item_id=item_id,
+            status=item.status,
+        )
+    now = clock.now()
+    offer = Offer.objects.filter(item_id=item.pk, status=OfferStatus.PENDING).first()
+    status = None
+    if offer is not None:
+        offer.status, offer.answered_at = OfferStatus.WITHDRAWN, now
+        offer.save(update_fields=["status", "answered_at"])
+        jobs.cancel(_offer_key(offer.pk))
+        status = lock_agent_status(offer.agent_id)
+        _release(status, item, now=now)
+    item.status, item.ended_at, item.offer_expires_at = WorkItemStatus.WITHDRAWN, now, None
+    item.save(update_fields=["status", "ended_at", "offer_expires_at"])
+    record(
+        "work_item.withdrawn",
+        actor=actor,
+        object_type="work_item",
+        object_id=item.pk,
+        payload={
+            "reason": reason,
+            "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
+        },
+    )
+    if status is not None:
+        offer_waiting_work(status)
+    return item
+
+
+@recording_transaction()
+def reroute(item_id: int) -> None:
+    """The relaxation job: look again for an agent for an item still waiting."""
+    item = _lock_item(item_id)
+    if item is None or item.status != WorkItemStatus.QUEUED:
+        return
+    now = clock.now()
+    plan = matching.RoutingPlan.from_json(item.requirements)
+    required_key = matching.requirement_key(
+        matching.hard_requirements(plan, (now - item.queued_at).total_seconds())
+    )
+    if required_key != item.required_key:  # overflowed to the next tier
+        item.required_key = required_key
+        item.save(update_fields=["required_key"])
+    _route_item(item, get_channel(item.channel), now=now)
+
+
+# --- Pull: the next task for an agent ---
+
+
+def pick_next_task(actor: Actor) -> Task | None:
+    """The most urgent open, unassigned task the actor may do, locked (on PostgreSQL other
+    routers skip it): in the agent's teams' queues whose required skills the agent has;
+    highest priority first, then the nearest deadline (the case's running service level if
+    it has one, else the task's due time), then the oldest. For an agent, `AtCapacity` if
+    one more task would exceed their capacity (pushed work and tasks in progress count)."""
+    candidates = Task.objects.filter(status=TaskStatus.OPEN, assignee__isnull=True)
+    if not actor.is_admin:
+        candidates = candidates.filter(queue__team_id__in=actor.team_ids)
+    if actor.kind == ActorKind.AGENT and actor.id is not None:
+        skill_ids = AgentSkill.objects.filter(agent_id=actor.id, proficiency__gt=0).values(
+            "skill_id"
+        )
+        lacking = Queue.required_skills.through.objects.exclude(skill_id__in=skill_ids).values(
+            "queue_id"
+        )
+        candidates = candidates.exclude(queue_id__in=lacking)
+    sla_due = (
+        CaseSla.objects.filter(case_id=OuterRef("case_id"), met_at__isnull=True)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    candidates = candidates.annotate(deadline=Coalesce(Subquery(sla_due), F("due_at")))
+    candidates = candidates.order_by("-priority", F("deadline").asc(nulls_last=True), "created_at")
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    task = candidates.select_related("case").first()
+    if task is None or actor.kind != ActorKind.AGENT or actor.id is None:
+        return task
+    status = lock_agent_status(actor.id)
+    units = get_channel("task").units
+    in_progress = Task.objects.filter(assignee_id=actor.id, status=TaskStatus.IN_PROGRESS).count()
+    used = status.used_units + in_progress * units
+    if used + units > status.capacity_units:
+        raise AtCapacity(
+            _("you are working at capacity (%(used)s of %(capacity)s); finish something first")
+            % {"used": used, "capacity": status.capacity_units},
+            used=used,
+            capacity=status.capacity_units,
+        )
+    return task
