@@ -14,6 +14,7 @@ transactions hold the database's write lock from BEGIN (see docs/adr/, "queued i
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,6 +36,12 @@ logger = logging.getLogger(__name__)
 # Messages per transaction. Larger batches spread the commit and the chain append over more
 # messages, but hold the write lock longer (on SQLite every other writer waits meanwhile).
 BATCH_SIZE = 200
+
+# SQLite has one writer at a time, and a writer that waits for the lock only looks again
+# every 100 ms or so (the busy handler backs off). A worker that takes batch after batch
+# would shut out the web processes accepting messages until the queue is empty, so after a
+# full batch it steps aside for longer than that.
+SQLITE_PAUSE_SECONDS = 0.12
 
 
 def max_attempts() -> int:
@@ -115,6 +122,8 @@ def run_once(*, limit: int = BATCH_SIZE) -> int:
             entries = _claim_due(limit)
             claimed = [entry.pk for entry in entries]
             _ingest_entries(entries)
+        if len(claimed) >= limit and connection.vendor == "sqlite":
+            time.sleep(SQLITE_PAUSE_SECONDS)
         return len(claimed)
     except Exception:
         if not claimed:
