@@ -4,6 +4,7 @@ import pytest
 
 from casework.api.auth import forget_cached_tokens
 from casework.cases.process import forget_loaded_definitions
+from casework.classify.prediction import forget_cached_models
 from casework.intake.services import forget_cached_defaults
 from casework.kernel.actors import Actor
 from casework.routing.queries import actor_for_agent
@@ -19,10 +20,12 @@ def _fresh_intake_defaults():  # noqa: ANN202
     forget_cached_defaults()
     forget_cached_tokens()
     forget_loaded_definitions()
+    forget_cached_models()
     yield
     forget_cached_defaults()
     forget_cached_tokens()
     forget_loaded_definitions()
+    forget_cached_models()
 
 
 @pytest.fixture

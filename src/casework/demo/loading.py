@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -17,6 +18,9 @@ from casework.cases import services as cases
 from casework.cases.models import Case, CaseType, ResolutionCode
 from casework.cases.process import publish_configured
 from casework.channels.email.models import Mailbox
+from casework.classify.models import ClassifierTask
+from casework.classify.services import train_version
+from casework.classify.sources import read_labelled_csv
 from casework.customers import services as customers
 from casework.customers.models import Customer, Product
 from casework.demo import reference
@@ -40,6 +44,8 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
     load_journeys()
     load_processes()
     progress("reference journeys: Helmut Berger, Lisa Schneider, Dr. Jana Wolff")
+    if load_classifiers():
+        progress("classifier: service type (advice, support, complaint) trained")
     created = load_generated_customers(generated_customers)
     progress(f"generated customers: {created} new, {generated_customers} in all")
 
@@ -447,6 +453,24 @@ def load_journeys() -> None:
         ),
         actor=DEMO_ACTOR,
     )
+
+
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+
+
+def load_classifiers() -> bool:
+    """A service-type classifier trained on the demo's own example messages (German and
+    English, written for the demo), so new mail arrives categorised. Once."""
+    if ClassifierTask.objects.filter(name="service_type").exists():
+        return False
+    source = read_labelled_csv(
+        DEMO_DATA / "service_type.csv",
+        text_column="text",
+        label_column="service_type",
+        language_column="language",
+    )
+    train_version("service_type", source, actor=DEMO_ACTOR, trained_by="demo")
+    return True
 
 
 @recording_transaction()

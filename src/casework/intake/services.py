@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -33,6 +34,7 @@ from casework.customers.matching import MatchOutcome, identify
 from casework.customers.models import Channel, Customer
 from casework.customers.services import IdentifierTaken, NewCustomer, RawIdentifier, create_customer
 from casework.events.services import recording_transaction
+from casework.intake.classification import classify_message, service_type_of
 from casework.intake.messages import InboundMessage, find_case_reference, split_name
 from casework.intake.models import ChannelDefault
 from casework.interactions.models import Direction, Interaction
@@ -251,6 +253,12 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
     payload = dict(message.payload)
     if case is None:
         queue = message.queue
+        classified = classify_message(message.text or message.subject)
+        if classified.results:
+            payload["classification"] = classified.results
+        if classified.is_uncertain and settings.CASEWORK_TRIAGE_QUEUE:
+            # A person decides what the classifiers could not.
+            queue = settings.CASEWORK_TRIAGE_QUEUE
         if customer is None and message.unknown_sender_queue:
             # The case waits to be identified; linking it moves it on to where it belongs.
             queue = message.unknown_sender_queue
@@ -261,6 +269,7 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
                 subject=message.subject or _first_line(message.text) or message.channel,
                 customer_id=customer.pk if customer else None,
                 queue=_cached("queue", queue, get_queue) if queue else None,
+                service_type=service_type_of(classified),
             ),
             actor=INTAKE_ACTOR,
         )

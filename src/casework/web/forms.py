@@ -13,7 +13,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from casework.cases.models import CaseStatus, Priority, ResolutionCode
+from casework.cases.models import CaseStatus, Priority, ResolutionCode, ServiceType
 from casework.routing.models import Agent, Queue
 
 # `update_case` sets these directly; resolving has its own form.
@@ -100,6 +100,13 @@ class PriorityForm(forms.Form):
         label=_("Priority"),
         choices=[(value, capfirst(label)) for value, label in Priority.choices],
         coerce=int,
+    )
+
+
+class ServiceTypeForm(forms.Form):
+    service_type = forms.ChoiceField(
+        label=_("Service type"),
+        choices=[(value, capfirst(label)) for value, label in ServiceType.choices],
     )
 
 

@@ -87,6 +87,13 @@ CASEWORK_INTEGRATION_ENDPOINTS = json.loads(os.environ.get("CASEWORK_INTEGRATION
 # Unset: derived from the secret key.
 CASEWORK_ENCRYPTION_KEY = os.environ.get("CASEWORK_ENCRYPTION_KEY", "")
 
+# Classifier tasks run on every new inbound message (those with an active model), and
+# the queue where a new case goes when one of them is unsure (unset: no triage queue).
+CASEWORK_CLASSIFY_TASKS = os.environ.get(
+    "CASEWORK_CLASSIFY_TASKS", "service_type,topic,language,urgency,sentiment"
+).split(",")
+CASEWORK_TRIAGE_QUEUE = os.environ.get("CASEWORK_TRIAGE_QUEUE") or None
+
 # Timeline entries per page in the 360 view.
 CASEWORK_TIMELINE_PAGE_SIZE = int(os.environ.get("CASEWORK_TIMELINE_PAGE_SIZE", "25"))
 

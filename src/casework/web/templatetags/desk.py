@@ -76,3 +76,35 @@ def euro(amount: Decimal | None) -> str:
 @register.filter
 def duplicate_reason(reason: str) -> str:
     return str(_DUPLICATE_REASONS.get(reason, reason))
+
+
+_TASK_LABELS = {
+    "service_type": _("service type"),
+    "topic": _("topic"),
+    "language": _("language"),
+    "urgency": _("urgency"),
+    "sentiment": _("sentiment"),
+}
+_LABEL_NAMES = {
+    "advice": _("advice"),
+    "support": _("support"),
+    "complaint": _("complaint"),
+    "de": _("German"),
+    "en": _("English"),
+    "other": _("other"),
+    "negative": _("negative"),
+    "neutral": _("neutral"),
+    "positive": _("positive"),
+}
+
+
+@register.filter
+def task_label(task: str) -> str:
+    """A classifier task's name for the agent: "service type" for service_type."""
+    return capfirst(_TASK_LABELS.get(task, task.replace("_", " ")))
+
+
+@register.filter
+def label_name(label: str) -> str:
+    """A classifier's label in the reader's language where it is a known code."""
+    return capfirst(str(_LABEL_NAMES.get(label, label)))

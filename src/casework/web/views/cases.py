@@ -36,6 +36,7 @@ from casework.customers.queries import (
     list_customers_by_ids,
     search_customers,
 )
+from casework.intake.classification import correct_service_type
 from casework.interactions.files import store_upload
 from casework.interactions.models import Interaction
 from casework.interactions.queries import list_for_case
@@ -55,6 +56,7 @@ from casework.web.forms import (
     PriorityForm,
     ResolveForm,
     SearchForm,
+    ServiceTypeForm,
     SplitForm,
     StatusForm,
 )
@@ -104,6 +106,18 @@ def case_priority(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespo
         return _invalid(request, actor, case, SUMMARY, priority_form=form)
     update_case(case, CaseChanges(priority=form.cleaned_data["priority"]), actor=actor)
     messages.success(request, _("Priority changed."))
+    return _changed(request, actor, case, SUMMARY)
+
+
+@require_POST
+@desk_view
+def case_service_type(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = access_case(actor, case_id)
+    form = ServiceTypeForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, actor, case, SUMMARY, service_type_form=form)
+    correct_service_type(case, form.cleaned_data["service_type"], actor=actor)
+    messages.success(request, _("Service type changed; the classifier learns from it."))
     return _changed(request, actor, case, SUMMARY)
 
 
@@ -264,6 +278,7 @@ def _summary_context(actor: Actor, case: Case) -> dict[str, Any]:
         context |= {
             "status_form": StatusForm(initial={"status": case.status}),
             "priority_form": PriorityForm(initial={"priority": case.priority}),
+            "service_type_form": ServiceTypeForm(initial={"service_type": case.service_type}),
             "assign_form": AssignForm(
                 agents=list_assignable_agents(actor), initial={"agent": case.owner_id}
             ),
