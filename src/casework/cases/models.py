@@ -116,6 +116,8 @@ class Case(Timestamped):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="sub_cases"
     )
+    # The parent's process step that opened this sub-case.
+    parent_step = models.CharField(_("opened by step"), max_length=80, blank=True)
     resolution_code = models.ForeignKey(
         ResolutionCode, null=True, blank=True, on_delete=models.PROTECT
     )

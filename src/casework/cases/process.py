@@ -652,22 +652,9 @@ def _open_subcase(case: Case, step: SubcaseStep, context: Mapping[str, Any]) -> 
             "case_type": step.case_type,
         },
     )
-    _remember_subcase(case, step.key, child.pk)
+    # Which step opened it, for `subcases.<step>.*` in the parent's conditions.
+    Case.objects.filter(pk=child.pk).update(parent_step=step.key)
     return True
-
-
-def _remember_subcase(case: Case, step_key: str, child_id: int) -> None:
-    # Which sub-case came from which step, for `subcases.<step>.*` in conditions.
-    Task.objects.create(
-        case=case,
-        queue=case.queue,
-        title=step_key,
-        kind=TaskKind.WORK,
-        status=TaskStatus.DONE,
-        step_key=step_key,
-        details={"subcase_id": child_id},
-        completed_at=clock.now(),
-    )
 
 
 def _wait_step(case: Case, step: WaitStep, context: Mapping[str, Any]) -> bool:
@@ -1159,31 +1146,21 @@ def build_context(case: Case) -> dict[str, Any]:
         "approvals": {},
         "subcases": {},
     }
-    for task in (
-        Task.objects.filter(case=case, status=TaskStatus.DONE)
-        .exclude(step_key="")
-        .order_by("completed_at", "pk")
+    for task in Task.objects.filter(
+        case=case, status=TaskStatus.DONE, kind=TaskKind.APPROVAL
+    ).order_by("completed_at", "pk"):
+        context["approvals"][task.step_key.replace("-", "_")] = {
+            "approved": task.outcome.get("approved"),
+            "by": task.completed_by_id,
+        }
+    for child in (
+        Case.objects.filter(parent=case).exclude(parent_step="").select_related("resolution_code")
     ):
-        name = task.step_key.replace("-", "_")
-        if task.kind == TaskKind.APPROVAL:
-            context["approvals"][name] = {
-                "approved": task.outcome.get("approved"),
-                "by": task.completed_by_id,
-            }
-        elif "subcase_id" in task.details:
-            child = (
-                Case.objects.filter(pk=task.details["subcase_id"])
-                .select_related("resolution_code")
-                .first()
-            )
-            if child is not None:
-                context["subcases"][name] = {
-                    "status": child.status,
-                    "resolution_code": child.resolution_code.code
-                    if child.resolution_code
-                    else None,
-                    "data": dict(child.data),
-                }
+        context["subcases"][child.parent_step.replace("-", "_")] = {
+            "status": child.status,
+            "resolution_code": child.resolution_code.code if child.resolution_code else None,
+            "data": dict(child.data),
+        }
     return context
 
 
