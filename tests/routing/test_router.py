@@ -397,3 +397,17 @@ def test_every_routing_change_is_in_the_chain(queue, make_agent):
     assert verify_chain().is_intact
     assert Event.objects.get(code="work_item.accepted").actor_label == as_agent(agent).label
     assert Actor.system("routing").label == "system:routing"
+
+
+def test_the_items_desired_skills_prefer_experts_and_relax(
+    queue, make_agent, billing, test_clock, run_jobs
+):
+    novice = make_agent({billing: 2})
+
+    item = submit(call(queue, desired_skills={"billing": 7}))
+    assert item.status == WorkItemStatus.QUEUED
+
+    test_clock.advance(60)  # 7 → 4 → 1: a level-2 agent will do
+    run_jobs()
+    item.refresh_from_db()
+    assert item.agent_id == novice.pk

@@ -75,7 +75,9 @@ _CANDIDATE_WINDOW = 40
 class NewWorkItem:
     """A piece of real-time work as a channel hands it to the router. `external_id` (the
     CTI call id, the chat session) makes submitting twice harmless. `required_skills` are
-    the item's own skills ({skill code: minimum level}); `queue` skips the routing table."""
+    the item's own skills ({skill code: minimum level}); `desired_skills` are preferred at
+    those levels and relax while the item waits (e.g. the topic an IVR menu chose);
+    `queue` skips the routing table."""
 
     channel: str
     external_id: str = ""
@@ -86,6 +88,7 @@ class NewWorkItem:
     priority: int | None = None
     queue: str | None = None
     required_skills: Mapping[str, int] = field(default_factory=dict)
+    desired_skills: Mapping[str, int] = field(default_factory=dict)
 
 
 # --- Submitting and routing a work item ---
@@ -229,7 +232,7 @@ def _plan(
         for rule_skill in rule.skills.all():
             target = required if rule_skill.is_required else desired
             target.append((rule_skill.skill_id, rule_skill.min_level))
-    own = dict(new.required_skills)
+    own = {**new.desired_skills, **new.required_skills}
     if own:
         skill_ids = dict(Skill.objects.filter(code__in=own).values_list("code", "pk"))
         missing = sorted(set(own) - set(skill_ids))
@@ -238,7 +241,8 @@ def _plan(
                 _("unknown skills: %(skills)s") % {"skills": ", ".join(missing)},
                 field="required_skills",
             )
-        required += [(skill_ids[code], level) for code, level in own.items()]
+        required += [(skill_ids[code], level) for code, level in new.required_skills.items()]
+        desired += [(skill_ids[code], level) for code, level in new.desired_skills.items()]
     overflow = None
     if rule is not None and rule.overflow_queue_id and rule.overflow_after_seconds is not None:
         keep = [r for r in required if r not in _queue_requirements(queue.pk)]
