@@ -77,9 +77,8 @@ def test_reply_quotes_the_mail_carries_files_and_offers_filled_templates(
     assert response.status_code == 302
     reply = OutboundEmail.objects.get(kind="reply")
     assert reply.body_text.startswith("Ja, seit heute.\n")
-    assert "Helmut Berger <helmut@example.de> wrote:" in reply.body_text or (
-        "schrieb" in reply.body_text
-    )
+    # Quoted in the customer's language (German), with the time in Berlin.
+    assert "Am 25.11.2026 14:30 schrieb Helmut Berger <helmut@example.de>:" in reply.body_text
     assert "> Ist mein Tarif umgestellt?" in reply.body_text
     message = compose(reply)
     files = [(part.get_filename(), part.get_content()) for part in message.iter_attachments()]

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -193,7 +194,9 @@ def quote_mail(answered: Interaction, language: str) -> str:
     """The answered mail below the reply, as mail programs quote: an attribution line in
     the customer's language, then each line of the customer's new text behind "> "."""
     with translation.override(language if language in ("de", "en") else "de"):
-        when = date_format(clock.localtime(answered.occurred_at), "SHORT_DATETIME_FORMAT")
+        # When the customer wrote it (their Date header), else when it arrived.
+        written = parse_datetime(answered.payload.get("date") or "") or answered.occurred_at
+        when = date_format(clock.localtime(written), "SHORT_DATETIME_FORMAT")
         sender = answered.sender or answered.payload.get("from", "")
         attribution = _("On %(when)s, %(sender)s wrote:") % {"when": when, "sender": sender}
     lines = (answered.text or "").strip().splitlines()
