@@ -284,6 +284,7 @@ def test_accepting_an_expired_offer_says_so_and_the_item_moves_on(queue, make_ag
     item.refresh_from_db()
     assert item.agent_id == ben.pk  # the expiry was committed before the error
     assert Offer.objects.get(item=item, agent=anna).status == OfferStatus.EXPIRED
+    assert AgentStatus.objects.get(agent=anna).presence_id == "available"  # she is there
 
 
 def test_only_the_agent_it_is_offered_to_can_answer(queue, make_agent):

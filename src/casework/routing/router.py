@@ -493,7 +493,8 @@ def accept_offer(item_id: int, *, actor: Actor) -> WorkItem:
         offer = _pending_offer(item, agent_id)
         now = clock.now()
         if offer.expires_at <= now:
-            _end_offer(item, offer, OfferStatus.EXPIRED, now=now)
+            # Too late, but the agent is at the desk: they stay available.
+            _end_offer(item, offer, OfferStatus.EXPIRED, now=now, agent_is_present=True)
             expired = True
         else:
             expired = False
@@ -565,6 +566,7 @@ def _end_offer(
     *,
     now: datetime,
     actor: Actor = SYSTEM,
+    agent_is_present: bool = False,
 ) -> None:
     offer.status, offer.answered_at = outcome, now
     offer.save(update_fields=["status", "answered_at"])
@@ -573,7 +575,7 @@ def _end_offer(
     item.save(update_fields=["status", "agent", "offer_expires_at"])
     status = lock_agent_status(offer.agent_id)
     _release(status, item, now=now)
-    if outcome == OfferStatus.EXPIRED and status.is_routable:
+    if outcome == OfferStatus.EXPIRED and status.is_routable and not agent_is_present:
         change_presence(status, get_presence_state(NOT_RESPONDING), actor=SYSTEM, at=now)
     record(
         "work_item.declined" if outcome == OfferStatus.DECLINED else "work_item.offer_expired",
