@@ -29,7 +29,9 @@ class IntegrationFailed(Exception):
     pass
 
 
-def call(step: IntegrationStep, context: Mapping[str, Any]) -> dict[str, Any]:
+def call(
+    step: IntegrationStep, context: Mapping[str, Any], *, idempotency_key: str = ""
+) -> dict[str, Any]:
     from casework.cases.process import _plain
 
     body = {name: _plain(expression.evaluate(context)) for name, expression in step.payload.items()}
@@ -39,7 +41,11 @@ def call(step: IntegrationStep, context: Mapping[str, Any]) -> dict[str, Any]:
         url,
         data=json.dumps(body).encode() if step.method != "GET" else None,
         method=step.method,
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **({"Idempotency-Key": idempotency_key} if idempotency_key else {}),
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=step.timeout_seconds) as response:  # noqa: S310 - checked above

@@ -379,18 +379,21 @@ def advance(case: Case) -> None:
     """Run the process from where it stands until it needs someone or something. The case
     row must be locked by the caller (the advance job, or a service that changed it)."""
     definition = definition_of(case)
+    # Built once: within one advance only the case's data, stage and sub-cases change.
+    context = build_context(case)
     for _move in range(MAX_MOVES_PER_ADVANCE):
+        context["data"] = dict(case.data)
+        context["case"]["stage"] = case.stage
         stage = definition.stage(case.stage)
         step = _next_step(stage, case.step)
         if step is None:
             if stage.is_final:
                 _complete(case, definition, stage)
                 return
-            if not _follow_transition(case, definition, stage):
+            if not _follow_transition(case, definition, stage, context):
                 return
             continue
         case.step = step.key
-        context = build_context(case)
         try:
             applies = step.condition is None or step.condition.is_true(context)
         except ExpressionError as error:
@@ -401,6 +404,8 @@ def advance(case: Case) -> None:
             continue
         if not _run_step(case, definition, stage, step, context):
             return
+        if isinstance(step, SubcaseStep):
+            context = build_context(case)  # `subcases.*` now knows the new one
     raise_exception(
         case,
         None,
@@ -418,8 +423,9 @@ def _next_step(stage: StageSpec, current: str) -> StepSpec | None:
     return stage.steps[index] if index < len(stage.steps) else None
 
 
-def _follow_transition(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> bool:
-    context = build_context(case)
+def _follow_transition(
+    case: Case, definition: CaseTypeDefinition, stage: StageSpec, context: Mapping[str, Any]
+) -> bool:
     for transition in stage.transitions:
         if transition.action is not None:
             continue  # offered to agents, never taken by itself
@@ -814,26 +820,37 @@ def _integration_failed(payload: dict[str, Any], error: str) -> None:
     )
 
 
-@jobs.handles("cases.integration", on_failure=_integration_failed)
+@jobs.handles("cases.integration", on_failure=_integration_failed, transactional=False)
 def integration_job(payload: dict[str, Any]) -> None:
+    """Call the other system outside any transaction (a slow system must not hold the
+    database), then apply its answer if the case still waits for it. A job run again after
+    a crash calls again: the Idempotency-Key header lets the other system notice."""
     from casework.cases import integrations
 
-    case = Case.objects.select_for_update().filter(pk=payload["case_id"]).first()
-    # The step waits with the revision after the one it was scheduled under.
-    if (
-        case is None
-        or case.process_revision != payload["revision"] + 1
-        or case.step != payload["step"]
-    ):
+    def still_waiting(case: Case | None) -> bool:
+        # The step waits with the revision after the one it was scheduled under.
+        return (
+            case is not None
+            and case.process_revision == payload["revision"] + 1
+            and case.step == payload["step"]
+        )
+
+    case = Case.objects.filter(pk=payload["case_id"]).first()
+    if case is None or not still_waiting(case):
         return
     step = definition_of(case).step(payload["step"])
     assert isinstance(step, IntegrationStep)
-    response = integrations.call(step, build_context(case))
-    changes = {field: _plain(response.get(name)) for name, field in step.result_mapping.items()}
-    _event(case, "case.integration_called", step=step.key, url=step.url, result=changes)
-    if changes and not _write_data(case, step, changes):
-        return
-    resume(case, actor=ENGINE_ACTOR, reason="integration answered")
+    key = f"casework-{case.pk}-{step.key}-{payload['revision']}"
+    response = integrations.call(step, build_context(case), idempotency_key=key)
+    with recording_transaction():
+        case = Case.objects.select_for_update().filter(pk=payload["case_id"]).first()
+        if case is None or not still_waiting(case):
+            return  # moved on meanwhile (a person decided, or another worker was faster)
+        changes = {field: _plain(response.get(name)) for name, field in step.result_mapping.items()}
+        _event(case, "case.integration_called", step=step.key, url=step.url, result=changes)
+        if changes and not _write_data(case, step, changes):
+            return
+        resume(case, actor=ENGINE_ACTOR, reason="integration answered")
 
 
 # -- exceptions ----------------------------------------------------------------------------

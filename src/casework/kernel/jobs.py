@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.utils.module_loading import autodiscover_modules
 
 from casework.kernel import clock
@@ -42,14 +42,19 @@ LEASE = timedelta(minutes=5)
 class _Registration:
     handler: Handler
     on_failure: FailureHook | None
+    # False: the handler opens its own transactions (it calls another system and must not
+    # hold the database's write lock meanwhile); it must tolerate running twice.
+    transactional: bool = True
 
 
 _registry: dict[str, _Registration] = {}
 
 
-def handles(kind: str, *, on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
+def handles(
+    kind: str, *, on_failure: FailureHook | None = None, transactional: bool = True
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        _registry[kind] = _Registration(handler, on_failure)
+        _registry[kind] = _Registration(handler, on_failure, transactional)
         return handler
 
     return register
@@ -67,24 +72,20 @@ def enqueue(
     `key`, a job already enqueued under it (queued or finished) is returned instead."""
     if not connection.in_atomic_block:
         raise RuntimeError("enqueue() must run inside the transaction of its change")
-    if key is not None:
-        existing = Job.objects.filter(key=key).first()
-        if existing is not None:
-            return existing
-    values = {
-        "kind": kind,
-        "payload": payload or {},
-        "key": key,
-        "max_attempts": max_attempts,
-        "next_attempt_at": at or clock.now(),
-    }
+    job = Job(
+        kind=kind,
+        payload=payload or {},
+        key=key,
+        max_attempts=max_attempts,
+        next_attempt_at=at or clock.now(),
+    )
     if key is None:
-        return Job.objects.create(**values)
-    try:
-        with transaction.atomic():
-            return Job.objects.create(**values)
-    except IntegrityError:  # enqueued a moment ago by a concurrent change
-        return Job.objects.get(key=key)
+        job.save()
+        return job
+    # INSERT … ON CONFLICT DO NOTHING: a job scheduled under this key before (by this change,
+    # an earlier one, or a concurrent one) stays the only one.
+    Job.objects.bulk_create([job], ignore_conflicts=True)
+    return Job.objects.get(key=key)
 
 
 def cancel(key: str) -> bool:
@@ -103,12 +104,23 @@ def backoff(attempts: int) -> timedelta:
 
 def run_due(limit: int = 50) -> int:
     """Run the jobs whose time has come (the worker's pass). Returns how many ran."""
-    autodiscover_modules("jobs")
+    _discover_handlers()
     pending = Job.objects.filter(status=JobStatus.QUEUED)
     leased = lease_due(pending, limit=limit, lease=LEASE)
     for job_id in leased:
         _run_one(job_id)
     return len(leased)
+
+
+_discovered = False
+
+
+def _discover_handlers() -> None:
+    """Import every package's `jobs` module once per process."""
+    global _discovered
+    if not _discovered:
+        autodiscover_modules("jobs")
+        _discovered = True
 
 
 def _run_one(job_id: int) -> None:
@@ -117,6 +129,17 @@ def _run_one(job_id: int) -> None:
         # Imported here: events sits above kernel, and only running jobs needs it.
         from casework.events.services import recording_transaction
 
+        job = Job.objects.filter(pk=job_id).first()
+        registration = _registry.get(job.kind) if job is not None else None
+        if job is not None and registration is not None and not registration.transactional:
+            if job.status != JobStatus.QUEUED:
+                return
+            registration.handler(job.payload)  # commits its own changes
+            with recording_transaction():
+                Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+                    status=JobStatus.DONE, finished_at=clock.now()
+                )
+            return
         with recording_transaction():
             job = Job.objects.select_for_update().filter(pk=job_id).first()
             if job is None or job.status != JobStatus.QUEUED:
