@@ -7,14 +7,16 @@ the customer, a date, sub-cases, an integration) or where an automated step fail
 exception task with the reason and the options). Every move is an event in the case's
 history, written in plain words by `cases.history`.
 
-Advancing runs as a job (`cases.advance`) in the transaction that caused it; the job
-carries the case's process revision, and the case row is locked while the engine works,
-so with several workers no step runs twice and a stale job does nothing.
+Advancing runs in the transaction of the change that allows it (`_advance_now`), and as a
+job (`cases.advance`) where it must wait or retry; the job carries the case's process
+revision, and the case row is locked while the engine works, so with several workers no
+step runs twice and a stale job does nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,6 +70,7 @@ from casework.rules import decisions
 from casework.rules.expressions import ExpressionError
 
 ENGINE_ACTOR = Actor.system("case-engine")
+logger = logging.getLogger(__name__)
 PRIORITY_NAMES = {
     Priority.LOW: "low",
     Priority.NORMAL: "normal",
@@ -354,7 +357,22 @@ def start_process(case: Case, definition: CaseTypeDefinition, *, actor: Actor) -
 
     sla.start_clocks(case, definition)
     notify_event(case, definition, "case.opened")
-    _schedule_advance(case)
+    _advance_now(case)
+
+
+def _advance_now(case: Case) -> None:
+    """Run the automated steps that follow at once, in the transaction of the change that
+    allows them (opening, a person's decision, a reply), so whoever looks next sees where
+    the case stands. Calls to other systems and notifications still go through jobs. A
+    step failing in an unforeseen way leaves the work to the advance job, which retries
+    and ends in an exception task for a person."""
+    try:
+        with recording_transaction():
+            advance(case)
+    except Exception:
+        logger.exception("case %s could not advance at once; the worker takes over", case.pk)
+        case.refresh_from_db()
+        _schedule_advance(case)
 
 
 def _schedule_advance(case: Case) -> None:
@@ -741,7 +759,7 @@ def resume(case: Case, *, actor: Actor, reason: str) -> None:
     case.process_revision += 1
     _save(case, "process_status", "process_revision")
     _event(case, "case.resumed", step=case.step, reason=reason, actor_label=actor.label)
-    _schedule_advance(case)
+    _advance_now(case)
 
 
 def resume_parent(parent_id: int) -> None:
@@ -1078,7 +1096,7 @@ def _cancel(case: Case, definition: CaseTypeDefinition) -> None:
     case.process_status = ProcessStatus.RUNNING
     case.process_revision += 1
     _save(case, "process_status", "process_revision")
-    _schedule_advance(case)
+    _advance_now(case)
 
 
 def available_actions(case: Case) -> list[tuple[str, str, str]]:
@@ -1133,7 +1151,7 @@ def take_action(case: Case, action: str, *, reason: str, actor: Actor) -> Case:
     case.process_status = ProcessStatus.RUNNING
     case.process_revision += 1
     _save(case, "process_status", "process_revision")
-    _schedule_advance(case)
+    _advance_now(case)
     return case
 
 
