@@ -104,7 +104,7 @@ class Place:
     def drop(self) -> None:
         shutil.rmtree(self.data_dir, ignore_errors=True)
         if self.engine == "sqlite":
-            for suffix in ("", "-wal", "-shm", "-journal"):
+            for suffix in ("", "-wal", "-shm", "-journal", ".smtpd-lock"):
                 Path(f"{self.sqlite_path}{suffix}").unlink(missing_ok=True)
         else:
             dataset._pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')

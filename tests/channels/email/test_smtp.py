@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from email import policy
 from email.message import EmailMessage
@@ -159,3 +160,18 @@ def test_a_failed_commit_asks_every_sender_of_the_batch_to_retry(smtp_port, monk
 
     assert deferred.value.smtp_code == 451
     assert RawEmail.objects.count() == 0
+
+
+def test_a_session_that_went_away_does_not_stop_the_database_thread(mailbox):
+    database = smtp_module.DatabaseThread()
+    busy = threading.Event()
+    blocked = database.call(busy.wait)  # keeps the thread busy while the next job queues
+    abandoned = database.call(lambda: "never run")
+    abandoned.cancel()  # what asyncio does when the client disconnects
+
+    busy.set()
+    answer = database.call(lambda: "still serving").result(timeout=10)
+    database.close()
+
+    assert blocked.result() is True and abandoned.cancelled()
+    assert answer == "still serving"

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 # More mails per transaction would hold the write lock (SQLite) or the event chain head
 # (PostgreSQL) longer without saving more fsyncs.
 MAX_BATCH = 64
+READY_TIMEOUT_SECONDS = 60.0
 RETRY_LATER = "451 4.3.0 Temporary failure, please try again later"
 
 
@@ -100,11 +101,21 @@ class DatabaseThread:
                     self._jobs.put(None)  # stop after this batch
                     break
                 jobs.append(more)
-            close_old_connections()
-            for job in jobs:
-                if job.function is not None:
-                    _settle(job.future, job.function)
-            self._store([job for job in jobs if job.mail is not None])
+            # A session that went away cancelled its future: its sender got no 250 and
+            # will send again, so its mail is not stored now. The others can no longer be
+            # cancelled from here on.
+            jobs = [job for job in jobs if job.future.set_running_or_notify_cancel()]
+            try:
+                close_old_connections()
+                for job in jobs:
+                    if job.function is not None:
+                        _settle(job.future, job.function)
+                self._store([job for job in jobs if job.mail is not None])
+            except Exception as error:  # noqa: BLE001 - this thread must keep serving
+                logger.exception("the SMTP server's database thread failed")
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(error)
 
     def _store(self, jobs: list[_Job]) -> None:
         if not jobs:
@@ -226,6 +237,9 @@ def build_controller(host: str, port: int, *, reuse_port: bool = False) -> Contr
         hostname=host,
         port=port,
         reuse_port=reuse_port,
+        # The controller talks to itself once at start; on a busy machine that can take
+        # longer than aiosmtpd's default second.
+        ready_timeout=READY_TIMEOUT_SECONDS,
         data_size_limit=settings.CASEWORK_MAX_EMAIL_BYTES,
         # Keep the bytes exactly as they arrived (no decoding of the DATA stream).
         decode_data=False,

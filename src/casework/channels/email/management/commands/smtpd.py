@@ -2,9 +2,9 @@
 
 With `--processes N` (N > 1) this process only supervises: it starts N server processes
 that share the port (SO_REUSEPORT), so parsing and SMTP work use every core while the
-database serialises the writers. A server process that dies is not replaced: the
-supervisor then stops the others and exits non-zero, for the service manager to restart
-it (senders retry what was not answered 250).
+database serialises the writers. A server process that dies is started again (senders
+retry what was not answered 250); if new ones keep dying right after their start, the
+supervisor stops the others and exits non-zero, for the service manager to see.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from casework.channels.email.smtp import build_controller
 
 _PR_SET_PDEATHSIG = 1
+# A server process that ends this soon after its start did not get going at all.
+EARLY_DEATH_SECONDS = 30.0
+MAX_EARLY_DEATHS = 3
 
 
 class Command(BaseCommand):
@@ -60,33 +63,43 @@ class Command(BaseCommand):
         command = [sys.executable, "-m", "casework.cli", "smtpd"]
         command += ["--host", options["host"], "--port", str(options["port"])]
         command += ["--processes", "1", "--reuse-port"]
-        children = [
-            subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509
-            for _ in range(options["processes"])
-        ]
+        children = [_start(command) for _ in range(options["processes"])]
         stopped = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stopped.set())
         self.stdout.write(
             f"SMTP server on {options['host']}:{options['port']}, "
-            f"{len(children)} processes: {', '.join(str(c.pid) for c in children)}"
+            f"{len(children)} processes: {', '.join(str(c.pid) for c, _ in children)}"
         )
         self.stdout.flush()
-        code = 0
-        while not stopped.wait(0.5):
-            if any(child.poll() is not None for child in children):
-                code = 1
-                break
-        for child in children:
+        code, early_deaths = 0, 0
+        while code == 0 and not stopped.wait(0.5):
+            for index, (child, started_at) in enumerate(children):
+                if child.poll() is None:
+                    continue
+                early = time.monotonic() - started_at < EARLY_DEATH_SECONDS
+                early_deaths = early_deaths + 1 if early else 0
+                if early_deaths >= MAX_EARLY_DEATHS:
+                    self.stderr.write("SMTP server processes keep dying at start; stopping")
+                    code = 1
+                    break
+                self.stderr.write(f"SMTP server process {child.pid} ended; starting another")
+                children[index] = _start(command)
+        for child, _ in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for child in children:
+        for child, _ in children:
             try:
                 child.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 child.kill()
         return code
+
+
+def _start(command: list[str]) -> tuple[subprocess.Popen[bytes], float]:
+    process = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    return process, time.monotonic()
 
 
 def _die_with_parent() -> None:
