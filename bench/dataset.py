@@ -451,7 +451,8 @@ def _chunks(total: int, size: int) -> Iterator[range]:
 CUSTOMER_COLUMNS = (
     "id", "created_at", "updated_at", "kind", "customer_number", "salutation", "first_name",
     "last_name", "organisation_name", "birth_date", "street", "postal_code", "city", "country",
-    "language", "preferred_channel", "search_name", "merged_into_id",
+    "language", "preferred_channel", "search_name", "merged_into_id", "is_provisional",
+    "segment",
 )  # fmt: skip
 IDENTIFIER_COLUMNS = ("id", "kind", "value", "raw_value", "created_at", "customer_id")
 
@@ -469,7 +470,7 @@ def _rows(indexes: range) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
                 spec.birth_date, spec.street, spec.postal_code, spec.city, "DE", spec.language,
                 spec.preferred_channel,
                 build_search_name(spec.first_name, spec.last_name, spec.organisation_name),
-                None,
+                None, False, "",
             )
         )  # fmt: skip
         first_id = 3 * (index - 1)

@@ -5,6 +5,7 @@ import pytest
 from casework.api.auth import forget_cached_tokens
 from casework.cases.process import forget_loaded_definitions
 from casework.classify.prediction import forget_cached_models
+from casework.intake.classification import forget_active_tasks
 from casework.intake.services import forget_cached_defaults
 from casework.kernel.actors import Actor
 from casework.routing.queries import actor_for_agent
@@ -21,11 +22,13 @@ def _fresh_intake_defaults():  # noqa: ANN202
     forget_cached_tokens()
     forget_loaded_definitions()
     forget_cached_models()
+    forget_active_tasks()
     yield
     forget_cached_defaults()
     forget_cached_tokens()
     forget_loaded_definitions()
     forget_cached_models()
+    forget_active_tasks()
 
 
 @pytest.fixture

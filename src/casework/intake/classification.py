@@ -8,6 +8,7 @@ triage queue (`CASEWORK_TRIAGE_QUEUE`) for a person instead of being guessed."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from casework.cases.models import Case, ServiceType
 from casework.cases.services import CaseChanges, update_case
-from casework.classify.prediction import NoActiveModel, classify_text
+from casework.classify.models import ModelVersion
+from casework.classify.prediction import LANGUAGE_TASK, NoActiveModel, classify_text
 from casework.classify.services import record_correction
 from casework.events.services import recording_transaction
 from casework.interactions.models import Interaction
@@ -34,14 +36,39 @@ class Classified:
         return result["label"] if result and result["is_confident"] else None
 
 
+# Which tasks have an active model changes rarely and is asked for every message: each
+# process remembers it for a few seconds.
+_ACTIVE_TTL_SECONDS = 10.0
+_active: tuple[float, frozenset[str]] | None = None
+
+
+def forget_active_tasks() -> None:
+    """After training or activating a model in this process (tests, the admin)."""
+    global _active
+    _active = None
+
+
+def _tasks_to_run() -> list[str]:
+    global _active
+    if _active is None or time.monotonic() - _active[0] > _ACTIVE_TTL_SECONDS:
+        names = ModelVersion.objects.filter(is_active=True).values_list("task__name", flat=True)
+        _active = (time.monotonic(), frozenset(names))
+    # The language is recognised without a trained model, too.
+    return [
+        task
+        for task in settings.CASEWORK_CLASSIFY_TASKS
+        if task in _active[1] or task == LANGUAGE_TASK
+    ]
+
+
 def classify_message(text: str) -> Classified:
     results: dict[str, dict[str, Any]] = {}
     uncertain = False
-    for task in settings.CASEWORK_CLASSIFY_TASKS:
+    for task in _tasks_to_run():
         try:
             prediction = classify_text(task, text)
         except NoActiveModel:
-            continue  # this installation has not trained that task
+            continue  # deactivated a moment ago
         results[task] = {
             "label": prediction.label,
             "confidence": round(prediction.confidence, 3),
