@@ -226,6 +226,15 @@ class CaseworkController(Controller):  # type: ignore[misc]
             reuse_port=self.reuse_port or None,
         )
 
+    def _trigger_server(self) -> None:
+        if not self.reuse_port:
+            super()._trigger_server()
+            return
+        # aiosmtpd checks its protocol factory by connecting to its own port; with
+        # SO_REUSEPORT that connection may reach a sibling process, and the check would
+        # fail after the timeout. Invoke the factory directly instead.
+        self.loop.call_soon_threadsafe(self._factory_invoker)
+
     def stop(self, *args: Any, **kwargs: Any) -> None:
         super().stop(*args, **kwargs)
         self.handler.close()
