@@ -104,6 +104,11 @@ def recording_transaction() -> Iterator[None]:
         if not frames and connection.features.has_select_for_update:
             # SQLite needs no lock: its IMMEDIATE transactions already serialise writers.
             frame.head = sql.fetch_one(_LOCK_HEAD, [])  # type: ignore[assignment]
+            if frame.head is None:
+                # A migration creates the head; an emptied database (a test flush) lacks it,
+                # and without it there is nothing to lock: writers would not queue.
+                sql.execute(_CREATE_HEAD, [GENESIS_HASH])
+                frame.head = sql.fetch_one(_LOCK_HEAD, [])  # type: ignore[assignment]
         frames.append(frame)
         try:
             yield
@@ -120,6 +125,10 @@ def recording_transaction() -> Iterator[None]:
 _HEAD_TABLE = ChainHead._meta.db_table
 _LOCK_HEAD = f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1 FOR UPDATE"
 _READ_HEAD = f"SELECT last_seq, last_hash FROM {_HEAD_TABLE} WHERE id = 1"
+_CREATE_HEAD = (
+    f"INSERT INTO {_HEAD_TABLE} (id, last_seq, last_hash) VALUES (1, 0, %s) "
+    "ON CONFLICT (id) DO NOTHING"
+)
 _MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1"
 
 
