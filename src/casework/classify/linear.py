@@ -26,8 +26,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 FORMAT = "casework.classify.linear"
 FORMAT_VERSION = 1
@@ -228,6 +226,8 @@ def fit(
         if step:
             step()
     features = sp.hstack(blocks, format="csr")
+    from sklearn.svm import LinearSVC  # training only: classifying needs no scikit-learn
+
     svm = LinearSVC(C=recipe.c, random_state=0)
     svm.fit(features, list(labels))
     if step:
@@ -283,7 +283,7 @@ def fit_temperature(scores: np.ndarray, truth: Sequence[int]) -> float:
     return round(min(fine, key=loss), 5)
 
 
-def _params(vec: TfidfVectorizer) -> dict[str, Any]:
+def _params(vec: Any) -> dict[str, Any]:  # a fitted TfidfVectorizer
     params = {
         "analyzer": vec.analyzer,
         "ngram_range": list(vec.ngram_range),
@@ -293,7 +293,9 @@ def _params(vec: TfidfVectorizer) -> dict[str, Any]:
     return params
 
 
-def _vectorizer(params: dict[str, Any]) -> TfidfVectorizer:
+def _vectorizer(params: dict[str, Any]) -> Any:  # a TfidfVectorizer to fit
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     options = dict(params)
     options["ngram_range"] = tuple(options["ngram_range"])
     return TfidfVectorizer(dtype=np.float32, **options)
