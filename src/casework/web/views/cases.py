@@ -151,12 +151,8 @@ def case_resolve(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
         actor=actor,
     )
     messages.success(request, _("Case resolved."))
-    if is_htmx(request):
-        # Resolving changes more than the summary (the customer's open cases): reload all.
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
-    return redirect("web:case", case_id=case.pk)
+    # Resolving changes more than the summary (the customer's open cases): reload all.
+    return _reload_case(request, case)
 
 
 @require_POST
@@ -174,11 +170,7 @@ def case_email_reply(request: HttpRequest, actor: Actor, case_id: int) -> HttpRe
         quote=form.cleaned_data["quote"],
     )
     messages.success(request, _("Your reply is on its way to the customer."))
-    if is_htmx(request):
-        response = HttpResponse(status=204)
-        response["HX-Refresh"] = "true"
-        return response
-    return redirect("web:case", case_id=case.pk)
+    return _reload_case(request, case)
 
 
 @require_POST
@@ -230,6 +222,15 @@ def case_link_customer(request: HttpRequest, actor: Actor, case_id: int) -> Http
         _("The case now belongs to %(customer)s.") % {"customer": customer.display_name},
     )
     return _refresh_or_redirect(request, "web:case", case_id=case.pk)
+
+
+def _reload_case(request: HttpRequest, case: Case) -> HttpResponse:
+    """The whole case screen again: htmx reloads the page, a plain form redirects to it."""
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect("web:case", case_id=case.pk)
 
 
 def _refresh_or_redirect(request: HttpRequest, to: str, **kwargs: Any) -> HttpResponse:
