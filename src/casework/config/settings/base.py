@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "casework.intake",
     "casework.classify",
     "casework.knowledge",
+    "casework.analytics",
     "casework.channels.email",
     "casework.api",
     "casework.web",
