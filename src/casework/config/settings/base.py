@@ -65,6 +65,7 @@ CASEWORK_BACKGROUND_JOBS = [
     "casework.channels.email.imap.poll_due",
     "casework.kernel.jobs.run_due",
     "casework.intake.queue.run_once",
+    "casework.analytics.aggregation.run_once",
 ]
 
 # The case engine: business hours for SLAs and due dates (weekday ranges → hh:mm-hh:mm), the
