@@ -251,7 +251,10 @@ def _case_points(entries: list[list[Any]], retention: Mapping) -> list[Point]:
 
     if inbound:
         first_in = inbound[0][1]
-        reply = next((c for c in contacts if c[3] == OUTBOUND and c[1] >= first_in), None)
+        # A person's answer: automatic acknowledgements do not count as a response.
+        reply = next(
+            (c for c in contacts if c[3] == OUTBOUND and c[4] == AGENT and c[1] >= first_in), None
+        )
         if reply:
             points.append(
                 Point(
