@@ -29,6 +29,7 @@ from casework.analytics.models import (
     CaseJourney,
     ChannelTransition,
     Digest,
+    QueueChannelDay,
     QueueDay,
     QueueQuarterHour,
 )
@@ -41,6 +42,7 @@ CURSOR_NAME = "analytics"
 _KEYS: dict[type[Model], tuple[str, ...]] = {
     QueueQuarterHour: ("bucket_start", "channel", "queue", "case_type", "service_type", "segment"),
     QueueDay: ("day", "channel", "queue", "case_type", "service_type", "segment"),
+    QueueChannelDay: ("day", "channel", "queue"),
     AgentQuarterHour: ("bucket_start", "agent_id", "channel", "queue"),
     AgentDay: ("day", "agent_id", "channel", "queue"),
     ChannelTransition: ("day", "position", "from_channel", "to_channel", "case_type", "segment"),
@@ -71,6 +73,7 @@ def _rows_of(point: Point) -> Iterator[tuple[type[Model], tuple[Any, ...]]]:
     if point.table == "q":
         yield QueueQuarterHour, (bucket, *point.dims)
         yield QueueDay, (day, *point.dims)
+        yield QueueChannelDay, (day, *point.dims[:2])
     elif point.table == "a":
         yield AgentQuarterHour, (bucket, *point.dims)
         yield AgentDay, (day, *point.dims)

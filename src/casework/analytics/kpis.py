@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from casework.analytics.models import (
     AgentDay,
     AgentQuarterHour,
+    QueueChannelDay,
     QueueDay,
     QueueQuarterHour,
     ServiceLevelTarget,
@@ -243,7 +244,7 @@ def report(query: KpiQuery) -> list[KpiRow]:
     """The KPIs of the query, one row per interval (and breakdown value), in order."""
     query.validate()
     fine = query.interval in ("15min", "hour")
-    model = _table(query.per_agent, fine)
+    model = _table(query, fine)
     rows = model.objects.all()
     if fine:
         tz = zone()
@@ -286,10 +287,14 @@ def report(query: KpiQuery) -> list[KpiRow]:
     return result
 
 
-def _table(per_agent: bool, fine: bool) -> type[Model]:
-    if per_agent:
+def _table(query: KpiQuery, fine: bool) -> type[Model]:
+    """The smallest summary table that has every dimension the query names."""
+    if query.per_agent:
         return AgentQuarterHour if fine else AgentDay
-    return QueueQuarterHour if fine else QueueDay
+    if fine:
+        return QueueQuarterHour
+    named = {query.group_by, *query.filters} - {""}
+    return QueueChannelDay if named <= {"channel", "queue", "team"} else QueueDay
 
 
 def _filtered(rows, filters: Mapping[str, str]):  # noqa: ANN001, ANN202

@@ -276,6 +276,14 @@ class CaseSla(models.Model):
         verbose_name = _("service level")
         verbose_name_plural = _("service levels")
         constraints = [models.UniqueConstraint(fields=["case", "kind"], name="casesla_unique")]
+        indexes = [
+            # The clocks still running, by deadline: the wall-board's "breaches coming up".
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(met_at__isnull=True, breached_at__isnull=True),
+                name="casesla_running_due",
+            )
+        ]
 
 
 class PublishedCaseType(models.Model):
