@@ -28,7 +28,8 @@ from casework.analytics.models import (
     QueueQuarterHour,
     ServiceLevelTarget,
 )
-from casework.kernel.errors import InvalidInput
+from casework.kernel.actors import Actor
+from casework.kernel.errors import InvalidInput, PermissionDenied
 from casework.routing.models import Queue
 
 COUNT, PERCENT, SECONDS = "count", "percent", "seconds"
@@ -190,6 +191,8 @@ class KpiQuery:
     interval: str = "day"
     group_by: str = ""
     filters: Mapping[str, str] = field(default_factory=dict)
+    # The queues whose figures may be read (a supervisor's teams); None for all.
+    queues: tuple[str, ...] | None = None
 
     def validate(self) -> None:
         unknown = [key for key in self.kpis if key not in KPIS]
@@ -236,6 +239,16 @@ class KpiRow:
     values: dict[str, float | None]
 
 
+def scope_for(actor: Actor) -> tuple[str, ...] | None:
+    """The queues whose figures the actor may read: every queue for admins, their teams'
+    queues for supervisors; agents read none."""
+    if actor.is_admin:
+        return None
+    if not actor.is_supervisor:
+        raise PermissionDenied(_("the figures are for supervisors"))
+    return tuple(Queue.objects.filter(team_id__in=actor.team_ids).values_list("code", flat=True))
+
+
 def zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
@@ -255,6 +268,8 @@ def report(query: KpiQuery) -> list[KpiRow]:
     else:
         rows = rows.filter(day__gte=query.start, day__lte=query.end)
     rows = _filtered(rows, query.filters)
+    if query.queues is not None:
+        rows = rows.filter(queue__in=query.queues)
     group_column = _group_column(query.group_by)
     columns = [c for c in ("bucket_start" if fine else "day", group_column) if c]
     if query.interval == "total":

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from casework.api import cases, customers, webhooks
+from casework.api import analytics, cases, customers, webhooks
 from casework.api.auth import BearerToken
 from casework.api.errors import install_error_handlers
 
 api = NinjaAPI(
     title="Casework API",
     version="1",
-    description="Customers, their 360° view, cases, interactions, intake and webhooks. "
+    description="Customers, their 360° view, cases, interactions, intake, webhooks and "
+    "KPIs. "
     "Authenticate with `Authorization: Bearer <token>` (`casework token create USER`).",
     auth=BearerToken(),
     urls_namespace="api",
@@ -20,3 +21,4 @@ install_error_handlers(api)
 api.add_router("", customers.router)
 api.add_router("", cases.router)
 api.add_router("", webhooks.router)
+api.add_router("", analytics.router)
