@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from casework.analytics.models import SERVICE_LEVEL_THRESHOLDS
+from casework.analytics.models import HANDLING_TIME_BOUNDS, SERVICE_LEVEL_THRESHOLDS
 
 AGENT = "agent"
 INBOUND = "inbound"
@@ -365,6 +365,9 @@ def _work_item_points(entries: list[list[Any]]) -> list[Point]:
     if completed:
         _, t, agent_id, handled = completed
         measures = {"handled": 1, "handle_seconds": round(handled)}
+        for seconds in HANDLING_TIME_BOUNDS:
+            if handled <= seconds:
+                measures[f"handled_within_{seconds}"] = 1
         points.append(Point("q", t, dims, measures))
         if agent_id:
             points.append(Point("a", t, (agent_id, channel, queue), measures))

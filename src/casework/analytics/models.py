@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 # Seconds within which an answered call or chat may count as "in service level". A queue
 # picks one of them as its target; the tables count answers within each.
 SERVICE_LEVEL_THRESHOLDS = (10, 20, 30, 60, 120, 180)
+# Seconds of handling time the tables count "handled within": the distribution's bins.
+HANDLING_TIME_BOUNDS = (60, 180, 300, 600, 1200)
 
 MEASURES = (
     "contacts_in",
@@ -42,6 +44,7 @@ MEASURES = (
     "abandon_wait_seconds",
     "handled",
     "handle_seconds",
+    *(f"handled_within_{seconds}" for seconds in HANDLING_TIME_BOUNDS),
     "retention_saved",
     "retention_lost",
 )
