@@ -72,6 +72,8 @@ def entries_of(event: EventRow) -> list[tuple[str, int, list[Any]]]:
     by_agent = event.actor_kind == AGENT
     agent_id = event.actor_id if by_agent else None
     if code == "interaction.recorded":
+        if p.get("occurred_at"):
+            t = datetime.fromisoformat(p["occurred_at"]).timestamp()
         entry = ["i", t, p.get("channel", ""), p.get("direction", ""), event.actor_kind, agent_id]
         if p.get("case_id"):
             return [("case", p["case_id"], entry)]

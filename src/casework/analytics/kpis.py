@@ -253,8 +253,9 @@ def zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def report(query: KpiQuery) -> list[KpiRow]:
-    """The KPIs of the query, one row per interval (and breakdown value), in order."""
+def report(query: KpiQuery, *, extra_measures: Sequence[str] = ()) -> list[KpiRow]:
+    """The KPIs of the query, one row per interval (and breakdown value), in order;
+    `extra_measures` are summed into the rows' sums as well."""
     query.validate()
     fine = query.interval in ("15min", "hour")
     model = _table(query, fine)
@@ -274,7 +275,7 @@ def report(query: KpiQuery) -> list[KpiRow]:
     columns = [c for c in ("bucket_start" if fine else "day", group_column) if c]
     if query.interval == "total":
         columns = [c for c in columns if c not in ("day", "bucket_start")]
-    measures = sorted({m for key in query.kpis for m in KPIS[key].measures})
+    measures = sorted({m for key in query.kpis for m in KPIS[key].measures} | set(extra_measures))
     annotations = {m: Coalesce(Sum(m), 0) for m in measures if m != IN_TARGET}
     if IN_TARGET in measures:
         annotations[IN_TARGET] = Coalesce(Sum(_in_target_expression()), 0)

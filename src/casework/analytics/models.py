@@ -203,6 +203,7 @@ class CaseJourney(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["opened_at", "contacts_in"], name="analytics_journey_repeat"),
+            models.Index(fields=["customer_id", "-opened_at"], name="analytics_journey_customer"),
         ]
 
 

@@ -77,6 +77,9 @@ def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
             "customer_id": data.customer_id,
             "case_id": data.case_id,
             "external_id": data.external_id,
+            # When the contact happened (a mail's arrival, a call's start), which may be
+            # before it was recorded: the figures count it then.
+            "occurred_at": data.occurred_at,
         },
     )
     return interaction

@@ -61,6 +61,7 @@ def desk_view(
                 title=_("No agent account"),
                 message=_("Your user account is not set up as an agent. Ask an administrator."),
             )
+        request.actor = actor  # type: ignore[attr-defined]  # for the navigation
         try:
             return view(request, actor, *args, **kwargs)
         except DomainError as error:

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from casework.web.views import auth, cases, contacts, customers, process, search, work
+from casework.web.views import (
+    auth,
+    cases,
+    contacts,
+    customers,
+    process,
+    search,
+    supervisor,
+    work,
+)
 
 app_name = "web"
 
@@ -66,4 +75,9 @@ urlpatterns = [
     path("merges/<int:merge_id>/undo/", customers.merge_undo, name="merge_undo"),
     path("duplicates/", search.duplicates, name="duplicates"),
     path("search/", search.search, name="search"),
+    path("figures/", supervisor.wallboard, name="wallboard"),
+    path("figures/reports/", supervisor.reports, name="reports"),
+    path("figures/reports/cases/", supervisor.report_cases, name="report_cases"),
+    path("figures/journeys/", supervisor.journey_analytics, name="journeys"),
+    path("figures/workforce/", supervisor.workforce, name="workforce"),
 ]
