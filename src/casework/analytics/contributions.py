@@ -17,7 +17,8 @@ Entries (JSON lists, `t` = occurred at, seconds since the epoch):
              ["sm", t, kind, in_time] / ["sb", t, kind]                      SLA met / breached
              ["h", t]                                                        a person acted
   work_item: ["q", t, channel, queue] ["ac", t, agent_id, waited] ["c", t, agent_id,
-             handled] ["w", t, waited]                          queued/accepted/completed/withdrawn
+             handled] ["w", t, waited] ["wu", t, after_work]
+             queued/accepted/completed/withdrawn/after-call work ended
   interaction (contacts without a case): ["i", t, channel, direction, actor_kind, actor_id]
 """
 
@@ -130,6 +131,8 @@ def _work_item_entries(event: EventRow, t: float) -> list[tuple[str, int, list[A
         entry = ["c", t, p.get("agent_id"), float(p.get("handled_seconds") or 0)]
     elif code == "work_item.withdrawn":
         entry = ["w", t, float(p.get("waited_seconds") or 0)]
+    elif code == "work_item.wrapped_up":
+        entry = ["wu", t, float(p.get("after_work_seconds") or 0)]
     else:
         return []
     return [("work_item", event.object_id, entry)]
@@ -366,7 +369,12 @@ def _work_item_points(entries: list[list[Any]]) -> list[Point]:
     completed = next((entry for entry in entries if entry[0] == "c"), None)
     if completed:
         _, t, agent_id, handled = completed
+        wrap_up = next((entry for entry in entries if entry[0] == "wu"), None)
+        if wrap_up:
+            handled += wrap_up[2]  # after-call work is part of the handling time
         measures = {"handled": 1, "handle_seconds": round(handled)}
+        if wrap_up:
+            measures["after_work_seconds"] = round(wrap_up[2])
         for seconds in HANDLING_TIME_BOUNDS:
             if handled <= seconds:
                 measures[f"handled_within_{seconds}"] = 1

@@ -44,6 +44,7 @@ MEASURES = (
     "abandon_wait_seconds",
     "handled",
     "handle_seconds",
+    "after_work_seconds",
     *(f"handled_within_{seconds}" for seconds in HANDLING_TIME_BOUNDS),
     "retention_saved",
     "retention_lost",

@@ -69,6 +69,7 @@ EVENT_TYPES = {
     "work_item.offer_expired": _("offer expired"),
     "work_item.completed": _("work item completed"),
     "work_item.withdrawn": _("work item withdrawn"),
+    "work_item.wrapped_up": _("after-call work ended"),
 }
 
 

@@ -15,9 +15,16 @@ from casework.events.services import record, recording_transaction
 from casework.kernel import clock
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import PermissionDenied
-from casework.routing.config import OFFLINE, get_presence_state
+from casework.routing.config import AFTER_CALL_WORK, OFFLINE, get_presence_state
 from casework.routing.errors import PresenceNotSelectable, UnknownAgent
-from casework.routing.models import Agent, AgentStatus, PresenceLog, PresenceState
+from casework.routing.models import (
+    Agent,
+    AgentStatus,
+    PresenceLog,
+    PresenceState,
+    WorkItem,
+    WorkItemStatus,
+)
 
 
 def lock_agent_status(agent_id: int) -> AgentStatus:
@@ -97,4 +104,29 @@ def change_presence(
         object_id=status.agent_id,
         payload={"before": {"presence": previous}, "after": {"presence": presence.code}},
     )
+    if previous == AFTER_CALL_WORK:
+        _wrapped_up(status.agent_id, actor=actor, at=at)
     return True
+
+
+def _wrapped_up(agent_id: int, *, actor: Actor, at: datetime) -> None:
+    """After-call work ended: it belongs to the agent's last completed item (handling time
+    is talk, hold and after-call work)."""
+    item = (
+        WorkItem.objects.filter(agent_id=agent_id, status=WorkItemStatus.COMPLETED)
+        .order_by("-ended_at")
+        .values("pk", "ended_at")
+        .first()
+    )
+    if item is None or item["ended_at"] is None:
+        return
+    record(
+        "work_item.wrapped_up",
+        actor=actor,
+        object_type="work_item",
+        object_id=item["pk"],
+        payload={
+            "agent_id": agent_id,
+            "after_work_seconds": round(max((at - item["ended_at"]).total_seconds(), 0), 3),
+        },
+    )
