@@ -4,6 +4,7 @@ do not see them; supervisors see their teams' queues."""
 from __future__ import annotations
 
 import csv
+import re
 import io
 
 import pytest
@@ -132,3 +133,12 @@ def test_workforce_planning_input_is_checked(as_supervisor: Client):
     }
     response = as_supervisor.get("/figures/workforce/", {**params, "planned": "noon: 3"})
     assert "“noon: 3”".encode() in response.content
+
+
+def test_the_360_panel_shows_the_customers_journey(signed_in: Client, helmut: Helmut):
+    aggregation.catch_up()
+    page = signed_in.get(f"/customers/{helmut.customer.pk}/").content.decode()
+    assert 'class="journey"' in page
+    # Helmut's contacts in the order they came: the e-mail, the call, the chat.
+    steps = re.findall(r'class="journey-step channel-(\w+)"', page)
+    assert steps == ["email", "phone", "chat"], steps

@@ -34,3 +34,26 @@ def duration(seconds: float | None) -> str:
         return _("%(m)s min %(s)s s") % {"m": minutes, "s": seconds}
     hours, minutes = divmod(minutes, 60)
     return _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+
+
+@register.inclusion_tag("web/customers/_journey.html")
+def journey_strip(view: object) -> dict:
+    """The customer's journey on the 360 panel: recent cases with their contacts' channels
+    in order (from the analytics' journeys; cases the agent may not open are not linked)."""
+    from casework.analytics.journeys import channel_label, customer_journeys
+
+    customer = view.customer  # type: ignore[attr-defined]
+    visible = view.visible_case_ids  # type: ignore[attr-defined]
+    return {
+        "journeys": [
+            {
+                "case_id": journey.case_id if journey.case_id in visible else None,
+                "opened_at": journey.opened_at,
+                "steps": [
+                    (code, channel_label(code)) for code in journey.path.split(">") if code
+                ],
+                "is_resolved": journey.is_resolved,
+            }
+            for journey in customer_journeys(customer.pk)
+        ]
+    }
