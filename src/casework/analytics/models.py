@@ -9,6 +9,9 @@ in. The summary tables hold sums only; rates are formed when they are read (`kpi
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -223,7 +226,12 @@ class ServiceLevelTarget(models.Model):
         default=20,
     )
     target_share = models.DecimalField(
-        _("target share"), max_digits=4, decimal_places=3, default=0.8
+        _("target share"),
+        max_digits=4,
+        decimal_places=3,
+        default=0.8,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.999"))],
+        help_text=_("As a fraction: 0.8 for 80 %."),
     )
 
     class Meta:
