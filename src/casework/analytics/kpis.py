@@ -293,7 +293,7 @@ def report(query: KpiQuery, *, extra_measures: Sequence[str] = ()) -> list[KpiRo
             group = queue_teams.get(group, "")
         sums = merged[(period, group)]
         for m in measures:
-            sums[m] += row[m] or 0
+            sums[m] += int(row[m] or 0)  # PostgreSQL sums bigints as numeric
     result = []
     for (period, group), sums in sorted(
         merged.items(), key=lambda item: (str(item[0][0]), item[0][1])
