@@ -48,6 +48,9 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
         progress("classifier: service type (advice, support, complaint) trained")
     created = load_generated_customers(generated_customers)
     progress(f"generated customers: {created} new, {generated_customers} in all")
+    from casework.demo.history import load_history  # it builds on this module
+
+    load_history(progress=progress)
 
 
 @recording_transaction()
