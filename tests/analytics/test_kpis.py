@@ -223,6 +223,7 @@ def test_a_late_contact_takes_back_the_first_contact_resolution(example):
         (dict(kpis=("cases_opened",), group_by="agent"), "not available per agent"),
         (dict(kpis=("aht",), interval="15min", end=DAY + timedelta(days=40)), "at most 31 days"),
         (dict(kpis=("aht",), end=DAY - timedelta(days=1)), "ends before it starts"),
+        (dict(kpis=("aht",), interval="total", end=DAY + timedelta(days=4000)), "at most 3660"),
     ],
 )
 def test_bad_queries_are_refused_with_a_reason(query, message):

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from casework.kernel.fields import ClockDateTimeField
+
 
 class BilingualName(models.Model):
     """Reference data named by administrators in both interface languages."""
@@ -25,8 +27,8 @@ class BilingualName(models.Model):
 
 
 class Timestamped(models.Model):
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_at = ClockDateTimeField(_("created at"), auto_now_add=True)
+    updated_at = ClockDateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -156,7 +157,7 @@ def _charts(query: kpis.KpiQuery, rows: list[KpiRow], labels: dict[str, str]) ->
     specs = []
     for key in query.kpis:
         kpi = KPIS[key]
-        title = str(kpi.label)
+        title = capfirst(str(kpi.label))
         if query.interval == "total":
             x = [_group_label(query, row.group, labels) or title for row in rows]
             specs.append(
