@@ -20,6 +20,7 @@ from casework.demo.loading import (
 )
 from casework.demo.models import DemoHistory
 from casework.events.models import ChainHead, Event, OutboxCursor
+from casework.events.services import verify_chain
 from casework.kernel import clock
 from casework.routing.models import AgentStatus, WorkItem
 
@@ -63,6 +64,7 @@ def test_a_week_of_history_is_recorded_as_it_happened_and_counted(reference_data
     head = ChainHead.objects.get(pk=1).last_seq
     assert OutboxCursor.objects.get(name=aggregation.CURSOR_NAME).last_seq == head
     assert aggregation.verify() == []
+    assert verify_chain().is_intact
     row = kpis.report(
         kpis.KpiQuery(
             start=marker.first_day,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -45,6 +46,16 @@ def test_only_the_block_sees_the_pinned_time():
         other.start()
         other.join()
     assert seen[0] > MOMENT + timedelta(days=365)
+
+
+def test_a_pinned_time_is_kept_in_utc_like_the_real_time():
+    berlin = ZoneInfo("Europe/Berlin")
+    with clock.running_at(datetime(2024, 3, 30, 23, 30, tzinfo=berlin)):
+        assert clock.now() == datetime(2024, 3, 30, 22, 30, tzinfo=UTC)
+        assert clock.now().utcoffset() == timedelta(0)
+        clock.move_to(datetime(2024, 3, 31, 3, 30, tzinfo=berlin))  # summer time began
+        assert clock.now() == datetime(2024, 3, 31, 1, 30, tzinfo=UTC)
+        assert clock.now().utcoffset() == timedelta(0)
 
 
 def test_moving_needs_a_pinned_time_and_a_time_zone():

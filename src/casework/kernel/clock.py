@@ -11,25 +11,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
 
 class PinnedTime:
-    """The time `now()` answers inside `running_at()`; moved on by its holder."""
+    """The time `now()` answers inside `running_at()`; moved on by its holder. Kept in UTC,
+    as the real time is (what is hashed and stored must not depend on the zone it was
+    given in)."""
 
     __slots__ = ("at",)
 
     def __init__(self, at: datetime) -> None:
-        self.at = _aware(at)
+        self.at = _utc(at)
 
     def advance(self, seconds: float) -> datetime:
         self.at += timedelta(seconds=seconds)
         return self.at
 
     def move_to(self, moment: datetime) -> datetime:
-        self.at = _aware(moment)
+        self.at = _utc(moment)
         return self.at
 
 
@@ -76,10 +78,10 @@ def _current() -> PinnedTime:
     return pinned
 
 
-def _aware(moment: datetime) -> datetime:
+def _utc(moment: datetime) -> datetime:
     if timezone.is_naive(moment):
         raise ValueError("a pinned time needs a time zone")
-    return moment
+    return moment.astimezone(UTC)
 
 
 def localtime(at: datetime) -> datetime:
