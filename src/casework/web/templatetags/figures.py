@@ -49,9 +49,7 @@ def journey_strip(view: object) -> dict:
             {
                 "case_id": journey.case_id if journey.case_id in visible else None,
                 "opened_at": journey.opened_at,
-                "steps": [
-                    (code, channel_label(code)) for code in journey.path.split(">") if code
-                ],
+                "steps": [(code, channel_label(code)) for code in journey.path.split(">") if code],
                 "is_resolved": journey.is_resolved,
             }
             for journey in customer_journeys(customer.pk)
