@@ -774,7 +774,7 @@ class Simulation:
 
     def plan_work(self, matter: Matter, name: str, *, soon: bool = False) -> None:
         """The agent takes the case up later: within the hour, later that day, the next
-        working day, now and then after a few days."""
+        working day, now and then after a few days, rarely after a week."""
         rnd = self.rnd
         chance = rnd.random()
         if soon or chance < 0.35:
@@ -783,8 +783,10 @@ class Simulation:
             delay = rnd.uniform(2, 6) * 3600
         elif chance < 0.95:
             delay = rnd.uniform(18, 30) * 3600
-        else:
+        elif chance < 0.985:
             delay = rnd.uniform(50, 100) * 3600
+        else:  # it got lost in the backlog for a week or so
+            delay = rnd.uniform(140, 260) * 3600
         moment = self.on_shift(name, self.pinned.at + timedelta(seconds=delay))
         self.at(moment, self.work, matter.case_id, name)
 
