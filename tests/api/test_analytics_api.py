@@ -110,3 +110,13 @@ def test_the_schema_lists_the_endpoints(figures):
     schema = client_for(Role.ADMIN).client.get("/api/v1/openapi.json").json()
     assert "/api/v1/analytics/kpis" in schema["paths"]
     assert "/api/v1/analytics/wallboard" in schema["paths"]
+
+
+def test_a_customer_created_with_a_segment_is_counted_in_it(db):
+    admin = client_for(Role.ADMIN)
+    created = admin.post("/customers", {"last_name": "Neu", "segment": "senior"})
+    assert created.status_code == 201, created.content
+    assert created.json()["segment"] == "senior"
+    refused = admin.post("/customers", {"last_name": "Neu", "segment": "Nicht Gültig"})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "segment"

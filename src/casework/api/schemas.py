@@ -52,6 +52,12 @@ class CustomerIn(Schema):
     country: str = Field("DE", min_length=2, max_length=2)
     language: Literal["de", "en"] = "de"
     preferred_channel: ChannelName | Literal[""] = ""
+    segment: str = Field(
+        "",
+        max_length=40,
+        pattern=r"^[-a-z0-9_]*$",
+        description="A code the organisation groups customers by (KPIs by segment).",
+    )
     identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=50)
 
 
@@ -86,6 +92,7 @@ class CustomerOut(Schema):
     country: str
     language: str
     preferred_channel: str
+    segment: str
     merged_into_id: int | None
     identifiers: list[IdentifierOut]
 

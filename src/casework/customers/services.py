@@ -3,6 +3,7 @@ records its event; views, the API, imports and the intake pipeline all call thes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -74,6 +75,8 @@ class NewCustomer:
     customer_number: str = ""
     identifiers: Sequence[RawIdentifier] = field(default_factory=tuple)
     is_provisional: bool = False
+    # A code the organisation groups its customers by ("senior", "business"), for the figures.
+    segment: str = ""
 
 
 def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identifier]]:
@@ -87,6 +90,12 @@ def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identi
         raise InvalidInput(_("a person needs a last name or an identifier"), field="last_name")
     if data.kind == CustomerKind.ORGANISATION and not data.organisation_name.strip():
         raise InvalidInput(_("an organisation needs a name"), field="organisation_name")
+    if data.segment and not re.fullmatch(r"[-a-z0-9_]{1,40}", data.segment):
+        raise InvalidInput(
+            _("a segment is a code of lower-case letters, digits and dashes: “%(segment)s”")
+            % {"segment": data.segment},
+            field="segment",
+        )
     if data.preferred_channel and data.preferred_channel not in Channel.values:
         raise InvalidInput(
             _("unknown channel “%(preferred_channel)s”")
@@ -135,6 +144,7 @@ def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
         language=data.language,
         preferred_channel=data.preferred_channel,
         is_provisional=data.is_provisional,
+        segment=data.segment,
     )
     rows = [
         CustomerIdentifier(
@@ -165,6 +175,7 @@ def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
             "customer_number": number,
             "identifiers": [f"{row.kind}:{row.value}" for row in rows],
             "is_provisional": data.is_provisional,
+            "segment": data.segment,
         },
     )
     return customer

@@ -614,12 +614,14 @@ def _generated_customer(rnd: random.Random, n: int, number: str) -> Customer:
         customers.RawIdentifier("email", f"{local}.{n}@example.com"),
         customers.RawIdentifier("phone", f"+49 151 {40000000 + n:08d}"),
     ]
+    birth_date = date(1940, 1, 1) + timedelta(days=rnd.randrange(23000))
     return customers.create_customer(
         customers.NewCustomer(
             customer_number=number,
             first_name=first,
             last_name=last,
-            birth_date=date(1940, 1, 1) + timedelta(days=rnd.randrange(23000)),
+            birth_date=birth_date,
+            segment=_age_segment(birth_date),
             street=f"{rnd.choice(STREETS)} {rnd.randrange(1, 120)}",
             postal_code=postal_code,
             city=city,
@@ -629,6 +631,12 @@ def _generated_customer(rnd: random.Random, n: int, number: str) -> Customer:
         ),
         actor=DEMO_ACTOR,
     )
+
+
+def _age_segment(birth_date: date) -> str:
+    """The demo's segments, by age: the personas its figures compare."""
+    age = (date(2026, 11, 1) - birth_date).days // 365
+    return "young" if age < 30 else "established" if age < 60 else "senior"
 
 
 def _generated_payment(rnd: random.Random, customer: Customer) -> None:
