@@ -25,9 +25,11 @@ class Sink:
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        self.recipients: list[list[str]] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 
@@ -35,7 +37,7 @@ class Sink:
 def relay(settings):  # noqa: ANN001, ANN201
     sink = Sink()
     port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     settings.CASEWORK_SMTP_RELAY = f"127.0.0.1:{port}"
     yield sink
@@ -222,3 +224,36 @@ def test_a_case_without_customer_mail_cannot_be_answered_by_mail(mailbox):
 
     with pytest.raises(NoMailToAnswer):
         reply_by_email(CaseFactory(), "Hallo", actor=Actor.system("t"))
+
+
+def _acknowledgement_to(address: str, message_id: str) -> OutboundEmail:
+    receive(raw_mail(message_id, subject=f"Frage {message_id}"))
+    outbound = OutboundEmail.objects.latest("pk")
+    outbound.to_address, outbound.to_name = address, "Ayşe Yıldız"
+    outbound.save(update_fields=["to_address", "to_name"])
+    return outbound
+
+
+def test_an_international_address_is_sent_as_smtputf8(mailbox, relay):
+    outbound = _acknowledgement_to("ayşe.yıldız@example.com", "first@example.net")
+
+    assert send_due() == 1
+
+    assert relay.recipients == [["ayşe.yıldız@example.com"]]
+    [sent] = relay.messages
+    assert "yıldız@example.com" in sent.as_bytes().decode("utf-8")  # headers in UTF-8
+    outbound.refresh_from_db()
+    assert outbound.status == OutboundStatus.SENT
+
+
+def test_a_malformed_address_fails_at_once_and_the_rest_is_sent(mailbox, relay):
+    broken = _acknowledgement_to("a@b@example.com", "first@example.net")
+    fine = _acknowledgement_to("lisa@example.org", "second@example.net")
+
+    assert send_due() == 2
+
+    broken.refresh_from_db()
+    fine.refresh_from_db()
+    assert broken.status == OutboundStatus.FAILED
+    assert broken.last_error.startswith("cannot compose the message")
+    assert fine.status == OutboundStatus.SENT and len(relay.messages) == 1

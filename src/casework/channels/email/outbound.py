@@ -13,8 +13,10 @@ import mailbox as maildir_module
 import smtplib
 from collections.abc import Sequence
 from datetime import timedelta
+from email import errors, policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 
 from django.conf import settings
 from django.db import connection
@@ -284,9 +286,12 @@ def mark_bounced(outbound: OutboundEmail, *, interaction_id: int) -> None:
 
 
 def compose(outbound: OutboundEmail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = formataddr((outbound.mailbox.display_name, outbound.mailbox.address))
-    message["To"] = formataddr((outbound.to_name, outbound.to_address))
+    """The message as it is sent. An address with non-ASCII characters (``yıldız@…``,
+    RFC 6531) makes it an SMTPUTF8 message; the relay must support that."""
+    international = not (outbound.to_address + outbound.mailbox.address).isascii()
+    message = EmailMessage(policy=policy.SMTPUTF8 if international else policy.default)
+    message["From"] = _mailbox_header(outbound.mailbox.display_name, outbound.mailbox.address)
+    message["To"] = _mailbox_header(outbound.to_name, outbound.to_address)
     message["Subject"] = outbound.subject
     message["Date"] = format_datetime(clock.now())
     message["Message-ID"] = f"<{outbound.message_id}>"
@@ -316,6 +321,22 @@ def compose(outbound: OutboundEmail) -> EmailMessage:
     return message
 
 
+_NOT_IN_LOCAL_PART = set(' <>()[],;:"\\@')
+
+
+def _mailbox_header(name: str, address: str) -> Address | str:
+    """`Name <address>`; a ValueError for an address that is not one."""
+    if address.isascii():
+        return Address(name, addr_spec=address)
+    # Address() refuses a non-ASCII local part (RFC 6531); the SMTPUTF8 policy's header
+    # parser takes it as text, so check its shape here.
+    local, _at, domain = address.rpartition("@")
+    if not local or not domain or "." not in domain or _NOT_IN_LOCAL_PART & set(local + domain):
+        raise ValueError(f"not an e-mail address: {address!r}")
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address}>' if name else f"<{address}>"
+
+
 def send_due(limit: int = 20) -> int:
     """One worker pass: send what is due; returns how many were attempted."""
     claimed = _claim_due(limit)
@@ -333,6 +354,12 @@ def _claim_due(limit: int) -> list[OutboundEmail]:
 def _attempt(outbound: OutboundEmail) -> None:
     try:
         deliver(compose(outbound))
+    except (ValueError, errors.MessageError) as error:
+        # A malformed address or header: trying again would not help, and it must not
+        # hold up the rest of the outbox.
+        outbound.status = OutboundStatus.FAILED
+        outbound.last_error = f"cannot compose the message: {error}"[:2000]
+        logger.warning("outgoing mail %s cannot be composed: %s", outbound.pk, error)
     except (OSError, smtplib.SMTPException) as error:
         outbound.last_error = str(error)[:2000]
         if outbound.attempts >= settings.CASEWORK_SMTP_MAX_ATTEMPTS:
