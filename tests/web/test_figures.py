@@ -4,8 +4,8 @@ do not see them; supervisors see their teams' queues."""
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
 
 import pytest
 from django.test import Client

@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
-from django.utils.translation import gettext as _
 
 from casework.analytics.aggregation import catch_up
 from casework.cases import services as cases
@@ -1087,8 +1086,8 @@ def load_history(
     loaded = DemoHistory.objects.first()
     if loaded is not None:
         progress(
-            _("service history: loaded before (%(first)s to %(last)s)")
-            % {"first": loaded.first_day.isoformat(), "last": loaded.last_day.isoformat()}
+            # Operator output, in English like the demo loader's other lines.
+            f"service history: loaded before ({loaded.first_day} to {loaded.last_day})"
         )
         return 0
     if contacts_per_day is None:
@@ -1098,7 +1097,7 @@ def load_history(
         return 0
     if WorkItem.objects.filter(status__in=LIVE_WORK).exists():
         # The router would offer today's waiting calls to the agents of the past.
-        progress(_("service history: not loaded while calls or chats are waiting"))
+        progress("service history: not loaded while calls or chats are waiting")
         return 0
     started = monotonic_time.monotonic()
     today = clock.localtime(clock.now()).date()
@@ -1122,22 +1121,11 @@ def load_history(
         )
     catch_up()
     by_channel = ", ".join(f"{channel} {n}" for channel, n in sorted(stats.contacts.items()))
+    seconds = monotonic_time.monotonic() - started
     progress(
-        _(
-            "service history: %(contacts)s contacts (%(channels)s) from %(first)s to %(last)s, "
-            "%(answered)s calls and chats answered, %(abandoned)s abandoned, %(resolved)s "
-            "cases resolved (%(seconds).0f s)"
-        )
-        % {
-            "contacts": contacts,
-            "channels": by_channel,
-            "first": first_day.isoformat(),
-            "last": last_day.isoformat(),
-            "answered": stats.answered,
-            "abandoned": stats.abandoned,
-            "resolved": stats.resolved,
-            "seconds": monotonic_time.monotonic() - started,
-        }
+        f"service history: {contacts} contacts ({by_channel}) from {first_day} to {last_day}, "
+        f"{stats.answered} calls and chats answered, {stats.abandoned} abandoned, "
+        f"{stats.resolved} cases resolved ({seconds:.0f} s)"
     )
     return contacts
 
