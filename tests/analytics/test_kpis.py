@@ -230,3 +230,11 @@ def test_bad_queries_are_refused_with_a_reason(query, message):
     query = {"start": DAY, "end": DAY, **query}
     with pytest.raises(InvalidInput, match=message):
         kpis.report(KpiQuery(**query))
+
+
+def test_handling_time_distribution(example):
+    query = KpiQuery(start=DAY, end=DAY, kpis=("aht",))
+    # 300 s and 200 s: both in the bin "3–5 minutes" (up to 60, 180, 300, 600, 1200, more).
+    assert kpis.handling_time_distribution(query) == [0, 0, 2, 0, 0, 0]
+    empty = KpiQuery(start=DAY + timedelta(days=1), end=DAY + timedelta(days=1), kpis=("aht",))
+    assert kpis.handling_time_distribution(empty) == []

@@ -21,6 +21,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from casework.analytics.models import (
+    HANDLING_TIME_BOUNDS,
     AgentDay,
     AgentQuarterHour,
     QueueChannelDay,
@@ -387,3 +388,27 @@ def value_or_none(rows: Sequence[KpiRow], kpi: str) -> float | None:
         for measure, value in row.sums.items():
             sums[measure] += value
     return KPIS[kpi].value(sums)
+
+
+def handling_time_distribution(query: KpiQuery) -> list[int]:
+    """Handled work items per bin of handling time (`HANDLING_TIME_BOUNDS`: up to the first
+    bound, between consecutive bounds, above the last), for the query's period and the
+    filters the tables that count them have. Empty when nothing was handled."""
+    measures = ("handled", *(f"handled_within_{s}" for s in HANDLING_TIME_BOUNDS))
+    rows = report(
+        KpiQuery(
+            start=query.start,
+            end=query.end,
+            kpis=("aht",),
+            interval="total",
+            filters={k: v for k, v in query.filters.items() if k in _AGENT_DIMENSIONS},
+            queues=query.queues,
+        ),
+        extra_measures=measures,
+    )
+    if not rows or not rows[0].sums.get("handled"):
+        return []
+    sums = rows[0].sums
+    within = [sums.get(f"handled_within_{s}", 0) for s in HANDLING_TIME_BOUNDS]
+    bins = [within[0]] + [b - a for a, b in zip(within, within[1:], strict=False)]
+    return [*bins, sums["handled"] - within[-1]]

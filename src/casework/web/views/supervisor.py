@@ -185,25 +185,10 @@ def _largest_groups(rows: list[KpiRow], query: kpis.KpiQuery) -> list[str]:
 
 
 def _handling_time_chart(query: kpis.KpiQuery) -> dict | None:
-    """How long handled calls and chats took, in bins (from the same summary tables)."""
-    measures = ("handled", *(f"handled_within_{s}" for s in HANDLING_TIME_BOUNDS))
-    sums_query = kpis.KpiQuery(
-        start=query.start,
-        end=query.end,
-        kpis=("aht",),
-        interval="total",
-        filters={
-            k: v for k, v in query.filters.items() if k in ("channel", "queue", "team", "agent")
-        },
-        queues=query.queues,
-    )
-    rows = kpis.report(sums_query, extra_measures=measures)
-    if not rows:
+    """How long handled calls and chats took, in bins."""
+    counts = kpis.handling_time_distribution(query)
+    if not counts:
         return None
-    sums = rows[0].sums
-    cumulative = [sums.get(f"handled_within_{s}", 0) for s in HANDLING_TIME_BOUNDS]
-    counts = [cumulative[0]] + [b - a for a, b in zip(cumulative, cumulative[1:], strict=False)]
-    counts.append(sums.get("handled", 0) - cumulative[-1])
     minutes = [s // 60 for s in HANDLING_TIME_BOUNDS]
     labels = [_("up to %(n)s min") % {"n": minutes[0]}]
     labels += [f"{a}–{b} min" for a, b in zip(minutes, minutes[1:], strict=False)]
