@@ -70,6 +70,10 @@ EVENT_TYPES = {
     "work_item.completed": _("work item completed"),
     "work_item.withdrawn": _("work item withdrawn"),
     "work_item.wrapped_up": _("after-call work ended"),
+    "partner.commission_recorded": _("partner commission recorded"),
+    "partner.reversal_requested": _("commission reversal requested"),
+    "partner.reversal_approved": _("commission reversal approved"),
+    "partner.reversal_rejected": _("commission reversal rejected"),
 }
 
 

@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "casework.knowledge",
     "casework.analytics",
     "casework.channels.email",
+    "casework.partners",
     "casework.api",
     "casework.web",
     "casework.demo",
