@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from casework.kernel.fields import ClockDateTimeField
 
@@ -85,7 +86,7 @@ class CommissionEntry(models.Model):
     partner = models.ForeignKey(
         Partner, on_delete=models.PROTECT, related_name="entries", verbose_name=_("partner")
     )
-    order_reference = models.CharField(_("order"), max_length=100)
+    order_reference = models.CharField(_("order reference"), max_length=100)
     # What set the amount: a decision table row, a rule name, a tariff.
     rule = models.CharField(_("rule"), max_length=200)
     # Euros; reversals are negative.
@@ -152,7 +153,7 @@ class LedgerHead(models.Model):
 
 
 class ReversalStatus(models.TextChoices):
-    PENDING = "pending", _("pending")
+    PENDING = "pending", pgettext_lazy("reversal request", "pending")
     APPROVED = "approved", _("approved")
     REJECTED = "rejected", _("rejected")
 

@@ -100,7 +100,7 @@ def record_commission(
     """The commission for one processed order of a partner. Idempotent: the same order
     again answers the entry it already has (never a second commission); with another
     amount or rule it is refused."""
-    order_reference = _text(order_reference, "order_reference", 100, _("order"))
+    order_reference = _text(order_reference, "order_reference", 100, _("order reference"))
     rule = _text(rule, "rule", 200, _("rule"))
     amount = _amount(amount)
     head = _lock_head()

@@ -230,10 +230,10 @@ def statement_csv(statement: Statement) -> bytes:
     writer.writerow([])
     writer.writerow(
         [
-            _("No."),
+            _("Entry no."),
             _("Recorded at"),
             _("Kind"),
-            _("Order"),
+            _("Order reference"),
             _("Rule"),
             _("Amount (EUR)"),
             _("Reverses entry"),
@@ -273,8 +273,9 @@ def _chain_row(statement: Statement) -> list[str]:
     ]
 
 
-# Table columns of the PDF: (width in characters, right-aligned).
-_COLUMNS = ((7, True), (16, False), (11, False), (20, False), (20, False), (14, True), (12, False))
+# Table columns of the PDF: (width in characters, right-aligned). Right-aligned cells
+# (numbers) are never shortened; the amount column holds the largest, -9.999.999.999,99.
+_COLUMNS = ((9, True), (16, False), (10, False), (18, False), (17, False), (17, True), (12, False))
 _MARGIN = 42.0
 _TABLE_SIZE = 8.0
 
@@ -343,10 +344,10 @@ def statement_pdf(statement: Statement) -> bytes:
 
     heading = _table_row(
         [
-            _("No."),
+            _("Entry no."),
             _("Recorded at"),
             _("Kind"),
-            _("Order"),
+            _("Order reference"),
             _("Rule"),
             _("Amount (EUR)"),
             _("Hash"),
@@ -405,6 +406,6 @@ def statement_pdf(statement: Statement) -> bytes:
 def _table_row(cells: list[str]) -> str:
     parts = []
     for (size, right), cell in zip(_COLUMNS, cells, strict=True):
-        text = cell if len(cell) <= size else cell[: size - 1] + "…"
+        text = cell if len(cell) <= size or right else cell[: size - 1] + "…"
         parts.append(text.rjust(size) if right else text.ljust(size))
     return " ".join(parts)

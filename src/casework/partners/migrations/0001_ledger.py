@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('seq', models.PositiveBigIntegerField(unique=True, verbose_name='number')),
-                ('order_reference', models.CharField(max_length=100, verbose_name='order')),
+                ('order_reference', models.CharField(max_length=100, verbose_name='order reference')),
                 ('rule', models.CharField(max_length=200, verbose_name='rule')),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount')),
                 ('kind', models.CharField(choices=[('commission', 'commission'), ('reversal', 'reversal')], max_length=20, verbose_name='kind')),
