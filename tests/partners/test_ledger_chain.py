@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from casework.partners.ledger_chain import (
     GENESIS_HASH,
@@ -14,6 +16,7 @@ from casework.partners.ledger_chain import (
     ChainCursor,
     LedgerBreak,
     canonical,
+    canonical_json,
     diagnose,
     entry_hash,
 )
@@ -104,6 +107,38 @@ def test_the_canonical_form_is_sorted_compact_json_in_utc_with_two_decimals():
     assert "Ä" in text  # not escaped
     assert entry_hash(row) == entry_hash(row)
     assert entry_hash(row) != entry_hash((*row[:4], Decimal("-5.51"), *row[5:]))
+
+
+@given(
+    seq=st.integers(1, 2**63 - 1),
+    partner=st.integers(1, 2**63 - 1),
+    texts=st.lists(st.text(), min_size=6, max_size=6),
+    cents=st.integers(-999_999_999_999, 999_999_999_999).filter(bool),
+    reverses=st.none() | st.integers(1, 2**63 - 1),
+    moment=st.datetimes(
+        min_value=dt.datetime(2000, 1, 1),
+        max_value=dt.datetime(2200, 1, 1),
+        timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=2))]),
+    ),
+)
+def test_the_fast_canonical_text_is_the_json_modules(seq, partner, texts, cents, reverses, moment):  # noqa: ANN001
+    order, rule, kind, reason, by, approved = texts
+    row = (
+        seq,
+        partner,
+        order,
+        rule,
+        Decimal(cents).scaleb(-2),
+        kind,
+        reverses,
+        reason,
+        moment,
+        by,
+        approved,
+        "ab" * 32,
+    )
+    assert canonical(row) == canonical_json(row)
+    assert json.loads(canonical(row))["amount"] == f"{Decimal(cents).scaleb(-2):.2f}"
 
 
 def test_a_naive_time_is_refused():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 FORMAT = 1
@@ -41,9 +42,15 @@ SEQ, PREV_HASH, HASH = 0, 11, 12
 
 Row = Sequence[Any]
 
-# sort_keys makes the text canonical whatever order the keys were written in; one encoder
-# for every entry (json.dumps builds a new one per call when given options).
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# The canonical text is compact JSON with sorted keys, written out by hand: the same text
+# `canonical_json()` makes with the json module, in a third of the time (verifying a
+# million entries is mostly this). A test holds the two equal over arbitrary content.
+_TEMPLATE = (
+    '{"amount":"%s","approved_by":%s,"format":%d,"kind":%s,"order":%s,"partner":%d,'
+    '"prev_hash":%s,"reason":%s,"recorded_at":"%s","recorded_by":%s,"reverses":%s,'
+    '"rule":%s,"seq":%d}'
+)
+_quote = encode_basestring  # JSON string with quotes, non-ASCII kept (ensure_ascii=False)
 
 
 def format_amount(amount: Decimal) -> str:
@@ -53,9 +60,21 @@ def format_amount(amount: Decimal) -> str:
 
 def format_time(moment: datetime) -> str:
     """UTC with microseconds: "2026-11-02T09:30:00.000000Z" (whatever zone it came in)."""
-    if moment.tzinfo is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise ValueError("a ledger time needs a time zone")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if offset:
+        moment = moment.astimezone(UTC)
+    # Printf style: twice as fast as an f-string with format specs, on the hot path.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
 
 
 def canonical(row: Row, *, seq: int | None = None) -> str:
@@ -75,21 +94,43 @@ def canonical(row: Row, *, seq: int | None = None) -> str:
         approved_by,
         prev_hash,
     ) = row[:12]
+    return _TEMPLATE % (
+        format_amount(amount),
+        _quote(approved_by),
+        FORMAT,
+        _quote(kind),
+        _quote(order_reference),
+        partner_id,
+        _quote(prev_hash),
+        _quote(reason),
+        format_time(recorded_at),
+        _quote(recorded_by),
+        "null" if reverses is None else str(int(reverses)),
+        _quote(rule),
+        own_seq if seq is None else seq,
+    )
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def canonical_json(row: Row) -> str:
+    """The canonical text by the json module: the definition `canonical()` must match."""
     return _ENCODER.encode(
         {
             "format": FORMAT,
-            "seq": own_seq if seq is None else seq,
-            "partner": partner_id,
-            "order": order_reference,
-            "rule": rule,
-            "amount": format_amount(amount),
-            "kind": kind,
-            "reverses": reverses,
-            "reason": reason,
-            "recorded_at": format_time(recorded_at),
-            "recorded_by": recorded_by,
-            "approved_by": approved_by,
-            "prev_hash": prev_hash,
+            "seq": row[0],
+            "partner": row[1],
+            "order": row[2],
+            "rule": row[3],
+            "amount": format_amount(row[4]),
+            "kind": row[5],
+            "reverses": row[6],
+            "reason": row[7],
+            "recorded_at": format_time(row[8]),
+            "recorded_by": row[9],
+            "approved_by": row[10],
+            "prev_hash": row[11],
         }
     )
 

@@ -435,15 +435,21 @@ def verify_ledger(
 
 def _walk(cursor: ChainCursor, up_to: int, batch_size: int) -> LedgerBreak | None:
     while cursor.next_seq <= up_to:
-        # The first batch starts below 1: an entry numbered 0 would be an insertion too.
+        # A range of numbers, not "the next N rows": each read costs the same, whatever the
+        # planner believes about the table. The first starts below 1: an entry numbered 0
+        # would be an insertion too.
         low = cursor.next_seq if cursor.checked else 0
+        high = min(cursor.next_seq + batch_size, up_to + 1)
         rows = list(
-            CommissionEntry.objects.filter(seq__gte=low, seq__lte=up_to)
+            CommissionEntry.objects.filter(seq__gte=low, seq__lt=high)
             .order_by("seq")
-            .values_list(*FIELDS)[:batch_size]
+            .values_list(*FIELDS)
         )
         if not rows:
-            return None
+            after = CommissionEntry.objects.filter(seq__gte=high).order_by("seq")
+            rows = list(after.values_list(*FIELDS)[:1])
+            if not rows:
+                return None  # the end: the head tells whether entries are missing
         index = cursor.feed(rows)
         if index is not None:
             return _diagnose(cursor, rows[index])
