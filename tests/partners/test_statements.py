@@ -170,3 +170,22 @@ def _check_xref(body: bytes) -> None:
     for number in range(1, count):
         offset = int(lines[2 + number].split()[0])
         assert body[offset:].startswith(b"%d 0 obj" % number)
+
+
+def test_the_command_writes_a_statement(november, tmp_path, capsys):  # noqa: ANN001
+    from django.core.management import call_command
+
+    target = tmp_path / "statement.pdf"
+    call_command("ledger", "statement", "mueller", "2026-11", "--output", str(target))
+
+    last = november[-1]
+    assert target.read_bytes().startswith(b"%PDF") and last.hash.encode() in target.read_bytes()
+    assert f"4 entries, total 1254.50 EUR, chain hash {last.hash}" in capsys.readouterr().out
+    call_command("ledger", "statement", "mueller", "2026-11", "--format", "csv", "-o", str(target))
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf")
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("ledger", "statement", "nobody", "2026-11")
+    with pytest.raises(CommandError):
+        call_command("ledger", "statement", "mueller")
