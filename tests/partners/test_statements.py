@@ -128,7 +128,7 @@ def test_the_csv_opens_in_german_excel(november):  # noqa: ANN001
     assert [row[5] for row in entries] == ["12,50", "1234,50", "-12,50", "20,00"]
     assert entries[0][1] == "2026-11-01 00:00:00"  # German time
     assert entries[-1][-1] == last.hash and entries[-1][-2] == entries[-2][-1]
-    assert [row[2] for row in rows[:header] if row and row[0].startswith("Total")] == ["1254,50"]
+    assert [row[2] for row in rows[:header] if row and row[0].startswith("Summe")] == ["1254,50"]
 
 
 def test_the_csv_in_english_has_decimal_points(november):  # noqa: ANN001
