@@ -2744,6 +2744,16 @@ def print_build(meta: dict[str, Any]) -> None:
     )
 
 
+def print_load(load: measure.MachineLoad, engine: str) -> None:
+    print(load.describe())
+    if engine == "pg":
+        print(
+            "  (PostgreSQL's parallel query workers live only as long as one query, so their"
+            " CPU counts as other processes' here; the idle share before measuring is the"
+            " better sign of a quiet machine)"
+        )
+
+
 def _latency_row(name: str, latency: measure.Latency, *extra: Any) -> tuple[Any, ...]:
     return (name, latency.n, latency.p50, latency.p95, latency.max, *extra)
 
@@ -2779,7 +2789,7 @@ def run(args: argparse.Namespace, place: Place, work: Place, meta: dict[str, Any
             for name, latency, sql in board["rows"]
         ],
     )
-    print(board["load"].describe())
+    print_load(board["load"], place.engine)
     b = board["board"]
     print(
         f"board: {b['waiting']} waiting, {b['open_cases']:,} open cases, {b['sla_due_soon']} SLA "
@@ -2805,7 +2815,7 @@ def run(args: argparse.Namespace, place: Place, work: Place, meta: dict[str, Any
         ["query", "n", "p50", "p95", "max", "rows", "table read"],
         [_latency_row(name, latency, rows, table) for name, latency, rows, table in year["rows"]],
     )
-    print(year["load"].describe())
+    print_load(year["load"], place.engine)
     for name, sql, plan in year["plans"]:
         print_plan(name, sql, plan)
     for name, latency, _, _ in year["rows"]:
@@ -2844,7 +2854,7 @@ def run(args: argparse.Namespace, place: Place, work: Place, meta: dict[str, Any
     for item in naive["rows"]:
         for key, n_value, s_value in item["example"]:
             print(f"  {item['name']}: {key}: naive {n_value}, summary {s_value}")
-    print(naive["load"].describe())
+    print_load(naive["load"], place.engine)
     data["naive"] = [
         {**{k: v for k, v in item.items() if k != "latency"}, "latency": item["latency"].as_dict()}
         for item in naive["rows"]
@@ -2887,7 +2897,7 @@ def run(args: argparse.Namespace, place: Place, work: Place, meta: dict[str, Any
                 ("time the events span (h)", agg["span_hours"]),
             ],
         )
-        print(agg["load"].describe())
+        print_load(agg["load"], place.engine)
         print("  event mix: " + ", ".join(f"{code} {n:,}" for code, n in agg["codes"]))
         if agg["profile"]:
             print(f"\n  cProfile of {args.profile_events:,} more events:\n{agg['profile']}")
