@@ -120,3 +120,26 @@ def test_a_customer_created_with_a_segment_is_counted_in_it(db):
     refused = admin.post("/customers", {"last_name": "Neu", "segment": "Nicht Gültig"})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "segment"
+
+
+def test_the_wallboard_lists_the_service_levels_due_within_the_hour(figures):
+    from casework.cases.models import CaseSla
+    from casework.routing.models import Queue
+    from tests.factories import CaseFactory
+
+    service = Queue.objects.get(code="service")
+    now = clock.now()
+    soon = CaseFactory(queue=service)
+    later = CaseFactory(queue=service)
+    elsewhere = CaseFactory(queue=Queue.objects.get(code="billing"))
+    for case, minutes in ((soon, 30), (later, 90), (elsewhere, 10)):
+        CaseSla.objects.create(
+            case=case,
+            kind="resolution",
+            target_business_seconds=3600,
+            started_at=now,
+            due_at=now + timedelta(minutes=minutes),
+        )
+    body = client_for(Role.SUPERVISOR, "first-level").get("/analytics/wallboard").json()
+    assert body["queues"][0]["sla_due_soon"] == 1
+    assert [b["reference"] for b in body["upcoming_breaches"]] == [soon.reference]

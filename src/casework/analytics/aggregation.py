@@ -9,16 +9,17 @@ tables with a recomputation from the raw events.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model, Q
+from django.db.models import BooleanField, CharField, IntegerField, JSONField, Model, Q
 
 from casework.analytics import contributions
 from casework.analytics.contributions import EVENT_FIELDS, EventRow, Point
@@ -178,15 +179,12 @@ def _fill_segments(entries: list[list[Any]]) -> None:
 
 
 def _save_digests(changed: Mapping[tuple[str, int], dict[str, Any]]) -> None:
-    Digest.objects.bulk_create(
-        [
-            Digest(kind=kind, entity_id=entity_id, events=events)
-            for (kind, entity_id), events in changed.items()
-        ],
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["kind", "entity_id"],
-        update_fields=["events"],
+    _upsert(
+        Digest,
+        ("kind", "entity_id", "events"),
+        [(kind, entity_id, events) for (kind, entity_id), events in sorted(changed.items())],
+        conflict=("kind", "entity_id"),
+        replace=("events",),
     )
 
 
@@ -210,56 +208,94 @@ def journey_of(case_id: int, digest: Mapping[str, list[Any]]) -> CaseJourney:
     )
 
 
+_JOURNEY_FIELDS = (
+    "case_id",
+    "customer_id",
+    "opened_at",
+    "case_type",
+    "segment",
+    "path",
+    "contacts_in",
+    "channel_switches",
+    "is_resolved",
+)
+
+
 def _save_journeys(digests: Mapping[int, Mapping[str, list[Any]]]) -> None:
-    CaseJourney.objects.bulk_create(
-        [journey_of(case_id, digest) for case_id, digest in digests.items()],
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["case_id"],
-        update_fields=[
-            "customer_id",
-            "opened_at",
-            "case_type",
-            "segment",
-            "path",
-            "contacts_in",
-            "channel_switches",
-            "is_resolved",
-        ],
+    journeys = [journey_of(case_id, digest) for case_id, digest in sorted(digests.items())]
+    _upsert(
+        CaseJourney,
+        _JOURNEY_FIELDS,
+        [tuple(getattr(journey, name) for name in _JOURNEY_FIELDS) for journey in journeys],
+        conflict=("case_id",),
+        replace=_JOURNEY_FIELDS[1:],
     )
 
 
-def _key_to_db(model: type[Model], key: tuple[Any, ...]) -> list[Any]:
-    if _KEYS[model][0] == "bucket_start":
-        field = model._meta.get_field("bucket_start")
-        moment = datetime.fromtimestamp(key[0], tz=UTC)
-        return [field.get_db_prep_value(moment, connection), *key[1:]]
-    return list(key)
-
-
 def _add_to_table(model: type[Model], rows: Mapping[tuple[Any, ...], Counter[str]]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE SET m = m + excluded.m: one statement per 400 rows."""
+    """Add the deltas to the rows (inserting the rows that are new)."""
+    keys, measures = _KEYS[model], measures_of(model)
+    values = []
+    for key, counter in sorted(rows.items(), key=lambda item: str(item[0])):  # one lock order
+        if keys[0] == "bucket_start":
+            key = (datetime.fromtimestamp(key[0], tz=UTC), *key[1:])
+        values.append((*key, *(counter.get(m, 0) for m in measures)))
+    _upsert(model, (*keys, *measures), values, conflict=keys, add=measures)
+
+
+def _upsert(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    replace: Sequence[str] = (),
+    add: Sequence[str] = (),
+) -> None:
+    """INSERT … ON CONFLICT DO UPDATE: `replace` columns take the new value, `add` columns
+    are increased by it. Rows must not repeat a conflict key."""
+    if not rows:
+        return
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    keys = _KEYS[model]
-    measures = measures_of(model)
-    columns = ", ".join(quote(c) for c in (*keys, *measures))
-    placeholder = "(" + ", ".join(["%s"] * (len(keys) + len(measures))) + ")"
-    updates = ", ".join(f"{quote(m)} = {table}.{quote(m)} + excluded.{quote(m)}" for m in measures)
-    conflict = ", ".join(quote(c) for c in keys)
-    items = sorted(rows.items(), key=lambda item: str(item[0]))  # same lock order everywhere
+    fields = [model._meta.get_field(name) for name in columns]
+    updates = [f"{quote(c)} = excluded.{quote(c)}" for c in replace]
+    updates += [f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in add]
+    head = f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
+    tail = (
+        f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {', '.join(updates)}"
+    )
     with connection.cursor() as cursor:
-        for start in range(0, len(items), 400):
-            batch = items[start : start + 400]
-            params: list[Any] = []
-            for key, counter in batch:
-                params += _key_to_db(model, key)
-                params += [counter.get(m, 0) for m in measures]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholder] * len(batch))} "
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
-                params,
-            )
+        if connection.vendor == "postgresql":
+            # One array per column: a handful of parameters instead of one per value, which
+            # the driver would otherwise spend most of its time on.
+            arrays_of = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            for start in range(0, len(rows), 5000):
+                batch = rows[start : start + 5000]
+                arrays = [
+                    [json.dumps(v) for v in column]
+                    if isinstance(field, JSONField)
+                    else list(column)
+                    for field, column in zip(fields, zip(*batch, strict=True), strict=True)
+                ]
+                cursor.execute(f"{head}SELECT * FROM unnest({arrays_of}){tail}", arrays)
+            return
+        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        # Numbers and text go as they are; dates, times and JSON need the backend's form.
+        prepare = [
+            None
+            if isinstance(field, (IntegerField, CharField, BooleanField))
+            else partial(field.get_db_prep_save, connection=connection)
+            for field in fields
+        ]
+        for start in range(0, len(rows), 400):
+            batch = rows[start : start + 400]
+            params = [
+                value if convert is None else convert(value)
+                for row in batch
+                for convert, value in zip(prepare, row, strict=True)
+            ]
+            cursor.execute(f"{head}VALUES {', '.join([placeholder] * len(batch))}{tail}", params)
 
 
 # -- the consumer ---------------------------------------------------------------------------

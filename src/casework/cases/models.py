@@ -162,6 +162,13 @@ class Case(Timestamped):
             models.Index(fields=["queue", "status", "-priority"], name="case_queue_status"),
             models.Index(fields=["customer", "status"], name="case_customer_status"),
             models.Index(fields=["owner", "status"], name="case_owner_status"),
+            # The open cases per queue and the oldest of them (the wall-board), read from
+            # the index alone.
+            models.Index(
+                fields=["queue", "created_at"],
+                condition=models.Q(status__in=["new", "open", "pending"]),
+                name="case_open_by_queue",
+            ),
         ]
 
     def __str__(self) -> str:
