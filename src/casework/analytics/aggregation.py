@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, CharField, IntegerField, JSONField, Model, Q
+from django.db.models import BooleanField, CharField, IntegerField, Model, Q
 
 from casework.analytics import contributions
 from casework.analytics.contributions import EVENT_FIELDS, EventRow, Point
@@ -267,18 +267,18 @@ def _upsert(
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One array per column: a handful of parameters instead of one per value, which
-            # the driver would otherwise spend most of its time on.
-            arrays_of = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            # One JSON document per batch, typed by the table's own row type: the driver
+            # would otherwise spend most of the time quoting parameters one by one.
+            names = ", ".join(quote(c) for c in columns)
             for start in range(0, len(rows), 5000):
-                batch = rows[start : start + 5000]
-                arrays = [
-                    [json.dumps(v) for v in column]
-                    if isinstance(field, JSONField)
-                    else list(column)
-                    for field, column in zip(fields, zip(*batch, strict=True), strict=True)
-                ]
-                cursor.execute(f"{head}SELECT * FROM unnest({arrays_of}){tail}", arrays)
+                document = json.dumps(
+                    [dict(zip(columns, row, strict=True)) for row in rows[start : start + 5000]],
+                    default=str,
+                )
+                cursor.execute(
+                    f"{head}SELECT {names} FROM json_populate_recordset(NULL::{table}, %s){tail}",
+                    [document],
+                )
             return
         placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
         # Numbers and text go as they are; dates, times and JSON need the backend's form.
