@@ -182,7 +182,10 @@ def _save_digests(changed: Mapping[tuple[str, int], dict[str, Any]]) -> None:
     _upsert(
         Digest,
         ("kind", "entity_id", "events"),
-        [(kind, entity_id, events) for (kind, entity_id), events in sorted(changed.items())],
+        [
+            {"kind": kind, "entity_id": entity_id, "events": events}
+            for (kind, entity_id), events in sorted(changed.items())
+        ],
         conflict=("kind", "entity_id"),
         replace=("events",),
     )
@@ -226,7 +229,7 @@ def _save_journeys(digests: Mapping[int, Mapping[str, list[Any]]]) -> None:
     _upsert(
         CaseJourney,
         _JOURNEY_FIELDS,
-        [tuple(getattr(journey, name) for name in _JOURNEY_FIELDS) for journey in journeys],
+        [{name: getattr(journey, name) for name in _JOURNEY_FIELDS} for journey in journeys],
         conflict=("case_id",),
         replace=_JOURNEY_FIELDS[1:],
     )
@@ -236,29 +239,30 @@ def _add_to_table(model: type[Model], rows: Mapping[tuple[Any, ...], Counter[str
     """Add the deltas to the rows (inserting the rows that are new)."""
     keys, measures = _KEYS[model], measures_of(model)
     values = []
-    for key, counter in sorted(rows.items(), key=lambda item: str(item[0])):  # one lock order
+    for key, counter in sorted(rows.items()):  # the same lock order in every writer
+        row = {m: v for m, v in counter.items() if v}
         if keys[0] == "bucket_start":
             key = (datetime.fromtimestamp(key[0], tz=UTC), *key[1:])
-        values.append((*key, *(counter.get(m, 0) for m in measures)))
+        row.update(zip(keys, key, strict=True))
+        values.append(row)
     _upsert(model, (*keys, *measures), values, conflict=keys, add=measures)
 
 
 def _upsert(
     model: type[Model],
     columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    rows: Sequence[Mapping[str, Any]],
     *,
     conflict: Sequence[str],
     replace: Sequence[str] = (),
     add: Sequence[str] = (),
 ) -> None:
     """INSERT … ON CONFLICT DO UPDATE: `replace` columns take the new value, `add` columns
-    are increased by it. Rows must not repeat a conflict key."""
+    are increased by it (a row may leave them out: 0). Rows must not repeat a conflict key."""
     if not rows:
         return
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    fields = [model._meta.get_field(name) for name in columns]
     updates = [f"{quote(c)} = excluded.{quote(c)}" for c in replace]
     updates += [f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in add]
     head = f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
@@ -269,18 +273,18 @@ def _upsert(
         if connection.vendor == "postgresql":
             # One JSON document per batch, typed by the table's own row type: the driver
             # would otherwise spend most of the time quoting parameters one by one.
-            names = ", ".join(quote(c) for c in columns)
+            selected = ", ".join(
+                f"COALESCE({quote(c)}, 0)" if c in add else quote(c) for c in columns
+            )
             for start in range(0, len(rows), 5000):
-                document = json.dumps(
-                    [dict(zip(columns, row, strict=True)) for row in rows[start : start + 5000]],
-                    default=str,
-                )
+                document = json.dumps(rows[start : start + 5000], default=str)
                 cursor.execute(
-                    f"{head}SELECT {names} FROM json_populate_recordset(NULL::{table}, %s){tail}",
+                    f"{head}SELECT {selected} "
+                    f"FROM json_populate_recordset(NULL::{table}, %s){tail}",
                     [document],
                 )
             return
-        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        fields = [model._meta.get_field(name) for name in columns]
         # Numbers and text go as they are; dates, times and JSON need the backend's form.
         prepare = [
             None
@@ -288,13 +292,15 @@ def _upsert(
             else partial(field.get_db_prep_save, connection=connection)
             for field in fields
         ]
+        defaults = [0 if c in add else None for c in columns]
+        placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
         for start in range(0, len(rows), 400):
             batch = rows[start : start + 400]
-            params = [
-                value if convert is None else convert(value)
-                for row in batch
-                for convert, value in zip(prepare, row, strict=True)
-            ]
+            params = []
+            for row in batch:
+                for column, convert, default in zip(columns, prepare, defaults, strict=True):
+                    value = row.get(column, default)
+                    params.append(value if convert is None else convert(value))
             cursor.execute(f"{head}VALUES {', '.join([placeholder] * len(batch))}{tail}", params)
 
 
