@@ -142,3 +142,14 @@ def test_the_360_panel_shows_the_customers_journey(signed_in: Client, helmut: He
     # Helmut's contacts in the order they came: the e-mail, the call, the chat.
     steps = re.findall(r'class="journey-step channel-(\w+)"', page)
     assert steps == ["email", "phone", "chat"], steps
+
+
+@pytest.mark.parametrize("table", ["worst", "hotspots", "paths", "segments"])
+def test_journey_tables_as_csv(as_supervisor: Client, table: str):
+    response = as_supervisor.get(
+        "/figures/journeys/",
+        {"start": "2026-11-01", "end": "2026-11-30", "format": "csv", "table": table},
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    header = response.content.decode("utf-8-sig").splitlines()[0].split(";")
+    assert len(header) >= 3

@@ -260,6 +260,8 @@ def journey_analytics(request: HttpRequest, actor: Actor) -> HttpResponse:
         start, end = today - timedelta(days=89), today
     case_type = request.GET.get("case_type", "")
     segment = request.GET.get("segment", "")
+    if request.GET.get("format") == "csv":
+        return _journeys_csv(request.GET.get("table", ""), start, end)
     flows = journeys.flow(start, end, case_type=case_type, segment=segment)
     return render(
         request,
@@ -283,6 +285,57 @@ def journey_analytics(request: HttpRequest, actor: Actor) -> HttpResponse:
             "segments": journeys.segment_profiles(start, end),
         },
     )
+
+
+def _journeys_csv(table: str, start: date, end: date) -> HttpResponse:
+    """The journeys page's tables as CSV: worst journeys, hotspots, paths, segments."""
+    if table == "hotspots":
+        header = ["case_type", "stage", "step", "cases", "contacts"]
+        rows = [
+            [h.case_type, h.stage, h.step, h.cases, h.contacts]
+            for h in journeys.repeat_hotspots(start, end, limit=1000)
+        ]
+    elif table == "paths":
+        header = ["path", "cases", "average_contacts"]
+        rows = [
+            [" > ".join(p.channels), p.cases, round(p.avg_contacts, 2)]
+            for p in journeys.top_paths(start, end, limit=1000)
+        ]
+    elif table == "segments":
+        header = ["segment", "cases", "contacts_per_case", "came_back", "switched", "digital"]
+        rows = [
+            [
+                p.segment,
+                p.cases,
+                round(p.avg_contacts, 3),
+                p.repeat_share,
+                p.switch_share,
+                p.digital_share,
+            ]  # fmt: skip
+            for p in journeys.segment_profiles(start, end)
+        ]
+    else:
+        header = ["case_id", "case_type", "segment", "opened_at", "contacts", "switches", "path"]
+        rows = [
+            [
+                j.case_id,
+                j.case_type,
+                j.segment,
+                j.opened_at.isoformat() if j.opened_at else "",
+                j.contacts_in,
+                j.channel_switches,
+                j.path,
+            ]  # fmt: skip
+            for j in journeys.worst_journeys(start, end, limit=5000)
+        ]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = f"casework-journeys-{table or 'worst'}-{start}-{end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.write("\ufeff")
+    writer = csv.writer(response, delimiter=";")
+    writer.writerow(header)
+    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    return response
 
 
 def _unzip(pairs: list[tuple[str, int]]) -> tuple[list[str], list[int]]:
