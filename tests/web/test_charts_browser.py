@@ -202,6 +202,7 @@ def test_clicking_a_point_opens_its_drill_down_link(own_page: Page):
     )
     page.locator("#line .chart-canvas canvas").click(position={"x": point[0], "y": point[1]})
     page.wait_for_function("window.location.hash === '#drill-1'")
+    assert page.evaluate("window.location.hash") == "#drill-1"
 
 
 def test_a_chart_swapped_in_by_htmx_is_drawn(own_page: Page):
