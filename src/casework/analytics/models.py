@@ -80,17 +80,25 @@ Measures = type(
 )
 
 
-class QueueQuarterHour(Measures):
-    """Sums per quarter of an hour (UTC start; Germany's offsets are whole hours, so local
-    quarter-hours are the same buckets) and per queue, channel, case type, service type
-    and customer segment. Empty strings stand for "none"."""
+class CaseDimensions(models.Model):
+    """What the queue tables break their sums down by. Empty strings stand for "none"."""
 
-    bucket_start = models.DateTimeField()
     channel = models.CharField(max_length=20)
     queue = models.CharField(max_length=50)
     case_type = models.CharField(max_length=50)
     service_type = models.CharField(max_length=20)
     segment = models.CharField(max_length=40)
+
+    class Meta:
+        abstract = True
+
+
+class QueueQuarterHour(Measures, CaseDimensions):
+    """Sums per quarter of an hour (UTC start; Germany's offsets are whole hours, so local
+    quarter-hours are the same buckets) and per queue, channel, case type, service type
+    and customer segment."""
+
+    bucket_start = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -101,15 +109,10 @@ class QueueQuarterHour(Measures):
         ]
 
 
-class QueueDay(Measures):
+class QueueDay(Measures, CaseDimensions):
     """The same sums per local calendar day (Europe/Berlin): what a year's figures read."""
 
     day = models.DateField()
-    channel = models.CharField(max_length=20)
-    queue = models.CharField(max_length=50)
-    case_type = models.CharField(max_length=50)
-    service_type = models.CharField(max_length=20)
-    segment = models.CharField(max_length=40)
 
     class Meta:
         constraints = [
