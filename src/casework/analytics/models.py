@@ -139,13 +139,21 @@ class QueueChannelDay(Measures):
         ]
 
 
-class AgentQuarterHour(Measures):
-    """What one agent did, per quarter of an hour, channel and queue."""
+class AgentDimensions(models.Model):
+    """What the agent tables break their sums down by."""
 
-    bucket_start = models.DateTimeField()
     agent_id = models.BigIntegerField()
     channel = models.CharField(max_length=20)
     queue = models.CharField(max_length=50)
+
+    class Meta:
+        abstract = True
+
+
+class AgentQuarterHour(Measures, AgentDimensions):
+    """What one agent did, per quarter of an hour, channel and queue."""
+
+    bucket_start = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -156,11 +164,8 @@ class AgentQuarterHour(Measures):
         ]
 
 
-class AgentDay(Measures):
+class AgentDay(Measures, AgentDimensions):
     day = models.DateField()
-    agent_id = models.BigIntegerField()
-    channel = models.CharField(max_length=20)
-    queue = models.CharField(max_length=50)
 
     class Meta:
         constraints = [
