@@ -83,6 +83,13 @@ CASEWORK_INTEGRATIONS_ALLOW_PRIVATE = (
 # named in case types → the installation's own.
 CASEWORK_INTEGRATION_ENDPOINTS = json.loads(os.environ.get("CASEWORK_INTEGRATION_ENDPOINTS", "{}"))
 
+# Where customers reach this installation from outside: links and QR codes in campaign
+# e-mails and letters point here.
+CASEWORK_PUBLIC_URL = os.environ.get("CASEWORK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Signs the personal response codes of campaigns (unset: derived from the secret key).
+# Changing it makes every code already sent invalid.
+CASEWORK_RESPONSE_CODE_KEY = os.environ.get("CASEWORK_RESPONSE_CODE_KEY", "")
+
 # Encrypts secrets kept in the database (IMAP passwords); a Fernet key
 # (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
 # Unset: derived from the secret key.
@@ -123,6 +130,8 @@ INSTALLED_APPS = [
     "casework.analytics",
     "casework.channels.email",
     "casework.partners",
+    "casework.offers",
+    "casework.retention",
     "casework.api",
     "casework.web",
     "casework.demo",

@@ -1,0 +1,143 @@
+"""What rules may know about a customer: the facts campaign audiences, offer eligibility
+and next-best-offer reasons are written over.
+
+Facts are built for many customers at once with a fixed number of queries (a campaign's
+audience is tens of thousands of customers), as plain mappings the rules' expression
+language reads: `contract.ends_in_days <= 90 and consent.marketing_email`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Max
+
+from casework.customers.models import Consent, Contract, Customer, Interest
+from casework.interactions.models import Interaction
+from casework.rules.expressions import KnownNames
+
+# The names a rule over facts may use; a typo is an error when the rule is saved.
+FACT_NAMES = KnownNames(
+    [
+        "customer.number",
+        "customer.kind",
+        "customer.language",
+        "customer.segment",
+        "customer.age",
+        "customer.interests",
+        "customer.is_provisional",
+        "contract.number",
+        "contract.product",
+        "contract.options",
+        "contract.status",
+        "contract.ends_in_days",
+        "contract.tenure_months",
+        "contract.monthly_fee",
+        "consent.marketing_email",
+        "consent.marketing_letter",
+        "consent.marketing_phone",
+        "consent.profiling",
+        "contact.days_since_last",
+        "today",
+    ]
+)
+
+
+def facts_for(customers: Sequence[Customer], today: date) -> dict[int, dict[str, Any]]:
+    """Facts per customer id; the contract is the newest active one (none: empty)."""
+    ids = [customer.pk for customer in customers]
+    interests: dict[int, set[str]] = defaultdict(set)
+    for customer_id, tag in Interest.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "tag"
+    ):
+        interests[customer_id].add(tag)
+    consents: dict[int, dict[str, bool]] = defaultdict(dict)
+    # Newest first: the first decision seen per purpose is the one that counts.
+    for customer_id, purpose, granted in (
+        Consent.objects.filter(customer_id__in=ids)
+        .order_by("customer_id", "-recorded_at", "-pk")
+        .values_list("customer_id", "purpose", "is_granted")
+    ):
+        consents[customer_id].setdefault(purpose, granted)
+    contracts: dict[int, Contract] = {}
+    for contract in (
+        Contract.objects.filter(customer_id__in=ids, status="active")
+        .select_related("product")
+        .prefetch_related("options")
+        .order_by("customer_id", "-start_date", "-pk")
+    ):
+        contracts.setdefault(contract.customer_id, contract)
+    last_contact = dict(
+        Interaction.objects.filter(customer_id__in=ids)
+        .values("customer_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("customer_id", "last")
+    )
+    facts = {}
+    for customer in customers:
+        last = last_contact.get(customer.pk)
+        customer_consents = consents.get(customer.pk, {})
+        facts[customer.pk] = {
+            "customer": {
+                "number": customer.customer_number,
+                "kind": customer.kind,
+                "language": customer.language,
+                "segment": customer.segment or None,
+                "age": _age(customer.birth_date, today),
+                "interests": sorted(interests.get(customer.pk, ())),
+                "is_provisional": customer.is_provisional,
+            },
+            "contract": contract_facts(contracts.get(customer.pk), today),
+            "consent": {
+                purpose: customer_consents.get(purpose, False)
+                for purpose in ("marketing_email", "marketing_letter", "marketing_phone")
+            }
+            | {"profiling": customer_consents.get("profiling", False)},
+            "contact": {"days_since_last": (today - last.date()).days if last else None},
+            "today": today,
+        }
+    return facts
+
+
+def facts_of(customer: Customer, today: date) -> dict[str, Any]:
+    return facts_for([customer], today)[customer.pk]
+
+
+def contract_facts(contract: Contract | None, today: date) -> dict[str, Any]:
+    if contract is None:
+        return {"options": []}
+    ends = contract.end_date
+    return {
+        "number": contract.contract_number,
+        "product": contract.product.code,
+        "options": sorted(option.code for option in contract.options.all()),
+        "status": contract.status,
+        "ends_in_days": (ends - today).days if ends else None,
+        "tenure_months": (today.year - contract.start_date.year) * 12
+        + today.month
+        - contract.start_date.month,
+        "monthly_fee": Decimal(contract.monthly_fee),
+    }
+
+
+def _age(birth: date | None, today: date) -> int | None:
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def customers_in_batches(
+    queryset: Iterable[Customer], size: int = 2000
+) -> Iterable[list[Customer]]:
+    batch: list[Customer] = []
+    for customer in queryset:
+        batch.append(customer)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
