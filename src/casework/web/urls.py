@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from casework.web import urls_offers, urls_retention
 from casework.web.views import (
     auth,
     cases,
@@ -81,3 +82,6 @@ urlpatterns = [
     path("figures/journeys/", supervisor.journey_analytics, name="journeys"),
     path("figures/workforce/", supervisor.workforce, name="workforce"),
 ]
+
+# Features with their own URL modules, in the same "web" namespace.
+urlpatterns += urls_offers.urlpatterns + urls_retention.urlpatterns
