@@ -14,6 +14,7 @@ from casework.channels.email.models import Mailbox
 from casework.kernel import clock, jobs
 from casework.kernel.actors import Actor
 from casework.kernel.models import Job
+from casework.offers.models import Offer
 from tests.factories import QueueFactory, TeamFactory
 
 QUEUES = [
@@ -39,6 +40,16 @@ def engine(db, settings):  # noqa: ANN001, ANN201
     process.reload_definitions()
     published = process.publish_configured(actor=ADMIN)
     assert {entry.key for entry in published} >= {"retention-order", "complaint-goodwill"}
+    # The retention order changes contracts by the offers of the catalogue.
+    for code, months, discount in (("discount-20", 24, 20), ("discount-10", 24, 10)):
+        Offer.objects.create(
+            code=code,
+            name_de=f"Rabatt {discount} %",
+            name_en=f"{discount} % discount",
+            extend_months=months,
+            discount_percent=discount,
+        )
+    Offer.objects.create(code="free-option", name_de="Gratisoption", name_en="Free option")
     Mailbox.objects.create(
         address="service@demo.casework.test",
         display_name="Service",

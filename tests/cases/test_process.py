@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,10 @@ def test_a_retention_order_runs_straight_through_without_a_person(engine, billin
     case.refresh_from_db()
     assert case.process_status == ProcessStatus.COMPLETED and case.stage == "done"
     assert case.status == CaseStatus.RESOLVED
-    assert case.data == {"campaign": "w26", "offer": "discount-20", "order_reference": "B-1"}
+    assert case.data["offer"] == "discount-20" and case.data["order_reference"] == "B-1"
+    assert case.data["offer_name"] == "Rabatt 20 %"
+    contract = customer.contracts.get()
+    assert contract.monthly_fee == Decimal("15.99")  # 20 % off 19.99, booked on the contract
     assert Billing.calls[0]["offer"] == "discount-20"
     assert (
         not Task.objects.filter(case=case, kind__in=["form", "work", "approval", "exception"])
@@ -122,7 +126,8 @@ def test_a_retention_order_runs_straight_through_without_a_person(engine, billin
     assert "notification.sent" in codes(case)
     confirmation = OutboundEmail.objects.get(case=case, kind="notification")
     assert confirmation.to_address == f"{customer.customer_number}@ex.de"
-    assert "discount-20" in confirmation.body_text and "B-1" in confirmation.body_text
+    assert "Rabatt 20 %" in confirmation.body_text and "B-1" in confirmation.body_text
+    assert case.reference in confirmation.body_text
     assert CaseSla.objects.get(case=case, kind="resolution").met_at is not None
 
 

@@ -34,6 +34,7 @@ from casework.cases.calendar import BusinessCalendar, add_business_time
 from casework.cases.definitions import configured_folders, load_case_types
 from casework.cases.definitions.loading import CaseTypeRegistry
 from casework.cases.definitions.specs import (
+    ActionStep,
     ApprovalStep,
     BilingualText,
     CaseTypeDefinition,
@@ -559,10 +560,26 @@ def _run_step(
             max_attempts=step.retries + 1,
         )
         return _wait(case, "integration")
+    if isinstance(step, ActionStep):
+        return _run_action(case, step, context)
     raise_exception(
         case, step, _("the engine cannot run steps of kind %(kind)s") % {"kind": step.kind}
     )
     return False
+
+
+def _run_action(case: Case, step: ActionStep, context: Mapping[str, Any]) -> bool:
+    from casework.cases import actions
+
+    try:
+        # A savepoint: a failed action's half-done writes go, the case's exception stays.
+        with recording_transaction():
+            changes = dict(actions.run(step.action, case, context))
+    except actions.ActionFailed as failure:
+        raise_exception(case, step, failure.reason, options=failure.options)
+        return False
+    _event(case, "case.step_completed", step=step.key, kind=step.kind.value, action=step.action)
+    return not changes or _write_data(case, step, {k: _plain(v) for k, v in changes.items()})
 
 
 def _decide(case: Case, step: DecisionStep, context: Mapping[str, Any]) -> bool:
@@ -1176,6 +1193,7 @@ def build_context(case: Case) -> dict[str, Any]:
         "customer": _customer_context(customer),
         "contract": _contract_context(case, customer, today),
         "data": dict(case.data),
+        "connected": _connected_hosts(),
         "now": now,
         "today": today,
         "approvals": {},
@@ -1197,6 +1215,17 @@ def build_context(case: Case) -> dict[str, Any]:
             "data": dict(child.data),
         }
     return context
+
+
+def _connected_hosts() -> list[str]:
+    """Hosts whose addresses the installation maps to a real system: a step may run only
+    when its other system is there (`when: '"billing.example.invalid" in connected'`)."""
+    from urllib.parse import urlsplit
+
+    return sorted(
+        {urlsplit(prefix).hostname or "" for prefix in settings.CASEWORK_INTEGRATION_ENDPOINTS}
+        - {""}
+    )
 
 
 def _customer_context(customer: Any) -> dict[str, Any]:

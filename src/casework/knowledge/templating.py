@@ -26,28 +26,30 @@ PLACEHOLDERS = {
 }
 
 
-def unknown_placeholders(body: str) -> list[str]:
-    return [name for name in PLACEHOLDER.findall(body) if name not in PLACEHOLDERS]
+def unknown_placeholders(body: str, known: Mapping[str, str] = PLACEHOLDERS) -> list[str]:
+    return [name for name in PLACEHOLDER.findall(body) if name not in known]
 
 
-def check_template(body: str) -> None:
-    unknown = unknown_placeholders(body)
+def check_template(
+    body: str, known: Mapping[str, str] = PLACEHOLDERS, *, field: str = "body"
+) -> None:
+    unknown = unknown_placeholders(body, known)
     if unknown:
         raise InvalidInput(
             _("unknown placeholder %(names)s (known: %(known)s)")
             % {
                 "names": ", ".join(f"{{{{ {name} }}}}" for name in unknown),
-                "known": ", ".join(PLACEHOLDERS),
+                "known": ", ".join(known),
             },
-            field="body",
+            field=field,
         )
 
 
-def fill(body: str, values: Mapping[str, str]) -> str:
+def fill(body: str, values: Mapping[str, str], known: Mapping[str, str] = PLACEHOLDERS) -> str:
     """Replace every known placeholder; an unknown one stays visible for the agent to fix."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        return values.get(name, match.group(0)) if name in PLACEHOLDERS else match.group(0)
+        return values.get(name, match.group(0)) if name in known else match.group(0)
 
     return PLACEHOLDER.sub(value, body)

@@ -26,7 +26,7 @@ def run(*args: str) -> tuple[str, str]:
 def test_check_prints_a_summary_for_the_shipped_case_types():
     out, _err = run("check", str(SHIPPED_CASETYPES_DIR))
     assert out.strip().endswith(
-        "10 file(s) checked, 6 case type(s) and 4 decision table(s), no problems"
+        "12 file(s) checked, 7 case type(s) and 5 decision table(s), no problems"
     )
 
 
@@ -42,7 +42,7 @@ def test_check_prints_each_problem_and_fails(tmp_path):
     assert out.getvalue().splitlines() == [
         f'{tmp_path}/retention-order.yaml:37: step "book-offer": unknown kind "integraton" '
         "(known: collect_data, decision, set_data, task, approval, notify, wait, subcase, "
-        "integration)"
+        "integration, action)"
     ]
 
 

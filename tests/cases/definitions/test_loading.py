@@ -68,7 +68,7 @@ def test_shipped_case_types_pass_every_check():
         "complaint-goodwill",
         "retention-order",
     }
-    assert len(report.tables) == 4
+    assert len(report.tables) == 5
 
 
 def test_registry_finds_versions():
@@ -79,8 +79,9 @@ def test_registry_finds_versions():
     assert registry.find("telecom-contract-change", 2) is None
     with pytest.raises(NotFound):
         registry.get("no-such-type")
-    assert ("retention-order", 1) in registry
-    assert len(registry) == 6
+    assert ("retention-order", 1) in registry and ("retention-order", 2) in registry
+    assert registry.get("retention-order").version == 2
+    assert len(registry) == 7
 
 
 def test_a_definition_exposes_what_the_engine_needs():
@@ -132,7 +133,7 @@ def test_unknown_step_kind_is_reported_with_file_line_and_known_kinds(tmp_path):
     path = write(tmp_path, MINIMAL.replace("kind: task", "kind: desicion"))
     assert problems_of(path) == [
         'small-request.yaml:16: step "answer": unknown kind "desicion" (known: collect_data, '
-        "decision, set_data, task, approval, notify, wait, subcase, integration)"
+        "decision, set_data, task, approval, notify, wait, subcase, integration, action)"
     ]
 
 

@@ -37,6 +37,7 @@ _KIND_COLOURS = {
     "wait": "#f5f5f5",
     "subcase": "#ede7f6",
     "integration": "#fffde7",
+    "action": "#e0f2f1",
 }
 
 

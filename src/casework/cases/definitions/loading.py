@@ -35,6 +35,7 @@ from casework.cases.definitions.schema import (
     step_schema,
 )
 from casework.cases.definitions.specs import (
+    ActionStep,
     ApprovalStep,
     BilingualText,
     CaseTypeDefinition,
@@ -591,6 +592,21 @@ class _CaseTypeBuilder:
                 department=raw.get("department"),
                 data_mapping=self.expressions(raw.get("data_mapping", {}), where, fill=False),
             )
+        if kind == "action":
+            from casework.cases import actions
+
+            # Actions register when their app is ready; outside Django nothing is known yet.
+            if actions.registered_names() and not actions.is_registered(raw["action"]):
+                self.problem(
+                    raw.line_of("action"),
+                    _("%(where)s: unknown action %(name)s (installed: %(known)s)")
+                    % {
+                        "where": where,
+                        "name": _quoted(raw["action"]),
+                        "known": ", ".join(actions.registered_names()),
+                    },
+                )
+            return ActionStep(**common, action=raw["action"])
         result_mapping = raw.get("result_mapping", {})
         for response_field, name in result_mapping.items():
             self.data_field(name, result_mapping.line_of(response_field), where)

@@ -60,6 +60,8 @@ CONTEXT_FIELDS: Mapping[str, str] = MappingProxyType(
         "contract.ends_in_days": "days until the contract ends (number; null when open-ended)",
         "contract.tenure_months": "months since the contract started (number)",
         "contract.monthly_fee": "the monthly fee in EUR (number)",
+        "connected": "the hosts named in case types that this installation connects to "
+        '(CASEWORK_INTEGRATION_ENDPOINTS), e.g. "billing.example.invalid" in connected',
         "now": "the current time (datetime)",
         "today": "the current date in Europe/Berlin",
     }
@@ -175,6 +177,13 @@ STEP_KINDS: Mapping[str, tuple[Mapping[str, Any], tuple[str, ...]]] = {
             "on_failure": {"enum": ["exception"]},
         },
         ("url", "method"),
+    ),
+    "action": (
+        {
+            "action": {"type": "string", "pattern": r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$"},
+            "on_failure": {"enum": ["exception"]},
+        },
+        ("action",),
     ),
 }
 

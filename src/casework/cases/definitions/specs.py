@@ -35,7 +35,8 @@ class StepKind(StrEnum):
     notify: a message from a template goes out.
     wait: the case waits for the customer, a date, or its sub-cases.
     subcase: a case of another department's case type is opened.
-    integration: an HTTP call to another system; failure becomes an exception."""
+    integration: an HTTP call to another system; failure becomes an exception.
+    action: a function the product ships (`cases.actions`), run in the case's transaction."""
 
     COLLECT_DATA = "collect_data"
     DECISION = "decision"
@@ -46,6 +47,7 @@ class StepKind(StrEnum):
     WAIT = "wait"
     SUBCASE = "subcase"
     INTEGRATION = "integration"
+    ACTION = "action"
 
 
 class WaitFor(StrEnum):
@@ -153,6 +155,12 @@ class IntegrationStep(StepSpec):
     timeout_seconds: float = 10
     payload: Mapping[str, Expression] = field(default_factory=dict)
     result_mapping: Mapping[str, str] = field(default_factory=dict)  # response field → data
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionStep(StepSpec):
+    kind: ClassVar[StepKind] = StepKind.ACTION
+    action: str  # a name registered in `casework.cases.actions`
 
 
 @dataclass(frozen=True, kw_only=True)

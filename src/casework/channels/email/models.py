@@ -131,9 +131,13 @@ class OutboundEmail(models.Model):
         ACKNOWLEDGEMENT = "acknowledgement", _("acknowledgement")
         REPLY = "reply", _("reply")
         NOTIFICATION = "notification", _("notification")
+        CAMPAIGN = "campaign", _("campaign")
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="outbound")
-    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    # Campaign mails go to a customer, not about a case.
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     interaction = models.ForeignKey(
         "interactions.Interaction", on_delete=models.PROTECT, related_name="+"
     )
@@ -142,6 +146,10 @@ class OutboundEmail(models.Model):
     to_name = models.CharField(_("recipient name"), max_length=200, blank=True)
     subject = models.CharField(_("subject"), max_length=400)
     body_text = models.TextField(_("text"))
+    # An HTML alternative (campaign mails: links and the open-tracking image).
+    body_html = models.TextField(_("HTML text"), blank=True)
+    # Where the recipient unsubscribes (RFC 2369 List-Unsubscribe), for advertising mail.
+    unsubscribe_url = models.CharField(_("unsubscribe address"), max_length=400, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=400, unique=True)
     in_reply_to = models.CharField(_("In-Reply-To"), max_length=400, blank=True)
     references = models.TextField(_("References"), blank=True)

@@ -76,10 +76,39 @@ def queue_acknowledgement(
     )
 
 
+def queue_campaign_email(
+    *,
+    mailbox: Mailbox,
+    customer_id: int,
+    to_address: str,
+    to_name: str,
+    subject: str,
+    body_text: str,
+    body_html: str,
+    unsubscribe_url: str,
+    actor: Actor,
+) -> OutboundEmail:
+    """An advertising mail to a customer, about no case; in the caller's transaction."""
+    return _queue(
+        mailbox=mailbox,
+        case=None,
+        customer_id=customer_id,
+        kind=OutboundEmail.Kind.CAMPAIGN,
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject,
+        body=body_text,
+        body_html=body_html,
+        unsubscribe_url=unsubscribe_url,
+        in_reply_to="",
+        actor=actor,
+    )
+
+
 def _queue(
     *,
     mailbox: Mailbox,
-    case: Case,
+    case: Case | None,
     kind: str,
     to_address: str,
     to_name: str,
@@ -89,6 +118,9 @@ def _queue(
     actor: Actor,
     references: str = "",
     attachments: Sequence[StoredFile] = (),
+    customer_id: int | None = None,
+    body_html: str = "",
+    unsubscribe_url: str = "",
 ) -> OutboundEmail:
     if not connection.in_atomic_block:
         raise RuntimeError("outgoing mail is queued inside the transaction that causes it")
@@ -100,8 +132,8 @@ def _queue(
             channel="email",
             direction=Direction.OUTBOUND,
             occurred_at=now,
-            customer_id=case.customer_id,
-            case_id=case.pk,
+            customer_id=case.customer_id if case else customer_id,
+            case_id=case.pk if case else None,
             agent_id=actor.id if actor.kind == ActorKind.AGENT else None,
             sender=mailbox.address,
             subject=subject,
@@ -123,6 +155,8 @@ def _queue(
             to_name=to_name,
             subject=subject[:400],
             body_text=body,
+            body_html=body_html,
+            unsubscribe_url=unsubscribe_url,
             message_id=message_id,
             in_reply_to=in_reply_to,
             references=references or in_reply_to,
@@ -262,6 +296,7 @@ def find_thread_case_id(message_ids: list[str], sender_address: str) -> int | No
     row = sql.fetch_one(
         f"SELECT case_id FROM {OutboundEmail._meta.db_table} "
         f"WHERE to_address = %s AND message_id IN ({', '.join(['%s'] * len(ids))}) "
+        "AND case_id IS NOT NULL "
         "ORDER BY created_at DESC, id DESC LIMIT 1",
         [sender_address, *ids],
     )
@@ -305,7 +340,11 @@ def compose(outbound: OutboundEmail) -> EmailMessage:
     elif outbound.kind == OutboundEmail.Kind.NOTIFICATION:
         message["Auto-Submitted"] = "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"
+    if outbound.unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{outbound.unsubscribe_url}>"
     message.set_content(outbound.body_text)
+    if outbound.body_html:
+        message.add_alternative(outbound.body_html, subtype="html")
     for attachment in Attachment.objects.filter(
         interaction_id=outbound.interaction_id, is_stored=True
     ).order_by("pk"):

@@ -1,0 +1,58 @@
+"""Actions: steps that run code the product ships, named in case types (`kind: action`).
+
+A case type says *what* happens (`action: retention.apply-offer`); the domain package that
+owns the data says *how*, by registering a function here when its app is ready. An action
+runs inside the transaction of the case's change, so its writes and the case's next step
+commit together or not at all. It returns the data fields to set on the case, or raises
+`ActionFailed` with a reason a person can act on — the engine then opens an exception task
+instead of failing the case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from casework.cases.models import Case
+
+ActionFunction = Callable[["Case", Mapping[str, Any]], Mapping[str, Any] | None]
+
+_registered: dict[str, ActionFunction] = {}
+
+
+class ActionFailed(Exception):
+    """The action cannot be done for this case; `reason` says why, in the active language.
+    `options` are what the person deciding the exception may do."""
+
+    def __init__(
+        self, reason: str, *, options: tuple[str, ...] = ("retry", "fix_data", "skip", "cancel")
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.options = options
+
+
+def action(name: str) -> Callable[[ActionFunction], ActionFunction]:
+    """Register the decorated function as the action `name` (e.g. "retention.apply-offer")."""
+
+    def register(function: ActionFunction) -> ActionFunction:
+        _registered[name] = function
+        return function
+
+    return register
+
+
+def is_registered(name: str) -> bool:
+    return name in _registered
+
+
+def registered_names() -> list[str]:
+    return sorted(_registered)
+
+
+def run(name: str, case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
+    function = _registered.get(name)
+    if function is None:
+        raise ActionFailed(f"no action named {name!r} is installed", options=("retry", "cancel"))
+    return function(case, context) or {}

@@ -1,0 +1,94 @@
+"""The retention order's own steps (`kind: action` in `retention-order` version 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from casework.cases.actions import ActionFailed, action
+from casework.cases.definitions.loading import SHIPPED_CASETYPES_DIR
+from casework.cases.models import Case
+from casework.customers.models import Contract
+from casework.kernel.actors import Actor
+from casework.offers.models import Offer
+from casework.partners import services as ledger
+from casework.partners.models import Partner
+from casework.retention import contracts
+from casework.rules import decisions
+
+ACTOR = Actor.system("retention")
+
+
+@action("retention.check-order")
+def check_order(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What was found wrong when the response arrived (`responses.receive`) stops the order
+    for a person: they may let it go on ("skip") or cancel it."""
+    problem = case.data.get("problem")
+    if problem:
+        raise ActionFailed(case.data.get("problem_text") or problem, options=("skip", "cancel"))
+    return {}
+
+
+@action("retention.apply-offer")
+def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
+    offer = Offer.objects.filter(code=case.data.get("offer", "")).first()
+    if offer is None:
+        raise ActionFailed(
+            _("the offer “%(offer)s” is not in the offer catalogue")
+            % {"offer": case.data.get("offer", "")}
+        )
+    contract = _contract_of(case)
+    if contract is None:
+        raise ActionFailed(_("the customer has no active contract the offer could change"))
+    language = _language(case)
+    change = contracts.apply_offer(contract, offer, actor=ACTOR, case_id=case.pk, language=language)
+    return {"offer_name": offer.name_in(language), "contract_change": change}
+
+
+@action("retention.record-commission")
+def record_commission(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The partner's commission for this order, as the commission table sets it; the ledger
+    refuses a second commission for the same order."""
+    partner = Partner.objects.filter(code=case.data.get("partner", "")).first()
+    if partner is None:
+        raise ActionFailed(
+            _("sales partner “%(partner)s” is unknown") % {"partner": case.data.get("partner")}
+        )
+    result = decisions.evaluate(commission_table(), context)
+    if not isinstance(result, decisions.Decision):
+        raise ActionFailed(
+            _("no commission rule fits the offer “%(offer)s”") % {"offer": case.data.get("offer")}
+        )
+    amount = Decimal(str(result.outputs["amount"]))
+    rule = f"{result.table}:{result.matched[0].id}"
+    entry = ledger.record_commission(
+        partner, case.data.get("partner_order", ""), rule, amount, actor=ACTOR
+    )
+    return {"commission": float(entry.amount)}
+
+
+@cache
+def commission_table() -> decisions.DecisionTable:
+    path = SHIPPED_CASETYPES_DIR / "decisions" / "partner-commission.yaml"
+    return decisions.load_table(path, display="decisions/partner-commission.yaml")
+
+
+def _contract_of(case: Case) -> Contract | None:
+    queryset = Contract.objects.select_for_update().select_related("product")
+    if case.contract_id:
+        return queryset.filter(pk=case.contract_id).first()
+    if not case.customer_id:
+        return None
+    return (
+        queryset.filter(customer_id=case.customer_id, status="active")
+        .order_by("-start_date", "-pk")
+        .first()
+    )
+
+
+def _language(case: Case) -> str:
+    return case.customer.language if case.customer_id else "de"
