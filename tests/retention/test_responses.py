@@ -44,19 +44,6 @@ def customer_ending_in(days: int = 45, *, segment: str = "gold", language: str =
     return customer
 
 
-@pytest.fixture
-def international(engine):  # noqa: ANN001, ANN201
-    return OfferFactory(
-        code="international-option",
-        name_de="Auslandsoption",
-        name_en="International option",
-        extend_months=24,
-        discount_percent=Decimal("10"),
-        interest_tag="international-tariffs",
-        eligibility="contract.ends_in_days <= 90",
-    )
-
-
 def recipient_for(offer, customer=None):  # noqa: ANN001, ANN201
     campaign = CampaignFactory(offer=offer)
     return RecipientFactory(campaign=campaign, customer=customer or customer_ending_in())

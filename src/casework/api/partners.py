@@ -24,7 +24,7 @@ from casework.api.tokens import user_for_token
 from casework.kernel.actors import Actor
 from casework.kernel.errors import PermissionDenied
 from casework.partners import services
-from casework.partners.models import CommissionEntry, Partner
+from casework.partners.models import CommissionEntry, Partner, PartnerScope
 from casework.partners.statements import (
     Statement,
     build_statement,
@@ -43,6 +43,7 @@ class PartnerCaller:
 
     partner: Partner
     user_id: int
+    scopes: frozenset[str]
 
 
 class PartnerToken(HttpBearer):
@@ -52,21 +53,30 @@ class PartnerToken(HttpBearer):
         user = user_for_token(token)
         if user is None:
             return None
-        partner = services.partner_for_user(user)
-        if partner is None:
+        account = services.partner_account_for_user(user)
+        if account is None:
             return None
         request.user = user
-        return PartnerCaller(partner=partner, user_id=user.pk)
+        return PartnerCaller(
+            partner=account.partner, user_id=user.pk, scopes=frozenset(account.scopes)
+        )
 
 
 PARTNER_AUTH = [PartnerToken(), BearerToken()]
 INTERNAL_AUTH = [BearerToken(), PartnerToken()]
 
 
-def _own_partner(request: HttpRequest) -> Partner:
+def own_partner(request: HttpRequest, scope: str = PartnerScope.STATEMENTS) -> Partner:
+    """The caller's partner, if the caller acts for one with `scope`."""
     caller = request.auth  # type: ignore[attr-defined]
     if not isinstance(caller, PartnerCaller):
         raise PermissionDenied(_("only a sales partner's users may do this"))
+    if scope not in caller.scopes:
+        raise PermissionDenied(
+            _("this account may not use “%(scope)s” (its scopes: %(scopes)s)")
+            % {"scope": scope, "scopes": ", ".join(sorted(caller.scopes)) or "-"},
+            field="scope",
+        )
     return caller.partner
 
 
@@ -214,7 +224,7 @@ _PDF_DOC = _file_responses("application/pdf")
 @router.get("/partner/statements", response={200: StatementOut, **ERRORS}, auth=PARTNER_AUTH)
 def own_statement(request: HttpRequest, query: Query[MonthQuery]):  # noqa: ANN201
     """The caller's partner's statement of a month: entries, totals and chain hash."""
-    partner = _own_partner(request)
+    partner = own_partner(request)
     return _statement_out(build_statement(partner, parse_month(query.month)))
 
 
@@ -226,7 +236,7 @@ def own_statement(request: HttpRequest, query: Query[MonthQuery]):  # noqa: ANN2
 )
 def own_statement_csv(request: HttpRequest, month: str):  # noqa: ANN201
     """The statement as CSV: semicolons, UTF-8 with a byte order mark (German Excel)."""
-    partner = _own_partner(request)
+    partner = own_partner(request)
     return _download(build_statement(partner, parse_month(month)), "csv")
 
 
@@ -238,7 +248,7 @@ def own_statement_csv(request: HttpRequest, month: str):  # noqa: ANN201
 )
 def own_statement_pdf(request: HttpRequest, month: str):  # noqa: ANN201
     """The statement as PDF, carrying the chain hash."""
-    partner = _own_partner(request)
+    partner = own_partner(request)
     return _download(build_statement(partner, parse_month(month)), "pdf")
 
 
@@ -264,7 +274,7 @@ class OrderQuery(Schema):
 def own_commissions(request: HttpRequest, query: Query[OrderQuery]):  # noqa: ANN201
     """The caller's partner's entries for one order (its commission and any reversal).
     An order of another partner is answered with 403."""
-    partner = _own_partner(request)
+    partner = own_partner(request)
     return [
         _commission_out(entry) for entry in services.commissions_for_order(partner, query.order)
     ]

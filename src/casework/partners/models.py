@@ -39,8 +39,18 @@ class Partner(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class PartnerScope(models.TextChoices):
+    ORDERS = "orders", _("submit and read orders")
+    STATEMENTS = "statements", _("read commission statements")
+
+
+def all_scopes() -> list[str]:
+    return list(PartnerScope.values)
+
+
 class PartnerAccount(models.Model):
-    """A user who acts for a partner: their API tokens read that partner's statements."""
+    """A user who acts for a partner, with what their API tokens may do (an ordering
+    system's account needs `orders`, the accountant's `statements`)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -51,6 +61,7 @@ class PartnerAccount(models.Model):
     partner = models.ForeignKey(
         Partner, on_delete=models.CASCADE, related_name="accounts", verbose_name=_("partner")
     )
+    scopes = models.JSONField(_("scopes"), default=all_scopes)
     created_at = ClockDateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -366,14 +366,13 @@ def _same_person(request: ReversalRequest, actor: Actor) -> bool:
 # --- partners and their users --------------------------------------------------------------
 
 
-def partner_for_user(user: AbstractBaseUser) -> Partner | None:
-    """The active partner a user acts for, if any."""
-    account = (
+def partner_account_for_user(user: AbstractBaseUser) -> PartnerAccount | None:
+    """The account of an active partner a user acts through, if any."""
+    return (
         PartnerAccount.objects.select_related("partner")
         .filter(user=user, partner__is_active=True)
         .first()
     )
-    return account.partner if account is not None else None
 
 
 def get_partner(code: str) -> Partner:
