@@ -153,6 +153,11 @@ class Contract(Timestamped):
     options = models.ManyToManyField(
         Product, blank=True, related_name="option_contracts", verbose_name=_("options")
     )
+    # Average data volume a month in GB, as billing reports it (none: not known). Offers for
+    # customers who hardly use mobile data (a voice-only tariff) are written over it.
+    data_usage_gb = models.DecimalField(
+        _("data volume a month (GB)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("contract")

@@ -37,6 +37,7 @@ FACT_NAMES = KnownNames(
         "contract.ends_in_days",
         "contract.tenure_months",
         "contract.monthly_fee",
+        "contract.data_usage_gb",
         "consent.marketing_email",
         "consent.marketing_letter",
         "consent.marketing_phone",
@@ -121,6 +122,10 @@ def contract_facts(contract: Contract | None, today: date) -> dict[str, Any]:
         + today.month
         - contract.start_date.month,
         "monthly_fee": Decimal(contract.monthly_fee),
+        # None when billing has not reported it: a rule over it is then false, not zero.
+        "data_usage_gb": None
+        if contract.data_usage_gb is None
+        else Decimal(contract.data_usage_gb),
     }
 
 
