@@ -1,5 +1,10 @@
 """URLs: Next-best-offer on the agent desktop."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from casework.web.views import offers
+
+urlpatterns: list[URLPattern] = [
+    path("cases/<int:case_id>/offers/", offers.case_offers, name="case_offers"),
+    path("cases/<int:case_id>/offers/decisions/", offers.offer_decision, name="offer_decision"),
+]
