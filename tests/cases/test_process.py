@@ -108,7 +108,7 @@ def test_a_retention_order_runs_straight_through_without_a_person(engine, billin
     run_jobs()
 
     case.refresh_from_db()
-    assert case.process_status == ProcessStatus.COMPLETED and case.stage == "done"
+    assert case.process_status == ProcessStatus.COMPLETED and case.stage == "offer-accepted"
     assert case.status == CaseStatus.RESOLVED
     assert case.data["offer"] == "discount-20" and case.data["order_reference"] == "B-1"
     assert case.data["offer_name"] == "Rabatt 20 %"
@@ -152,7 +152,7 @@ def test_no_matching_rule_becomes_an_exception_a_person_decides(engine, billing)
     run_jobs()
 
     case.refresh_from_db()
-    assert case.stage == "done" and case.data["offer"] == "discount-10"
+    assert case.stage == "offer-accepted" and case.data["offer"] == "discount-10"
     assert Billing.calls[0]["offer"] == "discount-10"
 
 
@@ -174,7 +174,7 @@ def test_an_integration_that_stays_down_becomes_an_exception_and_retry_goes_on(e
     run_jobs()
 
     case.refresh_from_db()
-    assert case.stage == "done" and case.data["order_reference"] == "B-7"
+    assert case.stage == "offer-accepted" and case.data["order_reference"] == "B-7"
 
 
 def test_goodwill_above_50_eur_needs_a_second_persons_approval(engine, billing):

@@ -84,14 +84,19 @@ def test_a_web_response_is_ordered_booked_and_confirmed_without_a_person(interna
     assert recipient.responded_at is not None
 
 
-def test_a_decline_is_recorded_without_an_order(international):
+def test_a_decline_is_recorded_and_changes_nothing(international):
     recipient = recipient_for(international)
 
     response = web(code_of(recipient), choice="decline")
+    run_jobs()
 
-    assert response.outcome == ResponseOutcome.DECLINED and response.case_id is None
-    assert not Case.objects.filter(customer=recipient.customer).exists()
-    assert Interaction.objects.filter(customer=recipient.customer, channel="portal").exists()
+    assert response.outcome == ResponseOutcome.DECLINED
+    case = Case.objects.get(customer=recipient.customer)
+    # Resolved at once as "offer declined": the churn figures count a customer lost.
+    assert case.stage == "offer-declined" and case.status == CaseStatus.RESOLVED
+    assert case.resolution_code.code == "offer-declined"
+    assert recipient.customer.contracts.get().monthly_fee == Decimal("30.00")
+    assert Interaction.objects.filter(case=case, channel="portal").exists()
 
 
 @pytest.mark.parametrize(
@@ -208,7 +213,7 @@ def test_a_remark_on_a_card_goes_to_a_person_who_may_let_it_through(internationa
     run_jobs()
 
     case.refresh_from_db()
-    assert case.stage == "done" and case.data["offer"] == "international-option"
+    assert case.stage == "offer-accepted" and case.data["offer"] == "international-option"
 
 
 def test_a_partner_order_earns_one_commission_and_a_repeat_delivery_changes_nothing(
@@ -236,7 +241,7 @@ def test_a_partner_order_earns_one_commission_and_a_repeat_delivery_changes_noth
     assert entry.partner == partner and entry.order_reference == "K-1001"
     assert entry.amount == Decimal("30.00")
     assert entry.rule == "partner-commission:international-option"
-    assert Case.objects.get(pk=first.response.case_id).stage == "done"
+    assert Case.objects.get(pk=first.response.case_id).stage == "offer-accepted"
 
 
 def test_a_changed_order_under_an_old_number_is_refused(international):

@@ -115,4 +115,4 @@ def test_an_exception_is_decided_on_the_screen(engine, client: Client):
     run_jobs()
 
     case.refresh_from_db()
-    assert case.stage == "declined" and case.status == CaseStatus.RESOLVED
+    assert case.stage == "no-offer" and case.status == CaseStatus.RESOLVED

@@ -40,7 +40,7 @@ MAX_JOURNEY_POSITION = 6
 # The retention case type's resolution codes, by outcome.
 DEFAULT_RETENTION_OUTCOMES: Mapping[str, tuple[str, ...]] = {
     "saved": ("retained", "saved", "offer-accepted"),
-    "lost": ("churned", "lost", "cancelled-contract"),
+    "lost": ("churned", "lost", "cancelled-contract", "offer-declined"),
 }
 
 

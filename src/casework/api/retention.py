@@ -1,7 +1,280 @@
-"""API: Campaigns, response links and retention responses on the desktop and for customers."""
+"""Retention orders from sales partners, one by one or as a CSV batch, and scanned
+response cards from the mail room.
+
+Partners authenticate with their own users' tokens (scope `orders`). Every order carries
+the partner's order number; `Idempotency-Key` (optional) makes a retried request safe
+even when the number is reused by mistake. A repeated order answers what the first one
+became (200 instead of 201), never a second order or commission. `Casework-Sandbox: true`
+(or a sandbox partner) checks an order and answers as if it had been placed, but places
+nothing.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+import csv
+import io
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, File, Header, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from casework.api.auth import actor_of
+from casework.api.partners import PARTNER_AUTH, own_partner
+from casework.api.schemas import ErrorOut
+from casework.customers.models import Customer
+from casework.kernel.actors import Actor
+from casework.kernel.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from casework.partners.models import Partner, PartnerScope
+from casework.retention import scans
+from casework.retention.models import Response, ResponseChannel
+from casework.retention.responses import IncomingResponse, receive
 
 router = Router(tags=["retention"])
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+MAX_BATCH_LINES = 10_000
+
+
+class OrderIn(Schema):
+    order: str = Field(..., min_length=1, max_length=100, description="Your order number.")
+    customer_number: str | None = Field(
+        None, max_length=40, description="The customer; or give the response code."
+    )
+    offer: str | None = Field(
+        None, max_length=50, description="The offer's code; a response code brings its own."
+    )
+    response_code: str | None = Field(
+        None, max_length=40, description="The code from the customer's letter, if they had one."
+    )
+    choice: Literal["accept", "decline"] = "accept"
+
+
+class OrderOut(Schema):
+    order: str
+    outcome: Literal["ordered", "declined", "exception"] = Field(
+        ...,
+        description="ordered: processed automatically; exception: a person decides "
+        "(see reason); declined: the customer said no.",
+    )
+    reason: str = Field(..., description="Why a person decides, as a stable code; empty if none.")
+    reason_text: str
+    case_reference: str | None
+    sandbox: bool
+    received_at: datetime
+
+
+class BatchLineOut(Schema):
+    line: int
+    order: str
+    result: OrderOut | None
+    error: str | None
+
+
+class BatchOut(Schema):
+    lines: list[BatchLineOut]
+    ordered: int
+    exceptions: int
+    errors: int
+
+
+def _order_out(response: Response) -> OrderOut:
+    return OrderOut(
+        order=response.partner_reference,
+        outcome=response.outcome,
+        reason=response.reason,
+        reason_text=response.reason_text,
+        case_reference=response.case.reference if response.case_id else None,
+        sandbox=response.is_sandbox,
+        received_at=response.received_at,
+    )
+
+
+def _incoming(
+    partner: Partner, payload: OrderIn, *, idempotency_key: str, sandbox: bool
+) -> IncomingResponse:
+    customer = None
+    if payload.customer_number:
+        customer = Customer.objects.filter(
+            customer_number=payload.customer_number.strip(), merged_into__isnull=True
+        ).first()
+        if customer is None:
+            raise InvalidInput(
+                _("no customer has the number “%(number)s”") % {"number": payload.customer_number},
+                field="customer_number",
+            )
+    if customer is None and not payload.response_code:
+        raise InvalidInput(
+            _("an order names the customer_number or a response_code"), field="customer_number"
+        )
+    if not payload.offer and not payload.response_code:
+        raise InvalidInput(_("an order names the offer or a response_code"), field="offer")
+    return IncomingResponse(
+        channel=ResponseChannel.PARTNER,
+        code=payload.response_code or "",
+        choice=payload.choice,
+        customer=customer,
+        offer_code=payload.offer or "",
+        partner=partner,
+        partner_reference=payload.order.strip(),
+        idempotency_key=idempotency_key,
+        is_sandbox=sandbox or partner.is_sandbox,
+        details={"submitted": payload.dict()},
+    )
+
+
+def _partner_actor(request: HttpRequest, partner: Partner) -> Actor:
+    return Actor.system(f"partner:{partner.code}:{request.user.pk}")
+
+
+@router.post(
+    "/partner/orders", response={200: OrderOut, 201: OrderOut, **ERRORS}, auth=PARTNER_AUTH
+)
+def submit_order(  # noqa: ANN201
+    request: HttpRequest,
+    payload: OrderIn,
+    idempotency_key: str = Header("", alias="Idempotency-Key", max_length=200),
+    sandbox: bool = Header(False, alias="Casework-Sandbox"),
+):
+    """Place a retention order. 201 when it is new; 200 with the first answer when the same
+    order (number or idempotency key) came before; 409 when an earlier order under the same
+    number had other content."""
+    partner = own_partner(request, PartnerScope.ORDERS)
+    received = receive(
+        _incoming(partner, payload, idempotency_key=idempotency_key, sandbox=sandbox),
+        actor=_partner_actor(request, partner),
+    )
+    return Status(200 if received.is_repeat else 201, _order_out(received.response))
+
+
+@router.get("/partner/orders/{order}", response={200: OrderOut, **ERRORS}, auth=PARTNER_AUTH)
+def get_order(request: HttpRequest, order: str):  # noqa: ANN201
+    """What became of one of your orders. Another partner's order is refused (403)."""
+    partner = own_partner(request, PartnerScope.ORDERS)
+    response = (
+        Response.objects.select_related("case")
+        .filter(partner=partner, partner_reference=order, is_sandbox=False)
+        .first()
+    )
+    if response is None:
+        if Response.objects.filter(partner_reference=order).exclude(partner=partner).exists():
+            raise PermissionDenied(_("this order belongs to another partner"), field="order")
+        raise NotFound(_("no order “%(order)s”") % {"order": order}, field="order")
+    return _order_out(response)
+
+
+@router.post(
+    "/partner/order-batches",
+    response={200: BatchOut, **ERRORS},
+    auth=PARTNER_AUTH,
+    openapi_extra={
+        "requestBody": {
+            "description": "CSV (UTF-8, comma or semicolon): order, customer_number, offer, "
+            "response_code, choice — a header line first.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def submit_batch(  # noqa: ANN201
+    request: HttpRequest, sandbox: bool = Header(False, alias="Casework-Sandbox")
+):
+    """Many orders at once. Each line is placed on its own, exactly like a single order
+    (repeats answer their first result); lines with errors are reported, not placed."""
+    partner = own_partner(request, PartnerScope.ORDERS)
+    rows = _csv_rows(request.body)
+    actor = _partner_actor(request, partner)
+    lines = []
+    for number, row in rows:
+        order = (row.get("order") or "").strip()
+        try:
+            payload = OrderIn(
+                order=order,
+                customer_number=row.get("customer_number") or None,
+                offer=row.get("offer") or None,
+                response_code=row.get("response_code") or None,
+                choice=(row.get("choice") or "accept").strip(),
+            )
+            received = receive(
+                _incoming(partner, payload, idempotency_key="", sandbox=sandbox), actor=actor
+            )
+            lines.append(
+                BatchLineOut(
+                    line=number, order=order, result=_order_out(received.response), error=None
+                )
+            )
+        except DomainError as error:
+            lines.append(BatchLineOut(line=number, order=order, result=None, error=error.message))
+        except ValueError as error:  # the line does not fit the order's schema
+            lines.append(BatchLineOut(line=number, order=order, result=None, error=_plain(error)))
+    return BatchOut(
+        lines=lines,
+        ordered=sum(1 for line in lines if line.result and line.result.outcome == "ordered"),
+        exceptions=sum(1 for line in lines if line.result and line.result.outcome == "exception"),
+        errors=sum(1 for line in lines if line.error),
+    )
+
+
+def _csv_rows(body: bytes) -> list[tuple[int, dict[str, str]]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(_("the CSV is not UTF-8"), field="body") from error
+    if not text.strip():
+        raise InvalidInput(_("the CSV is empty"), field="body")
+    # German spreadsheets write semicolons: the header line tells which one this is.
+    header = text.partition("\n")[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    if not reader.fieldnames or "order" not in [name.strip() for name in reader.fieldnames]:
+        raise InvalidInput(
+            _("the CSV's first line must name the columns, among them “order”"), field="body"
+        )
+    rows = []
+    for row in reader:
+        if reader.line_num > MAX_BATCH_LINES + 1:
+            raise InvalidInput(
+                _("at most %(limit)d orders per batch") % {"limit": MAX_BATCH_LINES}, field="body"
+            )
+        rows.append(
+            (reader.line_num, {(k or "").strip(): (v or "").strip() for k, v in row.items()})
+        )
+    return rows
+
+
+def _plain(error: ValueError) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in item.get('loc', ()))}: {item.get('msg', '')}"
+            for item in errors()
+        )
+    return str(error)
+
+
+class ScanPageOut(Schema):
+    page: int
+    outcome: Literal["ordered", "declined", "exception", "known"]
+    reason: str
+    reason_text: str
+    case_reference: str | None
+
+
+@router.post("/retention/scans", response={200: list[ScanPageOut], **ERRORS})
+def upload_scan(request: HttpRequest, scan: File[UploadedFile]):  # noqa: ANN201
+    """Scanned response cards (PDF or image, several pages): each page becomes a response.
+    The same file again yields nothing new (outcome "known")."""
+    actor = actor_of(request)
+    results = scans.receive_scan_upload(scan, actor=actor)
+    return [
+        ScanPageOut(
+            page=result.page,
+            outcome=result.response.outcome if result.response else "known",
+            reason=result.response.reason if result.response else "",
+            reason_text=result.response.reason_text if result.response else result.note,
+            case_reference=result.response.case.reference
+            if result.response and result.response.case_id
+            else None,
+        )
+        for result in results
+    ]

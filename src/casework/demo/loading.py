@@ -51,6 +51,10 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
     from casework.demo.history import load_history  # it builds on this module
 
     load_history(progress=progress)
+    from casework.demo.retention import load_retention
+
+    load_retention()
+    progress("retention: offers, an e-mail and a letter campaign, sales partner shop-muenster")
 
 
 @recording_transaction()
@@ -543,11 +547,13 @@ def load_generated_customers(count: int, *, chunk: int = 250) -> int:
                     continue
                 rnd = random.Random(n)
                 customer = _generated_customer(rnd, n, number)
+                start = date(2015, 1, 1) + timedelta(days=rnd.randrange(3900))
                 customers.add_contract(
                     customer,
                     customers.NewContract(
                         product_code=rnd.choice(tariffs),
-                        start_date=date(2015, 1, 1) + timedelta(days=rnd.randrange(3900)),
+                        start_date=start,
+                        end_date=_current_term_end(start),
                         contract_number=f"V-{number}-1",
                         option_codes=["intl-eu"] if rnd.random() < 0.2 else [],
                     ),
@@ -602,6 +608,22 @@ def load_generated_customers(count: int, *, chunk: int = 250) -> int:
                 created += 1
             Interaction.objects.bulk_create(history, batch_size=500)
     return created
+
+
+def _current_term_end(start: date) -> date:
+    """Mobile contracts run in yearly terms: the end of the one running today."""
+    today = timezone.localdate()
+    years = max(today.year - start.year, 1)
+    end = _same_day(start, start.year + years)
+    return end if end > today else _same_day(start, start.year + years + 1)
+
+
+def _same_day(day: date, year: int) -> date:
+    return (
+        day.replace(year=year, day=28)
+        if (day.month, day.day) == (2, 29)
+        else day.replace(year=year)
+    )
 
 
 def _generated_customer(rnd: random.Random, n: int, number: str) -> Customer:

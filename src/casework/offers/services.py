@@ -297,6 +297,17 @@ def _acceptance_note(
         text = _("Action taken: %(name)s.") % {"name": offer.name}
     else:
         text = _("Offer accepted: %(name)s.") % {"name": offer.name}
+    parts = describe_changes(changes)
+    if contract is not None and parts:
+        text += " " + _("Contract %(number)s: %(changes)s.") % {
+            "number": contract.contract_number,
+            "changes": ", ".join(parts),
+        }
+    return text
+
+
+def describe_changes(changes: dict[str, tuple[Any, Any]]) -> list[str]:
+    """What `apply_offer_to_contract` changed, in words of the active language."""
     parts = []
     if "product" in changes:
         parts.append(_("tariff %(code)s") % {"code": changes["product"][1]})
@@ -314,12 +325,46 @@ def _acceptance_note(
     if "options" in changes:
         added = set(changes["options"][1]) - set(changes["options"][0])
         parts.append(_("option %(code)s added") % {"code": ", ".join(sorted(added))})
-    if contract is not None and parts:
-        text += " " + _("Contract %(number)s: %(changes)s.") % {
-            "number": contract.contract_number,
-            "changes": ", ".join(parts),
-        }
-    return text
+    return parts
+
+
+def record_answer(
+    customer: Customer,
+    offer: Offer,
+    *,
+    is_accepted: bool,
+    channel: str,
+    actor: Actor,
+    case: Case | None = None,
+    contract: Contract | None = None,
+) -> OfferDecision:
+    """A customer's answer that another process carries out (a campaign's retention order
+    changes the contract itself): recorded for learning, nothing else is done. In the
+    caller's transaction; an acceptance is recorded once."""
+    outcome = DecisionOutcome.ACCEPTED if is_accepted else DecisionOutcome.DECLINED
+    if is_accepted:
+        earlier = OfferDecision.objects.filter(
+            customer=customer, offer=offer, outcome=outcome
+        ).first()
+        if earlier is not None:
+            return earlier
+    assessment = assess_offer(customer, offer)
+    suggestion = assessment.suggestion
+    decision = OfferDecision.objects.create(
+        customer=customer,
+        offer=offer,
+        outcome=outcome,
+        channel=channel,
+        decided_at=clock.now(),
+        decided_by=actor.label,
+        case=case,
+        contract=contract,
+        facts=_snapshot(assessment.facts),
+        propensity=suggestion.propensity if suggestion else None,
+        score=suggestion.score if suggestion else None,
+    )
+    _record_decision(decision, actor=actor, changes={})
+    return decision
 
 
 def train_propensity_model(*, actor: Actor, trained_by: str = "") -> PropensityModel:

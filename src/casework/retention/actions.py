@@ -7,20 +7,24 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from casework.cases.actions import ActionFailed, action
 from casework.cases.definitions.loading import SHIPPED_CASETYPES_DIR
 from casework.cases.models import Case
 from casework.customers.models import Contract
+from casework.kernel import clock
 from casework.kernel.actors import Actor
+from casework.offers import services as offer_services
 from casework.offers.models import Offer
 from casework.partners import services as ledger
 from casework.partners.models import Partner
-from casework.retention import contracts
 from casework.rules import decisions
 
 ACTOR = Actor.system("retention")
+# The channel an answer came on, as the customers' channels name it.
+_CHANNELS = {"web": "portal", "letter": "letter", "phone": "phone", "partner": "partner"}
 
 
 @action("retention.check-order")
@@ -35,6 +39,8 @@ def check_order(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
 
 @action("retention.apply-offer")
 def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The contract changes as the offer says; the answer is kept for the next-best-offer's
+    learning. The words of the change go into the customer's confirmation."""
     offer = Offer.objects.filter(code=case.data.get("offer", "")).first()
     if offer is None:
         raise ActionFailed(
@@ -44,9 +50,21 @@ def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     contract = _contract_of(case)
     if contract is None:
         raise ActionFailed(_("the customer has no active contract the offer could change"))
+    today = clock.localtime(clock.now()).date()
+    changes = offer_services.apply_offer_to_contract(contract, offer, actor=ACTOR, today=today)
+    offer_services.record_answer(
+        case.customer,
+        offer,
+        is_accepted=True,
+        channel=_CHANNELS.get(case.data.get("channel", ""), "api"),
+        actor=ACTOR,
+        case=case,
+        contract=contract,
+    )
     language = _language(case)
-    change = contracts.apply_offer(contract, offer, actor=ACTOR, case_id=case.pk, language=language)
-    return {"offer_name": offer.name_in(language), "contract_change": change}
+    with translation.override(language):
+        described = "; ".join(offer_services.describe_changes(changes))
+    return {"offer_name": offer.name_in(language), "contract_change": described}
 
 
 @action("retention.record-commission")

@@ -40,6 +40,15 @@ class Campaign(Timestamped):
         "offers.Offer", on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("offer")
     )
     channel = models.CharField(_("channel"), max_length=10, choices=CampaignChannel.choices)
+    # E-mails go out from this mailbox (answers to them arrive there); none: the first one.
+    mailbox = models.ForeignKey(
+        "email_channel.Mailbox",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("sender mailbox"),
+    )
     # The target segment: an expression over customer facts (`offers.facts`), e.g.
     # `contract.ends_in_days >= 30 and contract.ends_in_days <= 90 and consent.marketing`.
     audience = models.TextField(_("target segment"))

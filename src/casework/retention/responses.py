@@ -31,13 +31,14 @@ from django.utils.translation import gettext_lazy
 from casework.cases.models import Case, CaseStatus
 from casework.cases.services import NewCase, get_case_type, open_case
 from casework.customers.models import Channel, Customer
-from casework.events.services import record, recording_transaction
+from casework.events.services import recording_transaction
 from casework.interactions.files import StoredFile
 from casework.interactions.models import Direction
 from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput
+from casework.offers import services as offer_services
 from casework.offers.facts import FACT_NAMES, facts_of
 from casework.offers.models import Offer
 from casework.partners.models import Partner
@@ -225,10 +226,10 @@ def _receive(incoming: IncomingResponse, actor: Actor) -> Received:
         response.save()
         return Received(response, is_repeat=False)
 
-    case = None
-    if outcome != ResponseOutcome.DECLINED:
-        case = _open_order(incoming, response, recipient, customer, offer, actor)
-        response.case = case
+    # A decline is a case too: it ends at once as "offer declined", which the churn
+    # figures count as a customer lost.
+    case = _open_order(incoming, response, recipient, customer, offer, actor)
+    response.case = case
     response.save()
     record_interaction(
         NewInteraction(
@@ -236,7 +237,7 @@ def _receive(incoming: IncomingResponse, actor: Actor) -> Received:
             direction=Direction.INBOUND,
             occurred_at=now,
             customer_id=customer.pk if customer else None,
-            case_id=case.pk if case else None,
+            case_id=case.pk,
             agent_id=_agent_id(incoming),
             sender=incoming.partner.name if incoming.partner else "",
             subject=_subject(incoming, offer, customer),
@@ -249,14 +250,16 @@ def _receive(incoming: IncomingResponse, actor: Actor) -> Received:
     if recipient is not None and recipient.responded_at is None:
         recipient.responded_at = now
         recipient.save(update_fields=["responded_at"])
-    if case is None:
-        # A decline is the customer's answer, and an outcome for the churn figures.
-        record(
-            "retention.offer_declined",
+    if outcome == ResponseOutcome.DECLINED and offer is not None and customer is not None:
+        # The next-best-offer learns from campaign answers too (an acceptance is recorded
+        # when the order changes the contract).
+        offer_services.record_answer(
+            customer,
+            offer,
+            is_accepted=False,
+            channel=_INTERACTION_CHANNEL[ResponseChannel(incoming.channel)],
             actor=actor,
-            object_type="customer",
-            object_id=customer.pk if customer else None,
-            payload={"response": response.pk, "offer": offer.code if offer else None},
+            case=case,
         )
     return Received(response, is_repeat=False)
 
@@ -295,7 +298,7 @@ def _open_order(
     offer: Offer | None,
     actor: Actor,
 ) -> Case:
-    data: dict[str, Any] = {"channel": str(incoming.channel)}
+    data: dict[str, Any] = {"channel": str(incoming.channel), "choice": incoming.choice}
     if recipient is not None:
         data["campaign"] = recipient.campaign.code
     if offer is not None:

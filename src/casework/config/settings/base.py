@@ -61,6 +61,7 @@ CASEWORK_SMTP_MAX_ATTEMPTS = int(os.environ.get("CASEWORK_SMTP_MAX_ATTEMPTS", "8
 # What `casework worker` does on each pass, in order: functions returning how much they did.
 CASEWORK_BACKGROUND_JOBS = [
     "casework.events.webhooks.run_once",
+    "casework.retention.campaigns.send_due",
     "casework.channels.email.outbound.send_due",
     "casework.channels.email.imap.poll_due",
     "casework.kernel.jobs.run_due",

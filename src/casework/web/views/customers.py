@@ -21,6 +21,7 @@ from casework.customers.queries import (
 from casework.kernel.actors import Actor
 from casework.web.desk import desk_view
 from casework.web.forms import MergeConfirmForm, MergeSearchForm, PageForm
+from casework.web.views.retention import PhoneResponseForm
 
 
 @require_GET
@@ -34,6 +35,7 @@ def customer_detail(request: HttpRequest, actor: Actor, customer_id: int) -> Htt
             "view": view,
             "merges": list_undoable_merges(view.customer),
             "merge_form": MergeSearchForm(),
+            "retention_form": PhoneResponseForm(),
         },
     )
 

@@ -3,6 +3,8 @@ product in the foreground (web and API, plus the background worker as a child pr
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 import sys
 from typing import Any
@@ -12,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from casework.api.tokens import create_token, revoke_tokens
-from casework.demo import reference
+from casework.demo import reference, retention
 
 DEMO_TOKEN_DESCRIPTION = "demo"
 
@@ -36,6 +38,8 @@ class Command(BaseCommand):
         # A fresh token each start; the previous demo token stops working.
         revoke_tokens("anna", description=DEMO_TOKEN_DESCRIPTION)
         token = create_token("anna", description=DEMO_TOKEN_DESCRIPTION)
+        revoke_tokens(retention.PARTNER_USER, description=DEMO_TOKEN_DESCRIPTION)
+        partner_token = create_token(retention.PARTNER_USER, description=DEMO_TOKEN_DESCRIPTION)
         url = f"http://{options['host']}:{options['port']}"
         self.stdout.write(self.style.SUCCESS(f"\nCasework demo on {url}\n"))
         self.stdout.write(f"Sign in (password for all: {reference.DEMO_PASSWORD}):")
@@ -44,6 +48,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<8} {role:<11} {first} {last} ({team_text})")
         self.stdout.write(f"\nAPI: {url}/api/v1/docs — token for anna:\n  {token}")
         self.stdout.write(f'  curl -H "Authorization: Bearer {token}" {url}/api/v1/cases\n')
+        order = json.dumps(
+            {"order": "MS-1", "customer_number": "K10000002", "offer": "international-option"}
+        )
+        self.stdout.write(
+            f"Retention: Lisa's offer (the link in her campaign mail): {retention.lisa_link()}\n"
+            f"Sales partner {retention.PARTNER_CODE} (user {retention.PARTNER_USER}), token:\n"
+            f"  {partner_token}\n"
+            f'  curl -H "Authorization: Bearer {partner_token}" '
+            f"-H 'Content-Type: application/json' -d {shlex.quote(order)} "
+            f"{url}/api/v1/partner/orders\n"
+        )
         mailboxes = ", ".join(address for address, *_ in reference.MAILBOXES)
         self.stdout.write(
             f"Mail in: SMTP {options['host']}:{options['smtp_port']} for {mailboxes}\n"

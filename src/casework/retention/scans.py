@@ -1,0 +1,128 @@
+"""Scanned response cards and letters, from an upload, an e-mail attachment or a scan
+folder, become responses (`responses.receive`).
+
+The file is stored first and travels with every response it yields, so a person deciding
+an exception sees the page itself. Each page is one response: its code (QR, or the typed
+code by OCR), the ticked box and any handwritten remark. A page without a readable code,
+with two codes, or with no (or both) boxes ticked becomes an exception for a person. The
+same file delivered again yields nothing new: its pages are known by the file's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext as _
+
+from casework.interactions.files import StoredFile, store_bytes
+from casework.kernel.actors import Actor
+from casework.kernel.errors import InvalidInput
+from casework.retention import scanning
+from casework.retention.models import Response, ResponseChannel
+from casework.retention.responses import IncomingResponse, Problem, receive
+
+MAX_SCAN_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PageResult:
+    page: int
+    response: Response | None  # None: this page of this file was received before
+    note: str = ""
+
+
+def receive_scan_upload(upload: UploadedFile, *, actor: Actor) -> list[PageResult]:
+    if upload.size and upload.size > MAX_SCAN_BYTES:
+        raise InvalidInput(
+            _("the file is larger than %(limit)d MB") % {"limit": MAX_SCAN_BYTES // 2**20},
+            field="scan",
+        )
+    return receive_scan(
+        b"".join(upload.chunks()),
+        filename=os.path.basename(upload.name or "scan"),
+        content_type=upload.content_type or "",
+        actor=actor,
+    )
+
+
+def receive_scan(
+    content: bytes, *, filename: str, content_type: str = "", actor: Actor, source: str = "upload"
+) -> list[PageResult]:
+    """Every page of the scanned file as a response; the file is kept with them."""
+    if len(content) > MAX_SCAN_BYTES:
+        raise InvalidInput(
+            _("the file is larger than %(limit)d MB") % {"limit": MAX_SCAN_BYTES // 2**20},
+            field="scan",
+        )
+    sha256 = hashlib.sha256(content).hexdigest()
+    stored = StoredFile(
+        filename=filename[:255] or "scan",
+        content_type=content_type
+        or mimetypes.guess_type(filename)[0]
+        or "application/octet-stream",
+        size_bytes=len(content),
+        sha256=store_bytes(content, sha256=sha256),
+    )
+    known_pages = set(
+        Response.objects.filter(channel=ResponseChannel.LETTER, details__scan=sha256).values_list(
+            "details__page", flat=True
+        )
+    )
+    try:
+        pages = scanning.read_scan(content, filename=filename)
+    except scanning.UnreadableScan as error:
+        if 1 in known_pages:
+            return [PageResult(1, None, _("received before"))]
+        details = {"scan": sha256, "page": 1, "source": source, "read_error": str(error)}
+        incoming = IncomingResponse(
+            channel=ResponseChannel.LETTER,
+            problem=Problem.NO_CODE,
+            details=details,
+            attachments=(stored,),
+        )
+        return [PageResult(1, receive(incoming, actor=actor).response, str(error))]
+    results = []
+    for page in pages:
+        if page.number in known_pages:
+            results.append(PageResult(page.number, None, _("received before")))
+            continue
+        incoming = _page_response(page, sha256, source, stored)
+        results.append(PageResult(page.number, receive(incoming, actor=actor).response))
+    return results
+
+
+def _page_response(
+    page: scanning.ScannedPage, sha256: str, source: str, stored: StoredFile
+) -> IncomingResponse:
+    details = {"scan": sha256, "page": page.number, "source": source}
+    if page.problems:
+        details["read_problems"] = list(page.problems)
+    if not page.cards:
+        return IncomingResponse(
+            channel=ResponseChannel.LETTER,
+            problem=Problem.NO_CODE,
+            details=details,
+            attachments=(stored,),
+        )
+    card = page.cards[0]
+    details["read_by"] = card.source
+    details["ticked"] = sorted(card.ticked)
+    problem = None
+    if len(page.cards) > 1:
+        problem = Problem.TWO_CODES
+        details["codes"] = [other.text for other in page.cards]
+    elif len(card.ticked) != 1:
+        problem = Problem.CHOICE_UNCLEAR
+    return IncomingResponse(
+        channel=ResponseChannel.LETTER,
+        code=card.text,
+        choice="decline" if card.ticked == {"decline"} else "accept",
+        remarks=card.remarks,
+        problem=problem,
+        details=details,
+        attachments=(stored,),
+    )
