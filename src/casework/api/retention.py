@@ -260,7 +260,7 @@ class ScanPageOut(Schema):
     case_reference: str | None
 
 
-@router.post("/retention/scans", response={200: list[ScanPageOut], **ERRORS})
+@router.post("/retention/scans", response={200: list[ScanPageOut], 503: ErrorOut, **ERRORS})
 def upload_scan(request: HttpRequest, scan: File[UploadedFile]):  # noqa: ANN201
     """Scanned response cards (PDF or image, several pages): each page becomes a response.
     The same file again yields nothing new (outcome "known")."""

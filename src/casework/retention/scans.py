@@ -20,12 +20,19 @@ from django.utils.translation import gettext as _
 
 from casework.interactions.files import StoredFile, store_bytes
 from casework.kernel.actors import Actor
-from casework.kernel.errors import InvalidInput
+from casework.kernel.errors import DomainError, InvalidInput
 from casework.retention import scanning
 from casework.retention.models import Response, ResponseChannel
 from casework.retention.responses import IncomingResponse, Problem, receive
 
 MAX_SCAN_BYTES = 50 * 1024 * 1024
+
+
+class ScansNotReadable(DomainError):
+    """The server lacks what reading scans needs: an administrator's task, not the file's."""
+
+    code = "ocr_unavailable"
+    status = 503
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,14 @@ def receive_scan(
     )
     try:
         pages = scanning.read_scan(content, filename=filename)
+    except scanning.OcrUnavailable as error:
+        raise ScansNotReadable(
+            _(
+                "reading scans needs tesseract with its German data on the server "
+                "(apt-get install tesseract-ocr tesseract-ocr-deu): %(error)s"
+            )
+            % {"error": error}
+        ) from error
     except scanning.UnreadableScan as error:
         if 1 in known_pages:
             return [PageResult(1, None, _("received before"))]

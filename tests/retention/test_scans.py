@@ -1,0 +1,146 @@
+"""Scanned response cards from the mail room: printed from a campaign's letters, filled in,
+scanned, read back and turned into orders — or into exceptions with the page attached."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from casework.api.tokens import create_token
+from casework.cases.models import Case, Task, TaskKind, TaskStatus
+from casework.interactions.models import Attachment
+from casework.kernel.actors import Actor
+from casework.kernel.errors import InvalidInput
+from casework.retention import campaigns, scanning, scans
+from casework.retention.models import CampaignChannel, Response
+from tests.engine import run_jobs
+from tests.factories import AgentFactory
+from tests.retention.factories import CampaignFactory, RecipientFactory
+from tests.retention.printing import (
+    Scanner,
+    encode,
+    render_page,
+    scan,
+    tick,
+    two_cards_on_one_page,
+    write_remarks,
+)
+from tests.retention.test_responses import customer_ending_in
+
+pytestmark = pytest.mark.django_db
+MAILROOM = Actor.system("mailroom")
+SCANNER = Scanner(rotate=-1.5, noise=5, blur=0.6, seed=3)
+
+
+@pytest.fixture
+def printed(international):  # noqa: ANN001, ANN201
+    """Two letters of a letter campaign, printed: the pages as images."""
+    campaign = CampaignFactory(offer=international, channel=CampaignChannel.LETTER)
+    for _ in range(2):
+        RecipientFactory(campaign=campaign, customer=customer_ending_in(45))
+    pdf, count = campaigns.print_letters(campaign)
+    assert count == 2
+    return [render_page(pdf, page_index=index) for index in range(2)]
+
+
+def read(image, name: str = "scan.png") -> list[scans.PageResult]:  # noqa: ANN001
+    return scans.receive_scan(encode(image, "png"), filename=name, actor=MAILROOM)
+
+
+def test_a_ticked_card_becomes_an_order_with_the_scan_attached(printed):
+    results = read(scan(tick(printed[0], "accept"), SCANNER))
+    run_jobs()
+
+    response = results[0].response
+    assert response.outcome == "ordered" and response.details["read_by"] == "qr"
+    case = Case.objects.get(pk=response.case_id)
+    assert case.stage == "offer-accepted"
+    attachment = Attachment.objects.get(interaction__case=case)
+    assert attachment.filename == "scan.png" and attachment.content_type == "image/png"
+
+
+def test_a_declined_card_declines(printed):
+    response = read(scan(tick(printed[0], "decline", style="check"), SCANNER))[0].response
+    run_jobs()
+    assert response.outcome == "declined"
+    assert Case.objects.get(pk=response.case_id).stage == "offer-declined"
+
+
+def test_a_handwritten_remark_goes_to_a_person(printed):
+    page = write_remarks(tick(printed[0], "accept"), "Bitte rufen Sie mich vorher an")
+    response = read(scan(page, SCANNER))[0].response
+    run_jobs()
+
+    assert response.reason == "remark"
+    assert "anrufen" in response.details["remarks"].lower() or "rufen" in (
+        response.details["remarks"].lower()
+    )
+    task = Task.objects.get(case=response.case, kind=TaskKind.EXCEPTION, status=TaskStatus.OPEN)
+    assert task.details["reason"] == response.reason_text
+
+
+def test_no_tick_two_cards_and_a_blank_page_are_exceptions(printed):
+    unticked = read(scan(printed[0], SCANNER), "leer.png")[0].response
+    both = read(scan(two_cards_on_one_page([tick(p, "accept") for p in printed]), SCANNER))
+    blank = read(scan(printed[0].point(lambda _: 255), SCANNER))
+
+    assert unticked.reason == "choice_unclear"
+    assert both[0].response.reason == "two_codes"
+    assert len(both[0].response.details["codes"]) == 2
+    assert blank[0].response.reason == "no_code" and blank[0].response.customer_id is None
+    assert Response.objects.filter(outcome="ordered").count() == 0
+
+
+def test_the_same_file_twice_yields_nothing_new(printed):
+    image = scan(tick(printed[1], "accept"), SCANNER)
+    first = read(image)
+    again = read(image)
+    assert first[0].response is not None and again[0].response is None
+    assert Response.objects.count() == 1
+
+
+def test_a_file_that_is_no_scan_is_kept_as_an_exception(international):
+    results = scans.receive_scan(b"%PDF-1.4 broken", filename="kaputt.pdf", actor=MAILROOM)
+    response = results[0].response
+    assert response.reason == "no_code" and "kaputt.pdf" in response.details["read_error"]
+    assert Attachment.objects.filter(interaction__case=response.case).exists()
+
+
+def test_an_oversized_file_is_refused(international):
+    with pytest.raises(InvalidInput, match="MB"):
+        scans.receive_scan(b"0" * (scans.MAX_SCAN_BYTES + 1), filename="x.pdf", actor=MAILROOM)
+
+
+def test_the_api_and_the_desk_take_scans(printed):
+    image = encode(scan(tick(printed[0], "accept"), SCANNER), "jpeg")
+    token = create_token(AgentFactory().user.username)
+    answer = Client().post(
+        "/api/v1/retention/scans",
+        {"scan": SimpleUploadedFile("karte.jpg", image, content_type="image/jpeg")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()[0]["outcome"] == "ordered"
+
+    desk = Client()
+    desk.force_login(AgentFactory().user)
+    page = desk.post(
+        "/retention/scans/",
+        {"scan": SimpleUploadedFile("karte2.png", encode(printed[1], "png"))},
+    )
+    assert page.status_code == 200 and 'data-outcome="exception"' in page.content.decode()
+
+
+def test_without_tesseract_the_answer_says_what_to_install(printed, monkeypatch):
+    def no_ocr(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise scanning.OcrUnavailable("tesseract is not installed")
+
+    monkeypatch.setattr(scanning, "read_scan", no_ocr)
+    token = create_token(AgentFactory().user.username)
+    answer = Client().post(
+        "/api/v1/retention/scans",
+        {"scan": SimpleUploadedFile("karte.png", encode(printed[0], "png"))},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 503 and "tesseract-ocr-deu" in answer.json()["detail"]
