@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from casework.api.tokens import create_token
 from casework.cases.models import Case, Task, TaskKind, TaskStatus
@@ -144,3 +146,30 @@ def test_without_tesseract_the_answer_says_what_to_install(printed, monkeypatch)
         headers={"Authorization": f"Bearer {token}"},
     )
     assert answer.status_code == 503 and "tesseract-ocr-deu" in answer.json()["detail"]
+
+
+def test_a_scan_folder_is_worked_through_once(printed, tmp_path):
+    (tmp_path / "karte.png").write_bytes(encode(scan(tick(printed[0], "accept"), SCANNER)))
+    (tmp_path / "riesig.pdf").write_bytes(b"0" * (scans.MAX_SCAN_BYTES + 1))
+    (tmp_path / "notiz.txt").write_text("kein Scan")
+
+    call_command("scans", folder=str(tmp_path))
+    call_command("scans", folder=str(tmp_path))
+
+    assert (tmp_path / "done" / "karte.png").exists()
+    assert "MB" in (tmp_path / "failed" / "riesig.pdf.txt").read_text()
+    assert (tmp_path / "notiz.txt").exists()
+    assert Response.objects.get().outcome == "ordered"
+
+
+def test_campaign_commands(international, tmp_path):
+    campaign = CampaignFactory(offer=international, channel=CampaignChannel.LETTER)
+    customer_ending_in(45).consents.create(
+        purpose="marketing_letter", is_granted=True, recorded_at=timezone.now()
+    )
+    call_command("campaign", "select", campaign.code)
+    out = tmp_path / "briefe.pdf"
+    call_command("campaign", "letters", campaign.code, output=str(out))
+    assert out.read_bytes().startswith(b"%PDF") and campaign.recipients.count() == 1
+    with pytest.raises(CommandError):
+        call_command("campaign", "select", "no-such-campaign")
