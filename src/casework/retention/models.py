@@ -131,6 +131,31 @@ class ResponseOutcome(models.TextChoices):
     EXCEPTION = "exception", _("exception for a person")
 
 
+class ResponseProblem(models.TextChoices):
+    """Why a person decides a response, in words for the exception task and the partner."""
+
+    CODE_MALFORMED = "code_malformed", _("the response code is not a code of ours")
+    CODE_FORGED = (
+        "code_forged",
+        _("the response code's signature is wrong (mistyped, misread or forged)"),
+    )
+    CODE_UNKNOWN = "code_unknown", _("the response code was never sent to anybody")
+    CODE_USED = "code_used", _("the response code was used already")
+    CODE_OTHER_CUSTOMER = (
+        "code_other_customer",
+        _("the response code belongs to another customer than the order names"),
+    )
+    NO_CODE = "no_code", _("no response code could be read")
+    TWO_CODES = "two_codes", _("two response codes on one page")
+    CHOICE_UNCLEAR = "choice_unclear", _("neither or both boxes are ticked on the card")
+    NO_CUSTOMER = "no_customer", _("the response names no customer")
+    OFFER_UNKNOWN = "offer_unknown", _("the offer is not in the offer catalogue")
+    OFFER_EXPIRED = "offer_expired", _("the offer has expired")
+    NOT_ELIGIBLE = "not_eligible", _("the customer is not eligible for the offer")
+    CONFLICTING_ORDER = "conflicting_order", _("the customer has another open retention order")
+    REMARK = "remark", _("the customer wrote a remark on the card")
+
+
 class Response(models.Model):
     """One answer to an offer, as it arrived, and what became of it."""
 
@@ -165,7 +190,9 @@ class Response(models.Model):
     # What came with it: the partner's payload, the scan's reading, the agent's note.
     details = models.JSONField(_("details"), default=dict, blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=ResponseOutcome.choices)
-    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    reason = models.CharField(
+        _("reason"), max_length=40, choices=ResponseProblem.choices, blank=True
+    )
     reason_text = models.TextField(_("reason in words"), blank=True)
     case = models.ForeignKey(
         "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

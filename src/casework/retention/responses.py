@@ -19,14 +19,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from casework.cases.models import Case, CaseStatus
 from casework.cases.services import NewCase, get_case_type, open_case
@@ -49,6 +47,7 @@ from casework.retention.models import (
     ResponseChannel,
     ResponseOutcome,
 )
+from casework.retention.models import ResponseProblem as Problem
 from casework.rules.expressions import Expression, ExpressionError, compile_expression
 
 CASE_TYPE = "retention-order"
@@ -58,46 +57,6 @@ _INTERACTION_CHANNEL = {
     ResponseChannel.LETTER: Channel.LETTER,
     ResponseChannel.PHONE: Channel.PHONE,
     ResponseChannel.PARTNER: Channel.PARTNER,
-}
-
-
-class Problem(StrEnum):
-    CODE_MALFORMED = "code_malformed"
-    CODE_FORGED = "code_forged"
-    CODE_UNKNOWN = "code_unknown"
-    CODE_USED = "code_used"
-    CODE_OTHER_CUSTOMER = "code_other_customer"
-    NO_CODE = "no_code"
-    TWO_CODES = "two_codes"
-    CHOICE_UNCLEAR = "choice_unclear"
-    NO_CUSTOMER = "no_customer"
-    OFFER_UNKNOWN = "offer_unknown"
-    OFFER_EXPIRED = "offer_expired"
-    NOT_ELIGIBLE = "not_eligible"
-    CONFLICTING_ORDER = "conflicting_order"
-    REMARK = "remark"
-
-
-# What each problem means, for the exception task and the partner's answer.
-PROBLEM_TEXTS = {
-    Problem.CODE_MALFORMED: gettext_lazy("the response code is not a code of ours"),
-    Problem.CODE_FORGED: gettext_lazy(
-        "the response code's signature is wrong (mistyped, misread or forged)"
-    ),
-    Problem.CODE_UNKNOWN: gettext_lazy("the response code was never sent to anybody"),
-    Problem.CODE_USED: gettext_lazy("the response code was used already"),
-    Problem.CODE_OTHER_CUSTOMER: gettext_lazy(
-        "the response code belongs to another customer than the order names"
-    ),
-    Problem.NO_CODE: gettext_lazy("no response code could be read"),
-    Problem.TWO_CODES: gettext_lazy("two response codes on one page"),
-    Problem.CHOICE_UNCLEAR: gettext_lazy("neither or both boxes are ticked on the card"),
-    Problem.NO_CUSTOMER: gettext_lazy("the response names no customer"),
-    Problem.OFFER_UNKNOWN: gettext_lazy("the offer is not in the offer catalogue"),
-    Problem.OFFER_EXPIRED: gettext_lazy("the offer has expired"),
-    Problem.NOT_ELIGIBLE: gettext_lazy("the customer is not eligible for the offer"),
-    Problem.CONFLICTING_ORDER: gettext_lazy("the customer has another open retention order"),
-    Problem.REMARK: gettext_lazy("the customer wrote a remark on the card"),
 }
 
 
@@ -402,7 +361,7 @@ def _problem_text(problem: Problem | None, customer: Customer | None) -> str:
     if problem is None:
         return ""
     with translation.override(customer.language if customer else "de"):
-        return str(PROBLEM_TEXTS[problem])
+        return str(Problem(problem).label)
 
 
 def _subject(incoming: IncomingResponse, offer: Offer | None, customer: Customer | None) -> str:

@@ -38,25 +38,25 @@ def response_page(request: HttpRequest, code: str) -> HttpResponse:
     recipient = campaigns.recipient_for_code(code)
     if recipient is None:
         return render(request, "web/retention/unknown_code.html", {"code": code}, status=404)
-    with translation.override(recipient.customer.language or "de"):
+    language = "en" if recipient.customer.language.startswith("en") else "de"
+    with translation.override(language):
+        page = {
+            "recipient": recipient,
+            "offer_name": recipient.offer.name_in(language),
+            "description": recipient.offer.description(language),
+        }
         if request.method == "GET":
             campaigns.record_click(recipient)
-            return render(request, "web/retention/response.html", {"recipient": recipient})
+            return render(request, "web/retention/response.html", page)
         choice = request.POST.get("choice", "")
         if choice not in ("accept", "decline"):
-            return render(
-                request,
-                "web/retention/response.html",
-                {"recipient": recipient, "error": _("Please choose yes or no.")},
-                status=422,
-            )
+            page["error"] = _("Please choose yes or no.")
+            return render(request, "web/retention/response.html", page, status=422)
         received = receive(
             IncomingResponse(channel=ResponseChannel.WEB, code=code, choice=choice),
             actor=Actor.customer(recipient.customer_id),
         )
-        return render(
-            request, "web/retention/response_done.html", {"response": received.response}
-        )
+        return render(request, "web/retention/response_done.html", {"response": received.response})
 
 
 @never_cache
@@ -98,7 +98,9 @@ class PhoneResponseForm(forms.Form):
         label=gettext_lazy("The customer"),
     )
     note = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
         label=gettext_lazy("Note"),
     )
 
