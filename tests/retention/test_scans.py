@@ -3,6 +3,8 @@ scanned, read back and turned into orders — or into exceptions with the page a
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -173,3 +175,32 @@ def test_campaign_commands(international, tmp_path):
     assert out.read_bytes().startswith(b"%PDF") and campaign.recipients.count() == 1
     with pytest.raises(CommandError):
         call_command("campaign", "select", "no-such-campaign")
+
+
+def test_a_card_scanned_into_an_email_is_read_from_the_case_screen(printed):
+    from casework.channels.email.services import receive_email
+    from casework.interactions.models import Attachment as StoredAttachment
+
+    image = encode(scan(tick(printed[0], "accept"), SCANNER), "jpeg")
+    message = EmailMessage()
+    message["From"], message["To"] = "poststelle@example.de", "service@demo.casework.test"
+    message["Subject"], message["Message-ID"] = "Scan Antwortkarten", "<scan-1@example.de>"
+    message.set_content("Anbei der Scan.")
+    message.add_attachment(image, maintype="image", subtype="jpeg", filename="karte.jpg")
+    received = receive_email(
+        message.as_bytes(),
+        envelope_from="poststelle@example.de",
+        recipients=["service@demo.casework.test"],
+    )
+    case = Case.objects.get(reference=received.case_reference)
+    attachment = StoredAttachment.objects.get(interaction__case=case, filename="karte.jpg")
+    agent = AgentFactory(role="admin")
+    desk = Client()
+    desk.force_login(agent.user)
+
+    screen = desk.get(f"/cases/{case.pk}/").content.decode()
+    assert f"/attachments/{attachment.pk}/as-response-card/" in screen
+    page = desk.post(f"/attachments/{attachment.pk}/as-response-card/")
+
+    assert 'data-outcome="ordered"' in page.content.decode()
+    assert Response.objects.get().details["source"] == "email"

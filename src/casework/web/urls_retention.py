@@ -14,6 +14,11 @@ urlpatterns = [
         name="phone_response",
     ),
     path("retention/scans/", retention.scan_upload, name="retention_scans"),
+    path(
+        "attachments/<int:attachment_id>/as-response-card/",
+        retention.attachment_as_scan,
+        name="attachment_as_scan",
+    ),
     path("retention/campaigns/", retention.campaign_list, name="campaigns"),
     path(
         "retention/campaigns/<int:campaign_id>/letters/",

@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from casework.cases.queries import access_attachment
 from casework.customers.queries import access_customer
+from casework.interactions.files import read_bytes
 from casework.kernel.actors import Actor
 from casework.kernel.errors import PermissionDenied
 from casework.offers.models import Offer
@@ -157,6 +159,23 @@ def scan_upload(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         results = scans.receive_scan_upload(form.cleaned_data["scan"], actor=actor)
     return render(request, "web/retention/scans.html", {"form": form, "results": results})
+
+
+@require_POST
+@desk_view
+def attachment_as_scan(request: HttpRequest, actor: Actor, attachment_id: int) -> HttpResponse:
+    """A scanned card that came by e-mail: read like an upload, the results shown."""
+    attachment = access_attachment(actor, attachment_id)
+    results = scans.receive_scan(
+        read_bytes(attachment.sha256),
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        actor=actor,
+        source="email",
+    )
+    return render(
+        request, "web/retention/scans.html", {"form": ScanUploadForm(), "results": results}
+    )
 
 
 def _require_supervisor(actor: Actor) -> None:
