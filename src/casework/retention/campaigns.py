@@ -374,7 +374,7 @@ def print_letters(campaign: Campaign, *, limit: int | None = None) -> tuple[byte
         raise InvalidInput(_("only a letter campaign is printed"), field="campaign")
     allowed = _allowed_now(campaign, limit or 10_000)
     with recording_transaction():
-        batch = list(_unsent(campaign).select_for_update()[: max(allowed, 0)])
+        batch = list(_unsent(campaign).select_for_update(of=("self",))[: max(allowed, 0)])
         documents = [letter_for(recipient) for recipient in batch]
         now = clock.now()
         for recipient, letter in zip(batch, documents, strict=True):
