@@ -324,3 +324,19 @@ def test_the_exception_reason_is_in_the_customers_language(international):
     response = web(code_of(recipient))
     assert response.reason_text == "the customer is not eligible for the offer"
     assert not Interest.objects.exists()
+
+
+def test_a_code_from_another_campaigns_offer_is_an_exception(international):
+    recipient = recipient_for(international)
+    response = receive(
+        IncomingResponse(
+            channel=ResponseChannel.PARTNER,
+            code=code_of(recipient),
+            offer_code="discount-20",
+            partner=PartnerFactory(),
+            partner_reference="P-9",
+        ),
+        actor=ADMIN,
+    ).response
+    assert response.reason == "code_other_campaign"
+    assert not CommissionEntry.objects.exists()

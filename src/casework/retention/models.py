@@ -145,6 +145,10 @@ class ResponseProblem(models.TextChoices):
         "code_other_customer",
         _("the response code belongs to another customer than the order names"),
     )
+    CODE_OTHER_CAMPAIGN = (
+        "code_other_campaign",
+        _("the response code is for another campaign's offer than the order names"),
+    )
     NO_CODE = "no_code", _("no response code could be read")
     TWO_CODES = "two_codes", _("two response codes on one page")
     CHOICE_UNCLEAR = "choice_unclear", _("neither or both boxes are ticked on the card")

@@ -140,6 +140,8 @@ def _receive(incoming: IncomingResponse, actor: Actor) -> Received:
         else:
             customer = recipient.customer
     offer = recipient.offer if recipient is not None else None
+    if offer is not None and incoming.offer_code and incoming.offer_code != offer.code:
+        problem = problem or Problem.CODE_OTHER_CAMPAIGN
     if offer is None and incoming.offer_code:
         offer = Offer.objects.filter(code=incoming.offer_code, is_active=True).first()
         if offer is None:
