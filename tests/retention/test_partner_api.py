@@ -188,3 +188,19 @@ def test_a_csv_batch_places_each_line_and_reports_the_bad_ones(shop):
 def test_a_csv_without_the_order_column_is_refused(shop):
     answer = caller_for(shop).post_csv("/partner/order-batches", "kunde;angebot\nK1;x\n")
     assert answer.status_code == 422 and "order" in answer.json()["detail"]
+
+
+def test_a_sandbox_try_and_the_real_order_may_share_a_number(shop):
+    customer = customer_ending_in()
+    order = {
+        "order": "S-1",
+        "customer_number": customer.customer_number,
+        "offer": "international-option",
+    }
+    api = caller_for(shop)
+    tried = api.post("/partner/orders", order, **{"Casework-Sandbox": "true"})
+    placed = api.post("/partner/orders", order)
+    again = api.post("/partner/orders", order)
+
+    assert (tried.status_code, placed.status_code, again.status_code) == (201, 201, 200)
+    assert placed.json()["case_reference"] and not placed.json()["sandbox"]

@@ -211,13 +211,14 @@ class Response(models.Model):
         verbose_name_plural = _("retention responses")
         ordering = ["-received_at"]
         constraints = [
+            # Per partner and mode: a sandbox try may use the number of a real order.
             models.UniqueConstraint(
-                fields=["partner", "partner_reference"],
+                fields=["partner", "is_sandbox", "partner_reference"],
                 condition=~Q(partner_reference=""),
                 name="response_partner_order_once",
             ),
             models.UniqueConstraint(
-                fields=["partner", "idempotency_key"],
+                fields=["partner", "is_sandbox", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
                 name="response_idempotency_once",
             ),
