@@ -31,6 +31,7 @@ from casework.kernel import clock
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput
 from casework.offers import propensity
+from casework.offers.facts import facts_of
 from casework.offers.models import (
     DecisionOutcome,
     Offer,
@@ -348,8 +349,8 @@ def record_answer(
         ).first()
         if earlier is not None:
             return earlier
-    assessment = assess_offer(customer, offer)
-    suggestion = assessment.suggestion
+    # No ranking here: the answer is what counts for learning, with the facts it was
+    # given on (assessing would read every decision's count, on the order's hot path).
     decision = OfferDecision.objects.create(
         customer=customer,
         offer=offer,
@@ -359,9 +360,7 @@ def record_answer(
         decided_by=actor.label,
         case=case,
         contract=contract,
-        facts=_snapshot(assessment.facts),
-        propensity=suggestion.propensity if suggestion else None,
-        score=suggestion.score if suggestion else None,
+        facts=_snapshot(facts_of(customer, clock.localtime(clock.now()).date())),
     )
     _record_decision(decision, actor=actor, changes={})
     return decision

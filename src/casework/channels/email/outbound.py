@@ -376,8 +376,10 @@ def _mailbox_header(name: str, address: str) -> Address | str:
     return f'"{quoted}" <{address}>' if name else f"<{address}>"
 
 
-def send_due(limit: int = 20) -> int:
-    """One worker pass: send what is due; returns how many were attempted."""
+def send_due(limit: int = 100) -> int:
+    """One worker pass: send what is due; returns how many were attempted. The limit keeps
+    pace with the jobs that queue mail (50 a pass): a smaller one let the outbox grow
+    under load (bench/README.md, retention)."""
     claimed = _claim_due(limit)
     for outbound in claimed:
         _attempt(outbound)
