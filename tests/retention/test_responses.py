@@ -340,3 +340,11 @@ def test_a_code_from_another_campaigns_offer_is_an_exception(international):
     ).response
     assert response.reason == "code_other_campaign"
     assert not CommissionEntry.objects.exists()
+
+
+def test_a_straight_through_order_leaves_no_timers_in_the_queue(international):
+    from casework.kernel.models import Job
+
+    web(code_of(recipient_for(international)))
+    run_jobs()
+    assert not Job.objects.filter(kind="cases.sla_due", status="queued").exists()

@@ -78,6 +78,13 @@ def _schedule(row: CaseSla) -> None:
     )
 
 
+def _cancel_timers(row: CaseSla) -> None:
+    """A met clock's timers would only find a stale revision: they leave the queue now
+    instead of waiting there until their day (straight-through cases met them at once)."""
+    for what in ("warning", "breach"):
+        jobs.cancel(f"sla:{row.pk}:{row.revision}:{what}")
+
+
 def first_response_given(case: Case) -> None:
     """An agent answered the customer (in the transaction of the answer)."""
     _meet(case, SlaKind.FIRST_RESPONSE)
@@ -94,6 +101,7 @@ def _meet(case: Case, kind: str) -> None:
     if row is None:
         return
     now = clock.now()
+    _cancel_timers(row)
     row.met_at = now
     row.revision += 1  # its timers are stale now
     row.save(update_fields=["met_at", "revision"])
