@@ -120,7 +120,7 @@ def _incoming(
         partner_reference=payload.order.strip(),
         idempotency_key=idempotency_key,
         is_sandbox=sandbox or partner.is_sandbox,
-        details={"submitted": payload.dict()},
+        details={"submitted": payload.model_dump()},
     )
 
 
