@@ -111,9 +111,27 @@ def test_a_file_that_is_no_scan_is_kept_as_an_exception(international):
     assert Attachment.objects.filter(interaction__case=response.case).exists()
 
 
-def test_an_oversized_file_is_refused(international):
+def test_an_oversized_file_is_refused(international, settings):
+    settings.CASEWORK_MAX_SCAN_BYTES = 1000
     with pytest.raises(InvalidInput, match="MB"):
-        scans.receive_scan(b"0" * (scans.MAX_SCAN_BYTES + 1), filename="x.pdf", actor=MAILROOM)
+        scans.receive_scan(b"0" * 1001, filename="x.pdf", actor=MAILROOM)
+
+
+def test_scan_uploads_may_be_larger_than_other_requests(international, settings):
+    settings.CASEWORK_MAX_REQUEST_BYTES = 1000
+    token = create_token(AgentFactory().user.username)
+    big = SimpleUploadedFile("gross.pdf", b"%PDF-1.4 " + b"0" * 5000)
+    answer = Client().post(
+        "/api/v1/retention/scans", {"scan": big}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200 and answer.json()[0]["reason"] == "no_code"
+    other = Client().post(
+        "/api/v1/inbound",
+        b"x" * 2000,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert other.status_code == 413
 
 
 def test_the_api_and_the_desk_take_scans(printed):
@@ -150,9 +168,10 @@ def test_without_tesseract_the_answer_says_what_to_install(printed, monkeypatch)
     assert answer.status_code == 503 and "tesseract-ocr-deu" in answer.json()["detail"]
 
 
-def test_a_scan_folder_is_worked_through_once(printed, tmp_path):
+def test_a_scan_folder_is_worked_through_once(printed, tmp_path, settings):
+    settings.CASEWORK_MAX_SCAN_BYTES = 8 * 2**20
     (tmp_path / "karte.png").write_bytes(encode(scan(tick(printed[0], "accept"), SCANNER)))
-    (tmp_path / "riesig.pdf").write_bytes(b"0" * (scans.MAX_SCAN_BYTES + 1))
+    (tmp_path / "riesig.pdf").write_bytes(b"0" * (8 * 2**20 + 1))
     (tmp_path / "notiz.txt").write_text("kein Scan")
 
     call_command("scans", folder=str(tmp_path))

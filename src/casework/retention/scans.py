@@ -15,6 +15,7 @@ import mimetypes
 import os
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
@@ -24,8 +25,6 @@ from casework.kernel.errors import DomainError, InvalidInput
 from casework.retention import scanning
 from casework.retention.models import Response, ResponseChannel
 from casework.retention.responses import IncomingResponse, Problem, receive
-
-MAX_SCAN_BYTES = 50 * 1024 * 1024
 
 
 class ScansNotReadable(DomainError):
@@ -43,11 +42,8 @@ class PageResult:
 
 
 def receive_scan_upload(upload: UploadedFile, *, actor: Actor) -> list[PageResult]:
-    if upload.size and upload.size > MAX_SCAN_BYTES:
-        raise InvalidInput(
-            _("the file is larger than %(limit)d MB") % {"limit": MAX_SCAN_BYTES // 2**20},
-            field="scan",
-        )
+    if upload.size and upload.size > settings.CASEWORK_MAX_SCAN_BYTES:
+        raise _too_large()
     return receive_scan(
         b"".join(upload.chunks()),
         filename=os.path.basename(upload.name or "scan"),
@@ -60,11 +56,8 @@ def receive_scan(
     content: bytes, *, filename: str, content_type: str = "", actor: Actor, source: str = "upload"
 ) -> list[PageResult]:
     """Every page of the scanned file as a response; the file is kept with them."""
-    if len(content) > MAX_SCAN_BYTES:
-        raise InvalidInput(
-            _("the file is larger than %(limit)d MB") % {"limit": MAX_SCAN_BYTES // 2**20},
-            field="scan",
-        )
+    if len(content) > settings.CASEWORK_MAX_SCAN_BYTES:
+        raise _too_large()
     sha256 = hashlib.sha256(content).hexdigest()
     stored = StoredFile(
         filename=filename[:255] or "scan",
@@ -108,6 +101,14 @@ def receive_scan(
         incoming = _page_response(page, sha256, source, stored)
         results.append(PageResult(page.number, receive(incoming, actor=actor).response))
     return results
+
+
+def _too_large() -> InvalidInput:
+    return InvalidInput(
+        _("the file is larger than %(limit)d MB")
+        % {"limit": settings.CASEWORK_MAX_SCAN_BYTES // 2**20},
+        field="scan",
+    )
 
 
 def _page_response(

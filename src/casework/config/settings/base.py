@@ -40,6 +40,8 @@ CASEWORK_MAX_REQUEST_BYTES = int(os.environ.get("CASEWORK_MAX_REQUEST_BYTES", st
 DATA_UPLOAD_MAX_MEMORY_SIZE = CASEWORK_MAX_REQUEST_BYTES
 
 # Largest single attachment, in bytes.
+# Scanned response cards come as many-page files: their upload paths take this much.
+CASEWORK_MAX_SCAN_BYTES = int(os.environ.get("CASEWORK_MAX_SCAN_BYTES", str(50 * 1024 * 1024)))
 CASEWORK_MAX_ATTACHMENT_BYTES = int(
     os.environ.get("CASEWORK_MAX_ATTACHMENT_BYTES", str(10 * 1024 * 1024))
 )
