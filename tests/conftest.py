@@ -11,8 +11,9 @@ from casework.kernel.actors import Actor
 from casework.routing.queries import actor_for_agent
 from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeFactory
 
-# The case engine's fixtures (`engine`: the shipped case types published).
-pytest_plugins = ["tests.engine"]
+# The case engine's fixtures (`engine`: the shipped case types published) and real
+# Chromium (`browser`, `page`).
+pytest_plugins = ["tests.engine", "tests.browser"]
 
 
 @pytest.fixture(autouse=True)

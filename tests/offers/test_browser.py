@@ -4,44 +4,20 @@ place, Accept changes the contract the 360 view shows."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from casework.customers.models import Contract
 from casework.offers.models import OfferDecision
 from casework.routing.models import Agent
+from tests.browser import sign_in
 from tests.factories import CaseFactory, ContractFactory, CustomerFactory, InteractionFactory
 from tests.offers.factories import OfferFactory, OfferReasonFactory
-from tests.web.test_browser import CHROMIUM_ARGS, sign_in
-
-# Playwright's sync API runs an event loop in the test thread (see tests/web/test_browser.py).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live_server) -> Iterator[Page]:  # noqa: ANN001
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_the_agent_declines_one_offer_and_the_customer_accepts_another(

@@ -3,45 +3,20 @@ room uploads a scanned card on the desk and follows it to the resolved order."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from casework.kernel.actors import Role
 from casework.retention import campaigns, codes
 from casework.retention.models import CampaignChannel, Response
 from casework.routing.models import Queue
+from tests.browser import sign_in
 from tests.factories import AgentFactory
 from tests.retention.factories import CampaignFactory, RecipientFactory
 from tests.retention.printing import Scanner, encode, render_page, scan, tick
 from tests.retention.test_responses import customer_ending_in
-from tests.web.test_browser import CHROMIUM_ARGS, sign_in
-
-# Playwright's sync API runs an event loop in the test thread (see tests/web/test_browser.py).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live_server) -> Iterator[Page]:  # noqa: ANN001
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_the_customer_accepts_through_the_link_in_her_language(page: Page, international):

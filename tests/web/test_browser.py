@@ -3,63 +3,21 @@ and the language switch. One browser for the module; a fresh context per test.""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from casework.cases.models import CaseStatus
 from casework.channels.email.models import Mailbox, OutboundEmail
 from casework.channels.email.services import receive_email
 from casework.interactions.models import Interaction
 from casework.routing.models import Agent
+from tests.browser import sign_in
 from tests.web.conftest import Helmut
 
-# Playwright's sync API runs an event loop in the test thread; the ORM calls made by the
-# test itself (fixtures, assertions) are still plain synchronous code.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--headless",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser, live_server) -> Iterator[Page]:  # noqa: ANN001
-    context = browser.new_context(base_url=live_server.url, locale="en-US")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def sign_in(page: Page, agent: Agent) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(agent.user.username)
-    page.get_by_label("Password").fill("secret-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="My tasks")).to_be_visible()
 
 
 def test_agent_takes_the_next_case_sees_every_channel_adds_a_note_and_resolves_it(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.template import Context, Template
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 import casework.web
 from casework.web.charts import bar_chart, histogram, line_chart, pie_chart, sankey
@@ -18,17 +18,6 @@ from casework.web.charts import bar_chart, histogram, line_chart, pie_chart, san
 pytestmark = [pytest.mark.browser]
 
 STATIC = Path(casework.web.__file__).resolve().parent / "static" / "web"
-
-# As in test_browser.py: Debian's Chromium, headless, nothing phoning home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--headless",
-]
 
 DAYS = ["Mo", "Di", "Mi", "Do", "Fr"]
 SPECS = {
@@ -80,16 +69,6 @@ def write_page(directory: Path) -> Path:
         encoding="utf-8",
     )
     return page
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
