@@ -7,5 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include(("casework.web.urls_portal", "portal"))),
+    path("chat/", include(("casework.web.urls_chat", "chat"))),
     path("", include("casework.web.urls")),
 ]

@@ -135,6 +135,8 @@ INSTALLED_APPS = [
     "casework.partners",
     "casework.offers",
     "casework.retention",
+    "casework.portal",
+    "casework.chat",
     "casework.api",
     "casework.web",
     "casework.demo",
