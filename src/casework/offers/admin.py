@@ -8,7 +8,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from casework.offers.models import Offer, OfferDecision, OfferReason, PropensityModel
+from casework.offers.models import (
+    Offer,
+    OfferDecision,
+    OfferProposal,
+    OfferReason,
+    PropensityModel,
+)
 
 
 class OfferReasonInline(admin.TabularInline):
@@ -82,6 +88,18 @@ class OfferDecisionAdmin(_ReadOnly):
     search_fields = ("customer__customer_number", "offer__code", "decided_by")
     list_select_related = ("customer", "offer")
     date_hierarchy = "decided_at"
+    show_full_result_count = False
+
+
+@admin.register(OfferProposal)
+class OfferProposalAdmin(_ReadOnly):
+    """Proposed through `services.propose_offer`, answered by the customer in the portal."""
+
+    list_display = ("created_at", "customer", "offer", "status", "channel", "proposed_by")
+    list_filter = ("status", "channel", "offer")
+    search_fields = ("customer__customer_number", "offer__code", "proposed_by")
+    list_select_related = ("customer", "offer")
+    date_hierarchy = "created_at"
     show_full_result_count = False
 
 

@@ -235,3 +235,69 @@ class PropensityModel(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} ({self.decisions})"
+
+
+class ProposalStatus(models.TextChoices):
+    """open: proposed, the customer has not answered. accepted / declined: the customer
+    answered (the decision is an `OfferDecision`). withdrawn: no longer proposed (the offer
+    was decided on another way, or an agent took it back)."""
+
+    OPEN = "open", _("open")
+    ACCEPTED = "accepted", _("accepted")
+    DECLINED = "declined", _("declined")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+class OfferProposal(models.Model):
+    """An offer an agent or the chat bot put to one customer, to answer in the portal.
+    At most one open proposal per customer and offer: proposing it again finds that one."""
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="offer_proposals",
+        verbose_name=_("customer"),
+    )
+    offer = models.ForeignKey(
+        Offer, on_delete=models.PROTECT, related_name="proposals", verbose_name=_("offer")
+    )
+    # The actor's label: `agent:anna`, `system:chatbot`.
+    proposed_by = models.CharField(_("proposed by"), max_length=200)
+    # Where it was proposed (the case's channel, `chat` for the bot).
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    case = models.ForeignKey(
+        "cases.Case",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("case"),
+    )
+    created_at = ClockDateTimeField(_("proposed at"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.OPEN
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    decision = models.ForeignKey(
+        OfferDecision,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decision"),
+    )
+
+    class Meta:
+        verbose_name = _("offer proposal")
+        verbose_name_plural = _("offer proposals")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "offer"],
+                condition=Q(status="open"),
+                name="offer_proposal_open_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id} → {self.customer_id} ({self.status})"

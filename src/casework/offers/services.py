@@ -37,10 +37,14 @@ from casework.offers.models import (
     Offer,
     OfferDecision,
     OfferKind,
+    OfferProposal,
     PropensityModel,
+    ProposalStatus,
 )
 from casework.offers.queries import get_offer
 from casework.offers.ranking import DECLINE_PAUSE_DAYS, assess_offer
+
+PROPOSAL_STATUS_OF = {True: ProposalStatus.ACCEPTED, False: ProposalStatus.DECLINED}
 
 
 class OfferNotAvailable(InvalidInput):
@@ -396,3 +400,73 @@ def train_propensity_model(*, actor: Actor, trained_by: str = "") -> PropensityM
             payload={"decisions": count, "offers_with_model": sorted(parameters["offers"])},
         )
     return model
+
+
+# -- proposals for the portal ----------------------------------------------------------------
+
+
+@recording_transaction()
+def propose_offer(
+    customer: Customer,
+    offer_code: str,
+    *,
+    channel: str,
+    actor: Actor,
+    case: Case | None = None,
+) -> OfferProposal:
+    """Put an offer to the customer for them to answer in the portal (the agent's "Offer in
+    the portal", the chat bot's proposal). Idempotent: while a proposal of this offer to
+    this customer is open, proposing it again returns that one and records nothing.
+    The offer must be available to the customer now; on a case, a note says what was
+    proposed."""
+    offer = get_offer(offer_code)
+    _check(customer, channel, case)
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    existing = OfferProposal.objects.filter(
+        customer=customer, offer=offer, status=ProposalStatus.OPEN
+    ).first()
+    if existing is not None:
+        return existing
+    if assess_offer(customer, offer).suggestion is None:
+        raise OfferNotAvailable(
+            _("the offer %(offer)s is not available to this customer now") % {"offer": offer.code},
+            field="offer",
+        )
+    proposal = OfferProposal.objects.create(
+        customer=customer, offer=offer, proposed_by=actor.label, channel=channel, case=case
+    )
+    record(
+        "offer.proposed",
+        actor=actor,
+        object_type="customer",
+        object_id=customer.pk,
+        payload={
+            "proposal_id": proposal.pk,
+            "offer": offer.code,
+            "channel": channel,
+            "case_id": case.pk if case else None,
+        },
+    )
+    if case is not None:
+        add_note(
+            case,
+            _("Offer proposed in the customer portal: %(name)s.") % {"name": offer.name},
+            actor=actor,
+        )
+    return proposal
+
+
+def close_proposals(decision: OfferDecision) -> list[OfferProposal]:
+    """The customer answered the offer: its open proposals are answered too (in the
+    caller's transaction). Returns the proposals it closed."""
+    open_proposals = list(
+        OfferProposal.objects.select_for_update().filter(
+            customer_id=decision.customer_id, offer_id=decision.offer_id, status=ProposalStatus.OPEN
+        )
+    )
+    for proposal in open_proposals:
+        proposal.status = PROPOSAL_STATUS_OF[decision.is_accepted]
+        proposal.answered_at = decision.decided_at
+        proposal.decision = decision
+        proposal.save(update_fields=["status", "answered_at", "decision"])
+    return open_proposals

@@ -26,10 +26,10 @@ from casework.cases.queries import access_case
 from casework.customers.models import Channel
 from casework.kernel.actors import Actor
 from casework.kernel.errors import InvalidInput
-from casework.offers.models import OfferKind
+from casework.offers.models import OfferKind, OfferProposal, ProposalStatus
 from casework.offers.queries import list_decisions_of
 from casework.offers.ranking import DECLINE_PAUSE_DAYS, next_best_offers
-from casework.offers.services import DecisionResult, record_offer_decision
+from casework.offers.services import DecisionResult, propose_offer, record_offer_decision
 from casework.web.desk import desk_view, is_htmx
 
 PANEL = "web/cases/_offers.html"
@@ -78,6 +78,36 @@ def offer_decision(request: HttpRequest, actor: Actor, case_id: int) -> HttpResp
     return render(request, PANEL, {**panel_context(case), "oob_flash": True})
 
 
+class OfferProposalForm(forms.Form):
+    offer = forms.SlugField(max_length=50)
+
+
+@require_POST
+@desk_view
+def offer_proposal(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    """ "Offer in the portal": the customer finds the offer in the portal, first."""
+    case = access_case(actor, case_id)
+    if case.customer is None:
+        raise InvalidInput(_("the case has no customer to make an offer to"))
+    form = OfferProposalForm(request.POST)
+    if not form.is_valid():
+        raise InvalidInput(_("say which offer to propose"))
+    proposal = propose_offer(
+        case.customer,
+        form.cleaned_data["offer"],
+        channel=_channel_of(case),
+        actor=actor,
+        case=case,
+    )
+    messages.success(
+        request,
+        _("%(offer)s is offered to the customer in the portal.") % {"offer": proposal.offer.name},
+    )
+    if not is_htmx(request):
+        return redirect(reverse("web:case", kwargs={"case_id": case.pk}) + "#case-offers")
+    return render(request, PANEL, {**panel_context(case), "oob_flash": True})
+
+
 def panel_context(case: Case) -> dict[str, Any]:
     if case.customer is None:
         return {"case": case, "rows": [], "decisions": []}
@@ -98,6 +128,11 @@ def panel_context(case: Case) -> dict[str, Any]:
             for suggestion in suggestions
         ],
         "decisions": list_decisions_of(case.customer, limit=5),
+        "proposed_codes": set(
+            OfferProposal.objects.filter(
+                customer=case.customer, status=ProposalStatus.OPEN
+            ).values_list("offer__code", flat=True)
+        ),
         "channel": channel,
         "channel_label": Channel(channel).label,
     }
