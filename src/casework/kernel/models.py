@@ -67,3 +67,20 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class RealtimeSignal(models.Model):
+    """A message for the browsers listening on a group (a chat, an agent's desk), kept in
+    the database so that every web process sees it, whichever process wrote it. Written in
+    the transaction of the change, so no signal announces a change that rolled back; read
+    by each web process's listener (`kernel.realtime`) and pruned after a minute."""
+
+    group = models.CharField(_("group"), max_length=100)
+    payload = models.JSONField(_("payload"), default=dict)
+    # Which process wrote it: that process has delivered it already.
+    origin = models.CharField(_("origin"), max_length=40)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("real-time signal")
+        verbose_name_plural = _("real-time signals")

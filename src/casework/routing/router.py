@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from casework.cases.models import OPEN_STATUSES, Case, CaseSla, Task, TaskStatus
 from casework.events.services import record, recording_transaction
-from casework.kernel import clock, jobs, sql
+from casework.kernel import clock, jobs, realtime, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import PermissionDenied
 from casework.routing import matching
@@ -370,6 +370,11 @@ def _offer(
     )
     jobs.enqueue(
         "routing.offer_expired", {"offer_id": offer.pk}, at=expires_at, key=_offer_key(offer.pk)
+    )
+    # The agent's desk learns of it at once (the offer lasts seconds).
+    realtime.publish(
+        realtime.agent_group(status.agent_id),
+        {"kind": "offer", "item": item.pk, "channel": item.channel},
     )
     record(
         "work_item.offered",

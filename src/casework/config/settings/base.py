@@ -69,7 +69,32 @@ CASEWORK_BACKGROUND_JOBS = [
     "casework.kernel.jobs.run_due",
     "casework.intake.queue.run_once",
     "casework.analytics.aggregation.run_once",
+    "casework.kernel.realtime.prune",
 ]
+
+# Real-time signals to browsers (chat, agents' offers). Unset: the embedded way, through a
+# database table every web process polls this often; set (redis://host:6379/0): Redis
+# carries them, for several machines.
+CASEWORK_REDIS_URL = os.environ.get("CASEWORK_REDIS_URL", "")
+CASEWORK_REALTIME_POLL_SECONDS = float(os.environ.get("CASEWORK_REALTIME_POLL_SECONDS", "0.02"))
+# The chat: messages a visitor may send a minute, seconds a handed-over chat waits for an
+# agent before the bot offers a callback or e-mail, answers in a row the bot may fail to
+# understand before it hands over, and the key the website signs a known customer's
+# identity with for the widget (unset: derived from the secret key).
+CASEWORK_CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("CASEWORK_CHAT_MESSAGES_PER_MINUTE", "20"))
+CASEWORK_CHAT_AGENT_WAIT_SECONDS = int(os.environ.get("CASEWORK_CHAT_AGENT_WAIT_SECONDS", "90"))
+CASEWORK_CHAT_MISUNDERSTOOD_LIMIT = int(os.environ.get("CASEWORK_CHAT_MISUNDERSTOOD_LIMIT", "2"))
+CASEWORK_CHAT_IDENTITY_KEY = os.environ.get("CASEWORK_CHAT_IDENTITY_KEY", "")
+CHANNEL_LAYERS = {
+    "default": (
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CASEWORK_REDIS_URL], "capacity": 1000, "expiry": 60},
+        }
+        if CASEWORK_REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    )
+}
 
 # The case engine: business hours for SLAs and due dates (weekday ranges → hh:mm-hh:mm), the
 # federal state whose public holidays close the business, the installation's own case

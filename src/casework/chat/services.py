@@ -1,0 +1,719 @@
+"""The chat's writes: starting and resuming, messages from the visitor, the bot and agents,
+the hand-over to a person (routed like a call), callbacks, transfer and the end.
+
+Every message gets the next number of its conversation under the conversation's row lock,
+and a real-time signal (`chat.<id>`) after commit: the visitor's widget and the agent's
+console then read what is new. The chat becomes an interaction on a case at the hand-over
+(through the intake, like any contact), and its transcript is kept up to date there."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from casework.cases.services import add_note, assign_case
+from casework.chat.models import ChatMessage, Conversation, ConversationState, Sender
+from casework.customers.identifiers import InvalidIdentifier, normalise
+from casework.customers.models import Customer, CustomerIdentifier
+from casework.events.services import record, recording_transaction
+from casework.intake import services as intake
+from casework.intake.messages import InboundMessage
+from casework.interactions.models import Interaction
+from casework.kernel import clock, jobs, realtime
+from casework.kernel.actors import Actor, ActorKind
+from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from casework.routing import router
+from casework.routing.errors import NoRoute
+from casework.routing.models import Agent, Skill, WorkItem, WorkItemStatus
+
+BOT = Actor.system("chat-bot")
+SYSTEM = Actor.system("chat")
+LANGUAGES = ("de", "en")
+MAX_MESSAGE_CHARS = 4000
+
+
+class ChatNotFound(NotFound):
+    code = "chat_not_found"
+
+
+class ChatEnded(Conflict):
+    code = "chat_ended"
+
+
+class TooManyMessages(InvalidInput):
+    code = "chat_too_many_messages"
+    status = 429
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: ChatMessage
+    is_new: bool  # False: the widget sent this client id before (a retry)
+
+
+def group_of(conversation_id: int) -> str:
+    return f"chat.{conversation_id}"
+
+
+def get_conversation(token: str) -> Conversation:
+    conversation = Conversation.objects.filter(token=token).first() if token else None
+    if conversation is None:
+        raise ChatNotFound(_("there is no chat with this token"))
+    return conversation
+
+
+def messages_after(
+    conversation: Conversation, after: int, *, for_agent: bool = False
+) -> QuerySet[ChatMessage]:
+    messages = conversation.messages.filter(seq__gt=after).select_related("agent__user")
+    return messages if for_agent else messages.filter(is_internal=False)
+
+
+@recording_transaction()
+def start_conversation(
+    *,
+    language: str,
+    page_url: str = "",
+    customer: Customer | None = None,
+    is_verified: bool = False,
+    context: dict[str, Any] | None = None,
+) -> Conversation:
+    """A new chat with the bot's greeting. `customer` is who the visitor proved to be
+    (portal session, the website's signed token, a personal campaign link)."""
+    language = language if language in LANGUAGES else "de"
+    conversation = Conversation.objects.create(
+        token=secrets.token_urlsafe(32),
+        language=language,
+        customer=customer,
+        is_verified=is_verified and customer is not None,
+        page_url=page_url[:1000],
+        context=context or {},
+    )
+    record(
+        "chat.started",
+        actor=SYSTEM,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={
+            "customer_id": customer.pk if customer else None,
+            "is_verified": conversation.is_verified,
+            "language": language,
+            "context": conversation.context,
+        },
+    )
+    from casework.chat import bot
+
+    with translation.override(language):
+        for reply in bot.greet(conversation):
+            _append(conversation, Sender.BOT, reply.text, meta=reply.meta)
+    return conversation
+
+
+def post_customer_message(token: str, text: str, *, client_id: str = "") -> Posted:
+    """The visitor's message; the bot answers it while no person has taken the chat."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_("the message is empty"), field="text")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(
+            _("a message may have at most %(max)d characters") % {"max": MAX_MESSAGE_CHARS},
+            field="text",
+        )
+    if len(client_id) > 64:
+        raise InvalidInput(_("the message id is longer than 64 characters"), field="id")
+    with recording_transaction():
+        conversation = _lock(token)
+        if client_id:
+            earlier = conversation.messages.filter(client_id=client_id).first()
+            if earlier is not None:
+                return Posted(earlier, is_new=False)
+        if not conversation.is_open:
+            raise ChatEnded(_("this chat has ended; start a new one"))
+        _check_rate(conversation)
+        message = _append(conversation, Sender.CUSTOMER, text, client_id=client_id)
+        if _bot_answers(conversation, text):
+            from casework.chat import bot
+
+            with translation.override(conversation.language):
+                bot.respond(conversation, message)
+        elif conversation.agent_id:
+            realtime.publish(realtime.agent_group(conversation.agent_id), {"kind": "message"})
+        return Posted(message, is_new=True)
+
+
+def _bot_answers(conversation: Conversation, text: str) -> bool:
+    """The bot answers until a person joins; while the chat waits, only the visitor's
+    choices (commands) and the details the bot asked for."""
+    if conversation.state == ConversationState.BOT:
+        return True
+    return conversation.state == ConversationState.WAITING and (
+        text.startswith("/") or bool(conversation.context.get("awaiting"))
+    )
+
+
+def _check_rate(conversation: Conversation) -> None:
+    limit = settings.CASEWORK_CHAT_MESSAGES_PER_MINUTE
+    since = clock.now() - timedelta(minutes=1)
+    recent = conversation.messages.filter(sender=Sender.CUSTOMER, created_at__gte=since).count()
+    if recent >= limit:
+        raise TooManyMessages(
+            _("too many messages: at most %(limit)d a minute; please wait a moment")
+            % {"limit": limit}
+        )
+
+
+def bot_says(conversation: Conversation, text: str, **meta: Any) -> ChatMessage:
+    """In the caller's transaction, with the conversation locked."""
+    return _append(conversation, Sender.BOT, text, meta=meta)
+
+
+def _append(
+    conversation: Conversation,
+    sender: str,
+    text: str,
+    *,
+    meta: dict[str, Any] | None = None,
+    agent_id: int | None = None,
+    client_id: str = "",
+    is_internal: bool = False,
+) -> ChatMessage:
+    conversation.last_seq += 1
+    conversation.save(update_fields=["last_seq", "updated_at"])
+    message = ChatMessage.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        sender=sender,
+        agent_id=agent_id,
+        text=text,
+        client_id=client_id,
+        is_internal=is_internal,
+        meta=meta or {},
+    )
+    realtime.publish(group_of(conversation.pk), {"kind": "message", "seq": message.seq})
+    return message
+
+
+def _lock(token: str) -> Conversation:
+    conversation = Conversation.objects.select_for_update().filter(token=token).first()
+    if conversation is None:
+        raise ChatNotFound(_("there is no chat with this token"))
+    return conversation
+
+
+def _lock_id(conversation_id: int) -> Conversation:
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if conversation is None:
+        raise ChatNotFound(_("there is no chat %(id)s") % {"id": conversation_id})
+    return conversation
+
+
+def signal_typing(conversation: Conversation, *, sender: str) -> None:
+    """A short-lived "is typing" to the other side (not stored with the messages)."""
+    with recording_transaction():
+        realtime.publish(group_of(conversation.pk), {"kind": "typing", "sender": sender})
+
+
+# --- Identifying the visitor ---
+
+
+@recording_transaction()
+def identify_visitor(token: str, *, name: str = "", email: str = "", phone: str = "") -> bool:
+    """The visitor names themselves. A matching customer's history gets the chat (and its
+    case), for the agents; the visitor is not verified by this, so the bot still tells
+    them nothing of that customer. Returns whether a customer was found."""
+    conversation = _lock(token)
+    identifiers = []
+    try:
+        if email:
+            identifiers.append(normalise("email", email))
+        if phone:
+            identifiers.append(normalise("phone", phone))
+    except InvalidIdentifier as error:
+        raise InvalidInput(error.message, field="email" if email else "phone") from error
+    if not identifiers:
+        raise InvalidInput(_("give an e-mail address or a phone number"), field="email")
+    conversation.visitor_name = name[:200]
+    conversation.visitor_email = email[:254] if email else conversation.visitor_email
+    update = ["visitor_name", "visitor_email", "updated_at"]
+    customer = None
+    for identifier in identifiers:
+        found = CustomerIdentifier.objects.filter(
+            kind=identifier.kind, value=identifier.value
+        ).first()
+        if found is not None:
+            customer = Customer.objects.get(pk=found.customer_id)
+            break
+    if customer is not None and conversation.customer_id is None:
+        conversation.customer = customer
+        update.append("customer")
+        _move_to_customer(conversation, customer)
+    conversation.save(update_fields=update)
+    record(
+        "chat.visitor_identified",
+        actor=SYSTEM,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={"customer_id": customer.pk if customer else None, "is_verified": False},
+    )
+    return customer is not None
+
+
+def _move_to_customer(conversation: Conversation, customer: Customer) -> None:
+    if conversation.case_id and conversation.case.customer_id is None:
+        conversation.case.customer = customer
+        conversation.case.save(update_fields=["customer"])
+    if conversation.interaction_id:
+        Interaction.objects.filter(pk=conversation.interaction_id, customer=None).update(
+            customer=customer
+        )
+    if conversation.work_item_id:
+        WorkItem.objects.filter(pk=conversation.work_item_id, customer=None).update(
+            customer=customer
+        )
+
+
+# --- Hand-over to a person ---
+
+
+def hand_over(conversation: Conversation, *, reason: str) -> None:
+    """In the caller's transaction, conversation locked: the chat becomes a case's
+    interaction (if not yet) and a work item routed to an agent (language, skills, the
+    customer's last agent); the bot offers a callback if nobody takes it in time."""
+    if conversation.state != ConversationState.BOT:
+        return
+    now = clock.now()
+    _ensure_case(conversation)
+    required = _language_requirement(conversation.language)
+    item = _route(
+        router.NewWorkItem(
+            channel="chat",
+            external_id=f"chat-{conversation.pk}",
+            customer_id=conversation.customer_id,
+            case_id=conversation.case_id,
+            language=conversation.language,
+            required_skills=required,
+        ),
+        conversation,
+    )
+    conversation.state = ConversationState.WAITING
+    conversation.work_item = item
+    conversation.handover_reason = reason[:40]
+    conversation.handed_over_at = now
+    conversation.save(
+        update_fields=["state", "work_item", "handover_reason", "handed_over_at", "updated_at"]
+    )
+    wait = settings.CASEWORK_CHAT_AGENT_WAIT_SECONDS
+    jobs.enqueue(
+        "chat.no_agent",
+        {"conversation_id": conversation.pk},
+        at=now + timedelta(seconds=wait),
+        key=f"chat.no_agent:{conversation.pk}",
+    )
+    record(
+        "chat.handed_over",
+        actor=SYSTEM,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={
+            "reason": reason,
+            "work_item_id": item.pk,
+            "case_id": conversation.case_id,
+            "intent": conversation.intent,
+        },
+    )
+    _append(
+        conversation,
+        Sender.SYSTEM,
+        _("I am passing you to a colleague who can see everything you have written so far."),
+    )
+
+
+def _route(new: router.NewWorkItem, conversation: Conversation) -> WorkItem:
+    """Through the routing table; where no rule covers chats, to the case's queue."""
+    try:
+        return router.submit_work_item(new, actor=SYSTEM)
+    except NoRoute:
+        assert conversation.case is not None
+        return router.submit_work_item(
+            replace(new, queue=conversation.case.queue.code), actor=SYSTEM
+        )
+
+
+def _ensure_case(conversation: Conversation) -> None:
+    if conversation.case_id:
+        return
+    first = conversation.messages.filter(sender=Sender.CUSTOMER).order_by("seq").first()
+    subject = _("Chat: %(text)s") % {"text": first.text[:80] if first else "—"}
+    result = intake.ingest(
+        InboundMessage(
+            channel="chat",
+            external_id=f"chat-{conversation.pk}",
+            received_at=conversation.created_at,
+            customer_id=conversation.customer_id,
+            sender_name=conversation.visitor_name,
+            subject=subject,
+            text=transcript(conversation),
+            payload={"conversation_id": conversation.pk, "context": conversation.context},
+        )
+    )
+    conversation.case = result.case
+    conversation.interaction = result.interaction
+    conversation.save(update_fields=["case", "interaction", "updated_at"])
+
+
+def transcript(conversation: Conversation, *, for_agent: bool = False) -> str:
+    """The chat as plain text, for the case's interaction and the e-mail continuation."""
+    lines = []
+    for message in messages_after(conversation, 0, for_agent=for_agent):
+        when = clock.localtime(message.created_at).strftime("%H:%M")
+        lines.append(f"[{when}] {sender_label(message)}: {message.text}")
+    return "\n".join(lines)
+
+
+def sender_label(message: ChatMessage) -> str:
+    if message.sender == Sender.AGENT and message.agent is not None:
+        return message.agent.display_name
+    return str(Sender(message.sender).label)
+
+
+def _save_transcript(conversation: Conversation) -> None:
+    if conversation.interaction_id:
+        Interaction.objects.filter(pk=conversation.interaction_id).update(
+            text=transcript(conversation)
+        )
+
+
+def no_agent_in_time(conversation_id: int) -> None:
+    """The job after the wait: nobody took the chat; offer a callback or e-mail."""
+    with recording_transaction():
+        conversation = _lock_id(conversation_id)
+        if conversation.state != ConversationState.WAITING:
+            return
+        from casework.chat import bot
+
+        with translation.override(conversation.language):
+            bot.offer_alternatives(conversation)
+
+
+# --- Agents ---
+
+
+def accept_chat(work_item_id: int, *, actor: Actor) -> Conversation:
+    """The agent takes the offered chat (the router's offer), then joins it."""
+    router.accept_offer(work_item_id, actor=actor)
+    return join_accepted(work_item_id, actor=actor)
+
+
+@recording_transaction()
+def join_accepted(work_item_id: int, *, actor: Actor) -> Conversation:
+    """Bring the agent into the chat whose work item they accepted (again harmless)."""
+    item = WorkItem.objects.get(pk=work_item_id)
+    conversation = Conversation.objects.select_for_update().filter(work_item=item).first()
+    if conversation is None:
+        raise ChatNotFound(_("work item %(id)s is not a chat") % {"id": work_item_id})
+    if item.status != WorkItemStatus.ACCEPTED or item.agent_id != actor.id:
+        raise PermissionDenied(_("this chat is not yours"))
+    if conversation.agent_id == actor.id and conversation.state == ConversationState.AGENT:
+        return conversation
+    jobs.cancel(f"chat.no_agent:{conversation.pk}")
+    conversation.agent_id = actor.id
+    conversation.state = ConversationState.AGENT
+    conversation.save(update_fields=["agent", "state", "updated_at"])
+    if conversation.case_id and conversation.case.owner_id is None:
+        conversation.case.owner_id = actor.id
+        conversation.case.save(update_fields=["owner"])
+    agent = Agent.objects.select_related("user").get(pk=actor.id)
+    with translation.override(conversation.language):
+        _append(
+            conversation,
+            Sender.SYSTEM,
+            _("%(name)s has joined the chat.") % {"name": agent.user.first_name or agent},
+        )
+    record(
+        "chat.agent_joined",
+        actor=actor,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={"agent_id": actor.id, "work_item_id": item.pk},
+    )
+    realtime.publish(
+        realtime.agent_group(actor.id), {"kind": "joined", "conversation": conversation.pk}
+    )
+    return conversation
+
+
+def agent_conversation(conversation_id: int, *, actor: Actor) -> Conversation:
+    conversation = (
+        Conversation.objects.select_related("customer", "case", "agent__user")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise ChatNotFound(_("there is no chat %(id)s") % {"id": conversation_id})
+    if conversation.agent_id != actor.id:
+        raise PermissionDenied(_("this chat is not yours"))
+    return conversation
+
+
+def post_agent_message(
+    conversation_id: int, text: str, *, actor: Actor, is_internal: bool = False
+) -> ChatMessage:
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_("the message is empty"), field="text")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(
+            _("a message may have at most %(max)d characters") % {"max": MAX_MESSAGE_CHARS},
+            field="text",
+        )
+    with recording_transaction():
+        conversation = _lock_id(conversation_id)
+        if conversation.agent_id != actor.id:
+            raise PermissionDenied(_("this chat is not yours"))
+        if not conversation.is_open:
+            raise ChatEnded(_("this chat has ended"))
+        return _append(conversation, Sender.AGENT, text, agent_id=actor.id, is_internal=is_internal)
+
+
+@recording_transaction()
+def transfer(
+    conversation_id: int,
+    *,
+    actor: Actor,
+    note: str,
+    to_agent: Agent | None = None,
+    to_queue: str | None = None,
+) -> Conversation:
+    """Hand the chat on, with a note the next agent reads (the customer does not): to a
+    colleague directly, or to a queue's agents through the router."""
+    conversation = _lock_id(conversation_id)
+    if conversation.agent_id != actor.id:
+        raise PermissionDenied(_("this chat is not yours"))
+    if not conversation.is_open:
+        raise ChatEnded(_("this chat has ended"))
+    if (to_agent is None) == (to_queue is None):
+        raise InvalidInput(_("transfer to one agent or to one queue"), field="to")
+    if conversation.work_item_id:
+        router.complete_work_item(conversation.work_item_id, actor=actor)
+    if conversation.case_id:
+        # The router prefers the case's owner: the colleague, or nobody (the queue decides).
+        assign_case(conversation.case, to_agent, actor=SYSTEM)
+    number = WorkItem.objects.filter(external_id__startswith=f"chat-{conversation.pk}").count()
+    item = router.submit_work_item(
+        router.NewWorkItem(
+            channel="chat",
+            external_id=f"chat-{conversation.pk}-t{number}",
+            customer_id=conversation.customer_id,
+            case_id=conversation.case_id,
+            language=conversation.language,
+            queue=to_queue,
+        ),
+        actor=actor,
+    )
+    conversation.state = ConversationState.WAITING
+    conversation.agent = None
+    conversation.work_item = item
+    conversation.save(update_fields=["state", "agent", "work_item", "updated_at"])
+    _append(conversation, Sender.SYSTEM, note or _("transferred"), is_internal=True)
+    with translation.override(conversation.language):
+        _append(conversation, Sender.SYSTEM, _("I am passing you to a colleague."))
+    record(
+        "chat.transferred",
+        actor=actor,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={"work_item_id": item.pk, "queue": to_queue, "note": note},
+    )
+    return conversation
+
+
+def end_conversation(
+    token: str | None = None,
+    *,
+    conversation_id: int | None = None,
+    actor: Actor,
+    wrap_up: str = "",
+) -> Conversation:
+    """The visitor leaves, or the agent ends the chat with a wrap-up: the transcript is
+    saved on the case's interaction and the agent's capacity freed."""
+    with recording_transaction():
+        conversation = _lock(token) if token else _lock_id(conversation_id or 0)
+        if actor.kind == ActorKind.AGENT and conversation.agent_id != actor.id:
+            raise PermissionDenied(_("this chat is not yours"))
+        if not conversation.is_open:
+            return conversation
+        item = conversation.work_item
+        if item is not None:
+            if item.status == WorkItemStatus.ACCEPTED:
+                router.complete_work_item(item.pk, actor=actor)
+            elif item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+                router.withdraw_work_item(item.pk, actor=SYSTEM, reason="visitor left")
+        jobs.cancel(f"chat.no_agent:{conversation.pk}")
+        with translation.override(conversation.language):
+            _append(conversation, Sender.SYSTEM, _("The chat has ended."))
+        conversation.state = ConversationState.ENDED
+        conversation.ended_at = clock.now()
+        conversation.wrap_up = wrap_up
+        conversation.save(update_fields=["state", "ended_at", "wrap_up", "updated_at"])
+        _save_transcript(conversation)
+        record(
+            "chat.ended",
+            actor=actor,
+            object_type="conversation",
+            object_id=conversation.pk,
+            payload={"wrap_up": wrap_up, "case_id": conversation.case_id},
+        )
+        if conversation.agent_id:
+            realtime.publish(realtime.agent_group(conversation.agent_id), {"kind": "ended"})
+        return conversation
+
+
+# --- When nobody is free: a callback or e-mail ---
+
+
+def request_callback(conversation: Conversation, *, phone: str) -> WorkItem:
+    """In the caller's transaction, conversation locked: a routed callback on the chat's
+    case (the agent who takes it sees the transcript there); the chat ends."""
+    _ensure_case(conversation)
+    _withdraw_waiting(conversation, reason="callback requested")
+    required = _language_requirement(conversation.language)
+    item = _route(
+        router.NewWorkItem(
+            channel="callback",
+            external_id=f"chat-callback-{conversation.pk}",
+            customer_id=conversation.customer_id,
+            case_id=conversation.case_id,
+            language=conversation.language,
+            required_skills=required,
+        ),
+        conversation,
+    )
+    assert conversation.case is not None
+    add_note(
+        conversation.case,
+        _("Callback requested in the chat, on %(phone)s.") % {"phone": phone},
+        actor=SYSTEM,
+    )
+    conversation.context = {**conversation.context, "callback_phone": phone}
+    conversation.save(update_fields=["context", "updated_at"])
+    record(
+        "chat.callback_requested",
+        actor=SYSTEM,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={"work_item_id": item.pk, "case_id": conversation.case_id, "phone": phone},
+    )
+    return item
+
+
+def continue_by_email(conversation: Conversation) -> bool:
+    """In the caller's transaction, conversation locked: the case continues by e-mail (it
+    waits in its queue for an agent's answer); False when no address is known yet."""
+    address = conversation.visitor_email or _customer_email(conversation)
+    if not address:
+        conversation.context = {**conversation.context, "awaiting": "email"}
+        conversation.save(update_fields=["context", "updated_at"])
+        bot_says(conversation, _("Which e-mail address should we answer to?"), awaiting="email")
+        return False
+    _ensure_case(conversation)
+    _withdraw_waiting(conversation, reason="continued by e-mail")
+    assert conversation.case is not None
+    add_note(
+        conversation.case,
+        _("The customer asked in the chat for an answer by e-mail to %(address)s.")
+        % {"address": address},
+        actor=SYSTEM,
+    )
+    bot_says(
+        conversation,
+        _("Thank you. We will answer by e-mail to %(address)s; your case is %(reference)s.")
+        % {"address": address, "reference": conversation.case.reference},
+    )
+    record(
+        "chat.continued_by_email",
+        actor=SYSTEM,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={"case_id": conversation.case_id},
+    )
+    return True
+
+
+def _customer_email(conversation: Conversation) -> str:
+    if conversation.customer_id is None or not conversation.is_verified:
+        return ""
+    identifier = CustomerIdentifier.objects.filter(
+        customer_id=conversation.customer_id, kind="email"
+    ).first()
+    return identifier.value if identifier else ""
+
+
+def _withdraw_waiting(conversation: Conversation, *, reason: str) -> None:
+    jobs.cancel(f"chat.no_agent:{conversation.pk}")
+    item = conversation.work_item
+    if item is not None and item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+        router.withdraw_work_item(item.pk, actor=SYSTEM, reason=reason)
+    if conversation.state == ConversationState.WAITING:
+        conversation.state = ConversationState.BOT
+        conversation.save(update_fields=["state", "updated_at"])
+
+
+def _language_requirement(language: str) -> dict[str, int]:
+    skill = f"lang-{language}"
+    return {skill: 1} if Skill.objects.filter(code=skill).exists() else {}
+
+
+def resume_or_start(
+    *,
+    token: str,
+    language: str,
+    page_url: str = "",
+    customer: Customer | None = None,
+    context: dict[str, Any] | None = None,
+) -> Conversation:
+    """The widget (re)connects: its open chat, or a new one. `customer` is a proved
+    identity (a verified start token, the portal's session)."""
+    if token:
+        conversation = Conversation.objects.filter(token=token).first()
+        if conversation is not None and conversation.is_open:
+            return conversation
+    return start_conversation(
+        language=language,
+        page_url=page_url,
+        customer=customer,
+        is_verified=customer is not None,
+        context=context,
+    )
+
+
+def message_json(message: ChatMessage, *, for_agent: bool = False) -> dict[str, Any]:
+    """A message as the widget and the console receive it (text only, never HTML)."""
+    shown = {key: message.meta[key] for key in _SHOWN_META if key in message.meta}
+    data = {
+        "type": "message",
+        "seq": message.seq,
+        "sender": message.sender,
+        "name": sender_label(message),
+        "text": message.text,
+        "at": clock.localtime(message.created_at).isoformat(),
+        **shown,
+    }
+    if message.client_id:
+        data["id"] = message.client_id
+    if for_agent:
+        data["conversation"] = message.conversation_id
+        data["internal"] = message.is_internal
+        if "intent" in message.meta:
+            data["intent"] = message.meta["intent"]
+    return data
+
+
+# What of a message's details the visitor's widget shows: buttons, sources, an offer link.
+_SHOWN_META = ("choices", "sources", "offer", "portal", "awaiting")

@@ -1,0 +1,57 @@
+"""Chat fixtures: an installation where chats open cases, the bot's intent model trained
+from the shipped examples, an agent available for chats, a clock the test moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from casework.chat.intents import train_intents
+from casework.kernel import clock
+from casework.kernel.actors import Actor
+from casework.routing.models import Agent
+from casework.routing.presence import set_presence
+from casework.routing.queries import actor_for_agent
+from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeFactory
+
+SYSTEM = Actor.system("test")
+
+
+class MovingClock:
+    def __init__(self) -> None:
+        self.at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)  # Monday, 10:00 in Berlin
+
+    def advance(self, seconds: float) -> dt.datetime:
+        self.at += dt.timedelta(seconds=seconds)
+        return self.at
+
+
+@pytest.fixture
+def moving_clock(monkeypatch: pytest.MonkeyPatch) -> MovingClock:
+    moving = MovingClock()
+    monkeypatch.setattr(clock, "now", lambda: moving.at)
+    return moving
+
+
+@pytest.fixture
+def chat_intake(db):  # noqa: ANN001, ANN201
+    ResolutionCodeFactory()
+    return ChannelDefaultFactory(channel="chat")
+
+
+@pytest.fixture
+def intents(db) -> None:  # noqa: ANN001
+    train_intents(actor=SYSTEM, trained_by="test")
+
+
+@pytest.fixture
+def chat_agent(chat_intake, moving_clock) -> Agent:  # noqa: ANN001
+    agent = AgentFactory(teams=[chat_intake.case_type.default_queue.team])
+    set_presence(agent.pk, "available", actor=SYSTEM)
+    return agent
+
+
+@pytest.fixture
+def chat_agent_actor(chat_agent: Agent) -> Actor:
+    return actor_for_agent(chat_agent)
