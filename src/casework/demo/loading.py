@@ -55,6 +55,9 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
 
     load_retention()
     progress("retention: offers, an e-mail and a letter campaign, sales partner shop-muenster")
+    from casework.demo.knowledge import load_knowledge
+
+    progress(f"knowledge base: {load_knowledge()} articles in German and English")
 
 
 @recording_transaction()

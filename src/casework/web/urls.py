@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.web import urls_offers, urls_retention
+from casework.web import urls_knowledge, urls_offers, urls_retention
 from casework.web.views import (
     auth,
     cases,
@@ -84,4 +84,4 @@ urlpatterns = [
 ]
 
 # Features with their own URL modules, in the same "web" namespace.
-urlpatterns += urls_offers.urlpatterns + urls_retention.urlpatterns
+urlpatterns += urls_offers.urlpatterns + urls_retention.urlpatterns + urls_knowledge.urlpatterns

@@ -31,3 +31,27 @@ document.addEventListener("change", function (event) {
     field.focus();
   }
 });
+
+// Suggested answers: "Insert into reply" puts the suggestion's text (a <template> in the
+// panel) into the reply field at the cursor, after what the agent has written so far.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("button[data-insert-into][data-insert-from]");
+  if (!button) {
+    return;
+  }
+  var source = document.getElementById(button.getAttribute("data-insert-from"));
+  var field = document.getElementById(button.getAttribute("data-insert-into"));
+  if (!source || !field) {
+    return;
+  }
+  var text = source.content ? source.content.textContent : source.textContent;
+  var at = typeof field.selectionStart === "number" && document.activeElement === field ? field.selectionStart : field.value.length;
+  var before = field.value.slice(0, at);
+  var after = field.value.slice(at);
+  var glue = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";
+  field.value = before + glue + text + after;
+  field.focus();
+  var end = (before + glue + text).length;
+  field.setSelectionRange(end, end);
+  field.scrollIntoView({ block: "center" });
+});
