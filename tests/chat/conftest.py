@@ -55,3 +55,49 @@ def chat_agent(chat_intake, moving_clock) -> Agent:  # noqa: ANN001
 @pytest.fixture
 def chat_agent_actor(chat_agent: Agent) -> Actor:
     return actor_for_agent(chat_agent)
+
+
+class AsgiServer:
+    """The ASGI application (pages and WebSockets) on a real uvicorn server on loopback, in
+    a thread of the test process, on the test database."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import threading
+        import time
+
+        import uvicorn
+
+        from casework.config.asgi import application
+
+        config = uvicorn.Config(
+            application, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the ASGI server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def asgi_server(transactional_db):  # noqa: ANN001, ANN201
+    server = AsgiServer()
+    server.start()
+    yield server
+    server.stop()

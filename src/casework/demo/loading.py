@@ -55,9 +55,17 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
 
     load_retention()
     progress("retention: offers, an e-mail and a letter campaign, sales partner shop-muenster")
+    from casework.demo.portal import load_portal
+
+    load_portal()
+    progress("customer portal: forms, Lisa's and Dr. Jana Wolff's conversations, an offer")
     from casework.demo.knowledge import load_knowledge
 
     progress(f"knowledge base: {load_knowledge()} articles in German and English")
+    from casework.demo.chat import load_chat
+
+    load_chat()
+    progress("chat: the bot's intent model; anna and carla available for chats")
 
 
 @recording_transaction()

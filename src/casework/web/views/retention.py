@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from casework.cases.queries import access_attachment
+from casework.chat.identity import sign_identity
 from casework.customers.queries import access_customer
 from casework.interactions.files import read_bytes
 from casework.kernel.actors import Actor
@@ -46,6 +47,13 @@ def response_page(request: HttpRequest, code: str) -> HttpResponse:
             "recipient": recipient,
             "offer_name": recipient.offer.name_in(language),
             "description": recipient.offer.description(language),
+            # The personal link proves who the customer is: the chat starts knowing them
+            # and the offer they came for.
+            "chat_identity": sign_identity(
+                recipient.customer.customer_number,
+                context={"offer": recipient.offer.code, "campaign": recipient.campaign.code},
+            ),
+            "language": language,
         }
         if request.method == "GET":
             campaigns.record_click(recipient)

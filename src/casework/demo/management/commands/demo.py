@@ -59,6 +59,10 @@ class Command(BaseCommand):
             f"-H 'Content-Type: application/json' -d {shlex.quote(order)} "
             f"{url}/api/v1/partner/orders\n"
         )
+        self.stdout.write(
+            f"Chat: the widget as a website embeds it: {url}/chat/try/ — agents answer in "
+            f"{url}/chat/console/ (anna and carla are available)\n"
+        )
         mailboxes = ", ".join(address for address, *_ in reference.MAILBOXES)
         self.stdout.write(
             f"Mail in: SMTP {options['host']}:{options['smtp_port']} for {mailboxes}\n"
@@ -69,7 +73,8 @@ class Command(BaseCommand):
         smtp = ["smtpd", "--host", options["host"], "--port", str(options["smtp_port"])]
         helpers = [subprocess.Popen([*command, "worker"]), subprocess.Popen([*command, *smtp])]
         try:
-            call_command("serve", host=options["host"], port=options["port"])
+            # ASGI: the chat's and the desk's WebSockets run beside the pages.
+            call_command("serve", host=options["host"], port=options["port"], asgi=True)
         finally:
             for helper in helpers:
                 helper.terminate()
