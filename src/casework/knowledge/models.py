@@ -83,7 +83,8 @@ class Article(Timestamped):
         verbose_name=_("current version"),
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        # Deleting an article deletes its versions; the pointer must not stand in the way.
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 

@@ -7,12 +7,14 @@ The database's own engine does the matching and the first ranking, chosen by
 tsvector). Both get the same terms (`knowledge.terms`): any term may match, as a word prefix.
 The engine's best `CANDIDATES_PER_HIT × limit` candidates are then ranked again here by
 
-    score = relevance × (0.5 + coverage)
+    score = relevance + 2 × coverage
 
 where relevance is the engine's (higher is better, scaled so that the best candidate has
 1.0) and coverage the share of the query's terms found in the article (title, keywords,
-summary, text). So an article that answers all of a question beats one that repeats a
-single word of it often. Scores compare within one result list only.
+summary, text; 0 … 1). So an article that answers all of a question beats one that
+repeats a single word of it often, and among articles that cover a question equally the
+engine's ranking decides. Scores lie between 0 and 3 and compare within one result list
+only.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ LANGUAGES = ("de", "en")
 CANDIDATES_PER_HIT = 4
 MIN_CANDIDATES = 20
 MAX_LIMIT = 100
+COVERAGE_WEIGHT = 2.0
+# ts_rank's weights for D (text), C (summary), B (keywords), A (title): flatter than the
+# default {0.1, 0.2, 0.4, 1.0}, under which a word in the title outweighed a text that
+# answers the whole question.
+PG_WEIGHTS = "{0.2, 0.3, 0.6, 1.0}"
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ def search_articles(
         if document is None:  # deleted since the engine answered
             continue
         words = " ".join((document.title, document.keywords, document.summary, document.text))
-        score = (relevance / best) * (0.5 + terms_.coverage(terms, words))
+        score = relevance / best + COVERAGE_WEIGHT * terms_.coverage(terms, words)
         hits.append((score, document))
     hits.sort(key=lambda hit: (-hit[0], hit[1].article_id))
     return [_hit(document, terms, score) for score, document in hits[:limit]]
@@ -145,8 +152,8 @@ class SqliteBackend:
 
 class PostgresBackend:
     """PostgreSQL text search: each article is matched with the query in its own language's
-    configuration; `ts_rank` (normalised by the document's length, weights A–D 1.0, 0.4,
-    0.2, 0.1) ranks."""
+    configuration; `ts_rank` (normalised by the document's length, weights `PG_WEIGHTS`)
+    ranks."""
 
     def candidates(
         self, terms: list[Term], *, language: str | None, public_only: bool, limit: int
@@ -155,7 +162,8 @@ class PostgresBackend:
         query = terms_.tsquery_text(terms)
         sql = (
             "SELECT d.article_id,"
-            " ts_rank(d.document, CASE d.language WHEN 'de' THEN q.de ELSE q.en END, 1)"
+            " ts_rank(%s::float4[], d.document,"
+            " CASE d.language WHEN 'de' THEN q.de ELSE q.en END, 1)"
             " AS relevance"
             " FROM knowledge_searchdocument d,"
             " (SELECT to_tsquery('german', %s) AS de, to_tsquery('english', %s) AS en) q"
@@ -165,5 +173,5 @@ class PostgresBackend:
             " ORDER BY relevance DESC, d.article_id LIMIT %s"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [query, query, *params, limit])
+            cursor.execute(sql, [PG_WEIGHTS, query, query, *params, limit])
             return [(article_id, float(relevance)) for article_id, relevance in cursor]
