@@ -179,7 +179,7 @@ def identity_for(customer_number: str | None, **context: Any) -> str:
 
 
 class TransferForm(forms.Form):
-    queue = forms.ModelChoiceField(queryset=Queue.objects.order_by("name"), required=False)
+    queue = forms.ModelChoiceField(queryset=Queue.objects.order_by("code"), required=False)
     note = forms.CharField(max_length=1000, required=False)
 
 
