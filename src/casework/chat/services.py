@@ -378,8 +378,11 @@ def transcript(conversation: Conversation, *, for_agent: bool = False) -> str:
 
 
 def sender_label(message: ChatMessage) -> str:
+    """The name the other side sees: the agent's, "Assistant" for the bot."""
     if message.sender == Sender.AGENT and message.agent is not None:
         return message.agent.display_name
+    if message.sender == Sender.BOT:
+        return _("Assistant")
     return str(Sender(message.sender).label)
 
 
