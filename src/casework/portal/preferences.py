@@ -63,7 +63,8 @@ def change_preferences(customer: Customer, wanted: Preferences, *, client: Clien
             update_customer(customer, dict(after), actor=actor)
         consents = current_consents(customer)
         for purpose, is_granted in wanted.consents.items():
-            if consents.get(purpose) is not is_granted:
+            # Never asked counts as no: an unticked box changes nothing then.
+            if bool(consents.get(purpose)) != is_granted:
                 before[f"consent.{purpose}"] = consents.get(purpose)
                 after[f"consent.{purpose}"] = is_granted
                 record_consent(

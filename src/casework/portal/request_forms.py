@@ -317,7 +317,8 @@ def _earlier_case(external_id: str) -> Case | None:
 def _subject(title: str, specs: Sequence[FieldSpec], data: Mapping[str, Any]) -> str:
     for spec in specs:
         value = data.get(spec.name)
-        if spec.kind == "text" and isinstance(value, str) and value:
+        # Numbers and codes (fields with a pattern) say less than a title does.
+        if spec.kind == "text" and not spec.pattern and isinstance(value, str) and value:
             return f"{title}: {value}"[:300]
     return title
 

@@ -131,6 +131,8 @@ def request_sign_in_link(raw_email: str, *, client: Client, language: str) -> bo
     if mailbox is None:
         logger.warning("no active mailbox: the portal cannot send sign-in links")
         return False
+    # The customer's own language, as their other mail; the page's when it is neither.
+    language = customer.language[:2] if customer.language[:2] in ("de", "en") else language
     issue_link(customer, to_address=address, client=client, language=language, mailbox=mailbox)
     return True
 

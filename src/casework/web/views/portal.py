@@ -9,6 +9,7 @@ and for someone else's. Signed-in pages are never cached.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -323,7 +324,7 @@ def reply(request: HttpRequest, customer: Customer, case_id: int) -> HttpRespons
 def attachment(request: HttpRequest, customer: Customer, attachment_id: int) -> HttpResponse:
     document = portal_cases.access_attachment(customer, attachment_id)
     response = FileResponse(
-        iter([read_bytes(document.sha256)]),
+        io.BytesIO(read_bytes(document.sha256)),
         content_type=document.content_type,
         as_attachment=True,
         filename=document.filename,
