@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from casework.cases.models import OPEN_STATUSES, Case
 from casework.chat import services
@@ -35,8 +36,10 @@ logger = logging.getLogger(__name__)
 INTENT_TASK = "chat_intent"
 # Below this the intent is not trusted and the bot tries the knowledge base instead.
 INTENT_CONFIDENCE = 0.45
-# Knowledge hits below this score are not shown as an answer.
-MIN_ARTICLE_SCORE = 0.0
+# Knowledge hits below this score are not shown as an answer: the search's score is the
+# engine's relevance (at most 1) plus twice the share of the question's words the article
+# holds plus the share its title holds, so this asks for more than a stray word.
+MIN_ARTICLE_SCORE = 1.5
 
 PERSON, CALLBACK, EMAIL, WAIT = "/person", "/callback", "/email", "/wait"
 
@@ -45,6 +48,23 @@ PERSON, CALLBACK, EMAIL, WAIT = "/person", "/callback", "/email", "/wait"
 class Reply:
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+INTENT_LABELS = {
+    "product_question": _lazy("product or tariff question"),
+    "case_status": _lazy("case status"),
+    "change_details": _lazy("change of details"),
+    "callback": _lazy("callback"),
+    "human": _lazy("wants a person"),
+    "complaint": _lazy("complaint"),
+    "greeting": _lazy("greeting"),
+}
+HANDOVER_LABELS = {
+    "asked-for-person": _lazy("the customer asked for a person"),
+    "complaint": _lazy("a complaint"),
+    "negative-sentiment": _lazy("the customer is upset"),
+    "not-understood": _lazy("the bot did not understand twice"),
+}
 
 
 def greet(conversation: Conversation) -> list[Reply]:
@@ -175,7 +195,8 @@ def _answer_from_knowledge(
     services.bot_says(
         conversation,
         _("%(answer)s\n\nSource: %(title)s") % {"answer": answer, "title": best.title},
-        sources=[{"code": hit.code, "title": hit.title, "url": hit.url} for hit in hits],
+        sources=[{"code": best.code, "title": best.title, "url": best.url}],
+        more=[hit.code for hit in hits[1:]],
         **meta,
     )
     if intent in ("product_question", "") and conversation.is_verified:

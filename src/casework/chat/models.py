@@ -97,6 +97,18 @@ class Conversation(Timestamped):
     def is_open(self) -> bool:
         return self.state != ConversationState.ENDED
 
+    @property
+    def intent_label(self) -> str:
+        from casework.chat.bot import INTENT_LABELS
+
+        return str(INTENT_LABELS.get(self.intent, self.intent))
+
+    @property
+    def handover_label(self) -> str:
+        from casework.chat.bot import HANDOVER_LABELS
+
+        return str(HANDOVER_LABELS.get(self.handover_reason, self.handover_reason))
+
 
 class Sender(models.TextChoices):
     CUSTOMER = "customer", _("customer")

@@ -706,6 +706,8 @@ def message_json(message: ChatMessage, *, for_agent: bool = False) -> dict[str, 
         "name": sender_label(message),
         "text": message.text,
         "at": clock.localtime(message.created_at).isoformat(),
+        # Shown as is: the installation's time zone, not the browser's.
+        "time": clock.localtime(message.created_at).strftime("%H:%M"),
         **shown,
     }
     if message.client_id:

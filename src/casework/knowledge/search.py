@@ -34,6 +34,8 @@ CANDIDATES_PER_HIT = 4
 MIN_CANDIDATES = 20
 MAX_LIMIT = 100
 COVERAGE_WEIGHT = 2.0
+# A query whose words the title holds (also inside compounds) is about that article's topic.
+TITLE_WEIGHT = 1.0
 # ts_rank's weights for D (text), C (summary), B (keywords), A (title): flatter than the
 # default {0.1, 0.2, 0.4, 1.0}, under which a word in the title outweighed a text that
 # answers the whole question.
@@ -82,7 +84,11 @@ def search_articles(
         if document is None:  # deleted since the engine answered
             continue
         words = " ".join((document.title, document.keywords, document.summary, document.text))
-        score = relevance / best + COVERAGE_WEIGHT * terms_.coverage(terms, words)
+        score = (
+            relevance / best
+            + COVERAGE_WEIGHT * terms_.coverage(terms, words)
+            + TITLE_WEIGHT * terms_.title_coverage(terms, document.title)
+        )
         hits.append((score, document))
     hits.sort(key=lambda hit: (-hit[0], hit[1].article_id))
     return [_hit(document, terms, score) for score, document in hits[:limit]]

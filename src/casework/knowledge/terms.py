@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 MAX_TERMS = 12
 MIN_STEM = 4
+# A stem this long is also looked for inside words (German compounds).
+COMPOUND_PART = 5
 WORD = re.compile(r"[^\W_]+")
 # Endings cut off for the prefix match, longest first; German and English alike, because a
 # query's language is often unknown. A stem keeps at least MIN_STEM letters.
@@ -47,6 +49,9 @@ _STOP_WORDS_TEXT = """
     hallo guten tag morgen abend liebe lieber sehr geehrte geehrter geehrtes damen herren
     frau herr grüße grüßen gruß gruss grusse freundlichen freundliche mfg lg vg bitte danke
     vielen dank beste herzliche viele
+    welche welcher welches welchem welchen gibt gibts fürs furs möchte mochte möchten
+    gern gerne brauche bräuchte geht gehts wäre würden könnten etwas mal bei hier
+    want would like need get got tell know
 """
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 
@@ -131,14 +136,32 @@ def _folded_words(text: str) -> list[str]:
 
 
 def coverage(terms: Sequence[Term], text: str) -> float:
-    """The share of the terms found in `text` (0 … 1), each as a prefix of a word."""
+    """The share of the terms found in `text` (0 … 1), each as a prefix of a word, or
+    inside a word when it is long enough to be a compound's part ("tarif" in
+    "Auslandstarife")."""
     if not terms:
         return 0.0
     words = set(_folded_words(text))
     found = sum(
         1
         for prefixes in _folded_prefixes(terms)
-        if any(word.startswith(prefix) for word in words for prefix in prefixes)
+        if any(_contains(word, prefix) for word in words for prefix in prefixes)
+    )
+    return found / len(terms)
+
+
+def _contains(word: str, prefix: str) -> bool:
+    return word.startswith(prefix) or (len(prefix) >= COMPOUND_PART and prefix in word)
+
+
+def title_coverage(terms: Sequence[Term], title: str) -> float:
+    """The share of the terms found anywhere in the title, inside words too: a German
+    compound in a title ("Auslandstarife") names the topic of both its parts."""
+    if not terms:
+        return 0.0
+    folded = " ".join(_folded_words(title))
+    found = sum(
+        1 for prefixes in _folded_prefixes(terms) if any(prefix in folded for prefix in prefixes)
     )
     return found / len(terms)
 

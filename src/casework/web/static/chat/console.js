@@ -26,8 +26,7 @@
     item.dataset.seq = String(message.seq);
     var who = document.createElement("span");
     who.className = "who";
-    var at = new Date(message.at);
-    who.textContent = message.name + " · " + at.toLocaleTimeString(document.documentElement.lang || "de", { hour: "2-digit", minute: "2-digit" });
+    who.textContent = message.name + " · " + message.time;
     var text = document.createElement("span");
     text.className = "text";
     text.textContent = message.text;

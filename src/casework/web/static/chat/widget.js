@@ -30,7 +30,7 @@
       open: "Chat öffnen", close: "Chat schließen", title: "Chat mit uns",
       input: "Ihre Nachricht", send: "Senden", typing: "schreibt …",
       offline: "Verbindung unterbrochen – wir verbinden neu …", fallback: "Verbindung über HTTP",
-      leave: "Chat beenden", you: "Sie", source: "Quelle", offer: "Angebot ansehen und annehmen",
+      leave: "Chat beenden", you: "Sie", source: "Artikel lesen", offer: "Angebot ansehen und annehmen",
       portal: "Zum Kundenportal", sending: "wird gesendet …", ended: "Der Chat ist beendet.",
       restart: "Neuen Chat beginnen"
     },
@@ -38,7 +38,7 @@
       open: "Open chat", close: "Close chat", title: "Chat with us",
       input: "Your message", send: "Send", typing: "is typing …",
       offline: "Connection lost – reconnecting …", fallback: "Connected over HTTP",
-      leave: "End chat", you: "You", source: "Source", offer: "See and accept the offer",
+      leave: "End chat", you: "You", source: "Read the article", offer: "See and accept the offer",
       portal: "Go to the customer portal", sending: "sending …", ended: "The chat has ended.",
       restart: "Start a new chat"
     }
