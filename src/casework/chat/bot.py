@@ -267,7 +267,7 @@ def _case_status(conversation: Conversation, meta: dict[str, Any]) -> None:
         return
     cases = list(
         Case.objects.filter(customer=conversation.customer, status__in=OPEN_STATUSES).order_by(
-            "-opened_at"
+            "-last_activity_at"
         )[:5]
     )
     if not cases:
