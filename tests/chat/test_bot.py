@@ -11,9 +11,9 @@ import pytest
 from casework.chat import services
 from casework.chat.models import ConversationState, Sender
 from casework.demo.knowledge import load_knowledge
+from casework.events.models import Event
 from casework.kernel import clock
 from casework.offers.demo import ensure_demo_offers
-from casework.offers.models import OfferProposal
 from tests.factories import CaseFactory, ContractFactory, CustomerFactory, InterestFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_the_offer_is_proposed_to_a_verified_customer_only(
 ) -> None:
     anonymous = services.start_conversation(language="de")
     assert len(ask(anonymous, "Welche Tarife gibt es fürs Ausland?")) == 1
-    assert not OfferProposal.objects.exists()
+    assert not Event.objects.filter(code="chat.offer_proposed").exists()
 
     verified = services.start_conversation(
         language="de", customer=lisa, is_verified=True, context={"offer": "international-option"}
@@ -77,7 +77,8 @@ def test_the_offer_is_proposed_to_a_verified_customer_only(
     assert offer.meta["offer"]["code"] == "international-option"
     assert offer.meta["offer"]["url"] == "/portal/offers/international-option/"
     assert "Option Welt" in offer.text
-    assert OfferProposal.objects.get(customer=lisa).offer.code == "international-option"
+    proposed = Event.objects.get(code="chat.offer_proposed", object_id=verified.pk)
+    assert proposed.payload["offer"] == "international-option"
     # Once per chat.
     assert len(ask(verified, "Und was kostet Roaming in der Schweiz?")) == 1
 

@@ -29,7 +29,6 @@ from casework.classify.prediction import NoActiveModel, Prediction, classify_tex
 from casework.customers.identifiers import InvalidIdentifier, normalise
 from casework.customers.models import CustomerIdentifier
 from casework.events.services import record
-from casework.kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -204,11 +203,11 @@ def _answer_from_knowledge(
 
 
 def _propose_offer(conversation: Conversation) -> None:
-    """Once per chat: the customer's best eligible offer, with the link to accept it."""
+    """Once per chat: the customer's best eligible offer (the one the campaign advertised
+    first), with the link to accept it in the portal."""
     if conversation.context.get("offer_proposed") or conversation.customer is None:
         return
     from casework.offers.ranking import next_best_offers
-    from casework.offers.services import propose_offer
 
     wanted = conversation.context.get("offer")
     suggestions = next_best_offers(conversation.customer, limit=5, kinds=["offer"])
@@ -218,17 +217,20 @@ def _propose_offer(conversation: Conversation) -> None:
     if suggestion is None:
         return
     offer = suggestion.offer
-    try:
-        propose_offer(
-            conversation.customer,
-            offer.code,
-            channel="chat",
-            actor=services.BOT,
-            case=conversation.case,
-        )
-    except DomainError:
-        logger.info("offer %s not proposed in chat %s", offer.code, conversation.pk)
-        return
+    # Said in the chat only: an agent who takes the customer on adds it to the portal
+    # (`offers.services.propose_offer`); the link works for an eligible offer either way.
+    record(
+        "chat.offer_proposed",
+        actor=services.BOT,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={
+            "customer_id": conversation.customer_id,
+            "offer": offer.code,
+            "score": suggestion.score,
+            "reasons": suggestion.reasons,
+        },
+    )
     conversation.context = {**conversation.context, "offer_proposed": offer.code}
     conversation.save(update_fields=["context", "updated_at"])
     language = conversation.language

@@ -81,6 +81,7 @@ EVENT_TYPES = {
     "chat.visitor_identified": _("chat visitor identified"),
     "chat.handed_over": _("chat handed over to a person"),
     "chat.agent_joined": _("agent joined the chat"),
+    "chat.offer_proposed": _("offer proposed in the chat"),
     "chat.no_agent_in_time": _("no agent free for the chat in time"),
     "chat.callback_requested": _("callback requested in the chat"),
     "chat.continued_by_email": _("chat continued by e-mail"),
