@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from casework.cases.models import Case
 from casework.cases.services import add_note, assign_case
 from casework.chat.models import ChatMessage, Conversation, ConversationState, Sender
 from casework.customers.identifiers import InvalidIdentifier, normalise
@@ -412,6 +413,18 @@ def accept_chat(work_item_id: int, *, actor: Actor) -> Conversation:
     """The agent takes the offered chat (the router's offer), then joins it."""
     router.accept_offer(work_item_id, actor=actor)
     return join_accepted(work_item_id, actor=actor)
+
+
+def accept_callback(work_item_id: int, *, actor: Actor) -> WorkItem:
+    """The agent takes an offered callback: the case is theirs now (they call the customer
+    and work it, whichever team's queue it is in)."""
+    item = router.accept_offer(work_item_id, actor=actor)
+    if item.case_id:
+        with recording_transaction():
+            case = Case.objects.get(pk=item.case_id)
+            if case.owner_id != actor.id:
+                assign_case(case, Agent.objects.get(pk=actor.id), actor=SYSTEM)
+    return item
 
 
 @recording_transaction()

@@ -63,11 +63,22 @@ def publish(group: str, payload: dict[str, Any]) -> None:
     if not _GROUP.match(group):
         raise ValueError(f"not a valid group name: {group!r}")
     if is_embedded():
-        RealtimeSignal.objects.create(group=group, payload=payload, origin=ORIGIN)
-        if _listener.running:
+        # Delivered here at once only where this process listens and the caller is not
+        # itself inside an event loop (from there, the poller delivers it).
+        local = _listener.running and not _in_event_loop()
+        RealtimeSignal.objects.create(group=group, payload=payload, origin=ORIGIN if local else "")
+        if local:
             transaction.on_commit(lambda: _send_local(group, payload))
         return
     transaction.on_commit(lambda: _send_local(group, payload))
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _send_local(group: str, payload: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from casework.kernel.actors import Actor
 from casework.kernel.errors import DomainError, InvalidInput
 from casework.knowledge.queries import list_filled_templates
 from casework.routing import router
-from casework.routing.models import PresenceState, Queue
+from casework.routing.models import PresenceState, Queue, WorkItem
 from casework.routing.presence import set_presence
 from casework.routing.queries import find_agent_status
 from casework.web.desk import desk_view, is_htmx
@@ -244,10 +244,10 @@ def _console_context(
 @desk_view
 def accept(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
     """Take an offered chat (into the console) or callback (to its case)."""
-    item = router.accept_offer(item_id, actor=actor)
-    if item.channel == "chat":
-        conversation = services.join_accepted(item_id, actor=actor)
+    if WorkItem.objects.filter(pk=item_id, channel="chat").exists():
+        conversation = services.accept_chat(item_id, actor=actor)
         return redirect(f"{reverse('chat:console')}?chat={conversation.pk}")
+    item = services.accept_callback(item_id, actor=actor)
     if item.case_id:
         return redirect("web:case", case_id=item.case_id)
     return redirect("chat:console")
