@@ -85,6 +85,17 @@ CASEWORK_CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("CASEWORK_CHAT_MESSAGES_P
 CASEWORK_CHAT_AGENT_WAIT_SECONDS = int(os.environ.get("CASEWORK_CHAT_AGENT_WAIT_SECONDS", "90"))
 CASEWORK_CHAT_MISUNDERSTOOD_LIMIT = int(os.environ.get("CASEWORK_CHAT_MISUNDERSTOOD_LIMIT", "2"))
 CASEWORK_CHAT_IDENTITY_KEY = os.environ.get("CASEWORK_CHAT_IDENTITY_KEY", "")
+# The customer portal: how long a mailed sign-in link works, sign-in attempts allowed per
+# address and per client address within the window, and the documents a customer uploads.
+CASEWORK_PORTAL_LINK_MINUTES = int(os.environ.get("CASEWORK_PORTAL_LINK_MINUTES", "15"))
+CASEWORK_PORTAL_SIGN_IN_LIMIT = int(os.environ.get("CASEWORK_PORTAL_SIGN_IN_LIMIT", "5"))
+CASEWORK_PORTAL_SIGN_IN_WINDOW_MINUTES = int(
+    os.environ.get("CASEWORK_PORTAL_SIGN_IN_WINDOW_MINUTES", "15")
+)
+CASEWORK_PORTAL_MAX_UPLOAD_BYTES = int(
+    os.environ.get("CASEWORK_PORTAL_MAX_UPLOAD_BYTES", str(4 * 1024 * 1024))
+)
+CASEWORK_PORTAL_MAX_FILES = int(os.environ.get("CASEWORK_PORTAL_MAX_FILES", "5"))
 CHANNEL_LAYERS = {
     "default": (
         {

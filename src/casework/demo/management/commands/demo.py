@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from casework.api.tokens import create_token, revoke_tokens
-from casework.demo import reference, retention
+from casework.demo import portal, reference, retention
 
 DEMO_TOKEN_DESCRIPTION = "demo"
 
@@ -58,6 +58,12 @@ class Command(BaseCommand):
             f'  curl -H "Authorization: Bearer {partner_token}" '
             f"-H 'Content-Type: application/json' -d {shlex.quote(order)} "
             f"{url}/api/v1/partner/orders\n"
+        )
+        self.stdout.write(
+            "Customer portal: sign-in links (single use, 15 minutes), Lisa:\n"
+            f"  {portal.portal_sign_in_link(portal.LISA)}\n"
+            "  Dr. Jana Wolff (collecting society member):\n"
+            f"  {portal.portal_sign_in_link(portal.MEMBER)}"
         )
         self.stdout.write(
             f"Chat: the widget as a website embeds it: {url}/chat/try/ — agents answer in "
