@@ -9,7 +9,7 @@ from django.test import Client
 
 from casework.chat import services
 from casework.chat.identity import sign_identity
-from casework.chat.models import Conversation, ConversationState
+from casework.chat.models import ChatMessage, Conversation, ConversationState
 from casework.routing.models import AgentStatus, WorkItemStatus
 from casework.routing.queries import actor_for_agent
 from tests.factories import AgentFactory, CustomerFactory
@@ -158,3 +158,60 @@ def test_another_agents_accept_is_refused(client, intents, chat_agent) -> None: 
     conversation.refresh_from_db()
     assert conversation.agent_id is None
     assert actor_for_agent(other).id != conversation.work_item.agent_id
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def upload(client: Client, token: str, name: str, content: bytes, client_id: str = "f1"):  # noqa: ANN201
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        "/chat/api/upload",
+        {"token": token, "id": client_id, "file": SimpleUploadedFile(name, content)},
+    )
+
+
+def test_a_visitor_sends_a_document_which_joins_the_chats_case(
+    client,
+    intents,
+    chat_agent,  # noqa: ANN001
+) -> None:
+    token = post_json(client, "/chat/api/hello", {"language": "de"}).json()["token"]
+    sent = upload(client, token, "Rechnung.pdf", PDF)
+    assert sent.status_code == 200 and sent.json()["id"] == "f1"
+    again = upload(client, token, "Rechnung.pdf", PDF)
+    assert again.json()["seq"] == sent.json()["seq"]
+    conversation = Conversation.objects.get(token=token)
+    message = conversation.messages.get(seq=sent.json()["seq"])
+    assert message.meta["file"]["content_type"] == "application/pdf"
+    assert message.text == "Datei gesendet: Rechnung.pdf"
+
+    services.post_customer_message(token, "/person")
+    conversation.refresh_from_db()
+    attachment = conversation.interaction.attachments.get()
+    assert (attachment.filename, attachment.size_bytes) == ("Rechnung.pdf", len(PDF))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("setup.exe", b"MZ\x90\x00", "file types"),
+        ("fake.pdf", b"<html>not a pdf</html>", "PDF"),
+        ("big.pdf", b"%PDF-" + b"0" * (4 * 1024 * 1024), "too large"),
+        ("empty.txt", b"", "empty"),
+    ],
+)
+def test_refused_documents_are_not_stored(client, name, content, words) -> None:  # noqa: ANN001
+    token = post_json(client, "/chat/api/hello", {"language": "en"}).json()["token"]
+    before = ChatMessage.objects.count()
+    refused = upload(client, token, name, content)
+    assert refused.status_code == 422
+    assert words in refused.json()["message"]
+    assert ChatMessage.objects.count() == before
+
+
+def test_an_upload_needs_a_chat_and_a_file(client) -> None:  # noqa: ANN001
+    assert upload(client, "no-such-token", "a.pdf", PDF).status_code == 404
+    missing = client.post("/chat/api/upload", {"token": "x"})
+    assert missing.status_code == 422 and missing.json()["field"] == "file"

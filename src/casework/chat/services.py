@@ -26,10 +26,12 @@ from casework.customers.models import Customer, CustomerIdentifier
 from casework.events.services import record, recording_transaction
 from casework.intake import services as intake
 from casework.intake.messages import InboundMessage
-from casework.interactions.models import Interaction
+from casework.interactions.files import store_bytes
+from casework.interactions.models import Attachment, Interaction
 from casework.kernel import clock, jobs, realtime
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from casework.portal.uploads import Upload, check_upload
 from casework.routing import router
 from casework.routing.errors import NoRoute
 from casework.routing.models import Agent, Skill, WorkItem, WorkItemStatus
@@ -367,6 +369,7 @@ def _ensure_case(conversation: Conversation) -> None:
     conversation.case = result.case
     conversation.interaction = result.interaction
     conversation.save(update_fields=["case", "interaction", "updated_at"])
+    _attach_files(conversation)
 
 
 def transcript(conversation: Conversation, *, for_agent: bool = False) -> str:
@@ -734,4 +737,64 @@ def message_json(message: ChatMessage, *, for_agent: bool = False) -> dict[str, 
 
 
 # What of a message's details the visitor's widget shows: buttons, sources, an offer link.
-_SHOWN_META = ("choices", "sources", "offer", "portal", "awaiting")
+_SHOWN_META = ("choices", "sources", "offer", "portal", "awaiting", "file")
+
+
+# --- Files the visitor sends ---
+
+
+def post_customer_file(token: str, filename: str, content: bytes, *, client_id: str = "") -> Posted:
+    """A document the visitor sends (the portal's rules: PDF, JPEG, PNG or text, checked by
+    its first bytes, bounded in size). Stored before the message is written; the file
+    joins the chat's interaction on the case."""
+    checked = check_upload(Upload(filename=filename, content=content))
+    if len(client_id) > 64:
+        raise InvalidInput(_("the message id is longer than 64 characters"), field="id")
+    sha256 = store_bytes(checked.content)
+    with recording_transaction():
+        conversation = _lock(token)
+        if client_id:
+            earlier = conversation.messages.filter(client_id=client_id).first()
+            if earlier is not None:
+                return Posted(earlier, is_new=False)
+        if not conversation.is_open:
+            raise ChatEnded(_("this chat has ended; start a new one"))
+        _check_rate(conversation)
+        with translation.override(conversation.language):
+            text = _("Sent a file: %(name)s") % {"name": checked.filename}
+        file = {
+            "name": checked.filename,
+            "content_type": checked.content_type,
+            "size": len(checked.content),
+            "sha256": sha256,
+        }
+        message = _append(
+            conversation, Sender.CUSTOMER, text, meta={"file": file}, client_id=client_id
+        )
+        _attach_files(conversation)
+        if conversation.agent_id:
+            realtime.publish(realtime.agent_group(conversation.agent_id), {"kind": "message"})
+        return Posted(message, is_new=True)
+
+
+def _attach_files(conversation: Conversation) -> None:
+    """The visitor's files on the chat's interaction (once each), when it has one."""
+    if not conversation.interaction_id:
+        return
+    attached = set(
+        Attachment.objects.filter(interaction_id=conversation.interaction_id).values_list(
+            "sha256", "filename"
+        )
+    )
+    for message in conversation.messages.filter(sender=Sender.CUSTOMER).exclude(meta={}):
+        file = message.meta.get("file")
+        if not file or (file["sha256"], file["name"]) in attached:
+            continue
+        Attachment.objects.create(
+            interaction_id=conversation.interaction_id,
+            filename=file["name"],
+            content_type=file["content_type"],
+            size_bytes=file["size"],
+            sha256=file["sha256"],
+        )
+        attached.add((file["sha256"], file["name"]))

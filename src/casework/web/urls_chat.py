@@ -9,6 +9,7 @@ from casework.web.views import chat
 urlpatterns: list[URLPattern] = [
     path("api/hello", chat.api_hello, name="api_hello"),
     path("api/messages", chat.api_messages, name="api_messages"),
+    path("api/upload", chat.api_upload, name="api_upload"),
     path("api/identify", chat.api_identify, name="api_identify"),
     path("api/leave", chat.api_leave, name="api_leave"),
     path("try/", chat.widget_demo, name="widget_demo"),

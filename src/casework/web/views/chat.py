@@ -140,6 +140,23 @@ def api_messages(request: HttpRequest) -> HttpResponse:
 
 @widget_api
 @require_http_methods(["POST", "OPTIONS"])
+def api_upload(request: HttpRequest) -> HttpResponse:
+    """A file from the visitor (multipart: `token`, `id`, `file`)."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput(_("choose a file to send"), field="file")
+    client_id = request.POST.get("id", "")
+    posted = services.post_customer_file(
+        request.POST.get("token", ""),
+        upload.name or "",
+        b"".join(upload.chunks()),  # bounded by the request size limit
+        client_id=client_id,
+    )
+    return _json({"type": "ack", "id": client_id, "seq": posted.message.seq})
+
+
+@widget_api
+@require_http_methods(["POST", "OPTIONS"])
 def api_identify(request: HttpRequest) -> HttpResponse:
     data = _body(request)
     found = services.identify_visitor(

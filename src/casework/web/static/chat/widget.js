@@ -32,7 +32,7 @@
       offline: "Verbindung unterbrochen – wir verbinden neu …", fallback: "Verbindung über HTTP",
       leave: "Chat beenden", you: "Sie", source: "Artikel lesen", offer: "Angebot ansehen und annehmen",
       portal: "Zum Kundenportal", sending: "wird gesendet …", ended: "Der Chat ist beendet.",
-      restart: "Neuen Chat beginnen"
+      restart: "Neuen Chat beginnen", attach: "Datei anhängen", file: "Datei"
     },
     en: {
       open: "Open chat", close: "Close chat", title: "Chat with us",
@@ -40,7 +40,7 @@
       offline: "Connection lost – reconnecting …", fallback: "Connected over HTTP",
       leave: "End chat", you: "You", source: "Read the article", offer: "See and accept the offer",
       portal: "Go to the customer portal", sending: "sending …", ended: "The chat has ended.",
-      restart: "Start a new chat"
+      restart: "Start a new chat", attach: "Attach a file", file: "File"
     }
   }[lang];
 
@@ -91,6 +91,7 @@
     "form{display:flex;gap:6px;padding:8px;border-top:1px solid #e0e0e0}",
     "form input{flex:1;padding:8px;border:1px solid #747775;border-radius:8px;font:inherit}",
     "form button{background:#0b57d0;color:#fff;border:0;border-radius:8px;padding:8px 12px}",
+    "form button.attach{background:#fff;color:#0b57d0;border:1px solid #0b57d0;padding:8px}",
     ".pending{opacity:.6}"
   ].join("\n");
   root.appendChild(style);
@@ -111,6 +112,10 @@
   var form = el("form", {});
   var input = el("input", { type: "text", maxlength: "4000", autocomplete: "off", "aria-label": TEXT.input, placeholder: TEXT.input });
   var send = el("button", { type: "submit" }, TEXT.send);
+  var attach = el("button", { type: "button", "class": "attach", title: TEXT.attach, "aria-label": TEXT.attach }, "📎");
+  var picker = el("input", { type: "file", accept: ".pdf,.jpg,.jpeg,.png,.txt", hidden: "" });
+  form.appendChild(attach);
+  form.appendChild(picker);
   form.appendChild(input);
   form.appendChild(send);
   panel.appendChild(head);
@@ -226,6 +231,27 @@
     event.preventDefault();
     submit(input.value);
     input.value = "";
+  });
+
+  attach.addEventListener("click", function () { picker.click(); });
+  picker.addEventListener("change", function () {
+    var file = picker.files && picker.files[0];
+    picker.value = "";
+    if (!file || !state.token) return;
+    var entry = { id: newId(), text: "", shown: TEXT.file + ": " + file.name };
+    showPending(entry);
+    var body = new FormData();
+    body.append("token", state.token);
+    body.append("id", entry.id);
+    body.append("file", file);
+    fetch(origin + "/chat/api/upload", { method: "POST", body: body, credentials: "omit" })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        if (data.type === "error") data.id = entry.id;
+        handle(data);
+        if (state.mode === "http") poll();
+      })
+      .catch(function () { status.textContent = TEXT.offline; });
   });
 
   var lastTyping = 0;
