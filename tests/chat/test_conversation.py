@@ -184,3 +184,30 @@ def test_a_visitor_who_names_their_address_joins_that_customers_history_unverifi
     assert not conversation.is_verified
     assert conversation.case.customer_id == customer.pk
     assert conversation.interaction.customer_id == customer.pk
+
+
+def test_an_anonymous_visitor_is_asked_who_they_are_while_waiting(intents, chat_intake) -> None:  # noqa: ANN001
+    customer = CustomerFactory()
+    IdentifierFactory(customer=customer, kind="email", value="greta@example.org")
+    conversation = _start()
+    services.post_customer_message(conversation.token, "/person")
+    assert conversation.messages.order_by("-seq").first().meta.get("awaiting") == "identify"
+    services.post_customer_message(conversation.token, "greta@example.org")
+    conversation.refresh_from_db()
+    assert conversation.customer_id == customer.pk and not conversation.is_verified
+    assert conversation.case.customer_id == customer.pk
+    # Only once: what follows is for the agent.
+    before = conversation.messages.count()
+    services.post_customer_message(conversation.token, "Meine Rechnung stimmt nicht")
+    assert conversation.messages.count() == before + 1
+
+
+def test_a_message_instead_of_an_address_goes_to_the_agent(intents, chat_intake) -> None:  # noqa: ANN001
+    conversation = _start()
+    services.post_customer_message(conversation.token, "/person")
+    before = conversation.messages.count()
+    services.post_customer_message(conversation.token, "Es geht um meine Rechnung")
+    conversation.refresh_from_db()
+    assert conversation.customer_id is None
+    assert conversation.messages.count() == before + 1
+    assert "awaiting" not in conversation.context

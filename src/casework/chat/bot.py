@@ -90,6 +90,9 @@ def respond(conversation: Conversation, message: ChatMessage) -> None:
     if awaiting == "email":
         _take_email(conversation, text)
         return
+    if awaiting == "identify":
+        _take_identity(conversation, text)
+        return
     prediction = _intent(text)
     intent = prediction.label if prediction and prediction.confidence >= INTENT_CONFIDENCE else ""
     conversation.intent = intent or conversation.intent
@@ -348,6 +351,20 @@ def _request_callback(conversation: Conversation, phone: str) -> None:
 
 def _continue_by_email(conversation: Conversation) -> None:
     services.continue_by_email(conversation)
+
+
+def _take_identity(conversation: Conversation, text: str) -> None:
+    """An e-mail address or phone number, if that is what the visitor wrote; anything else
+    is a message for the agent and the bot stops asking."""
+    conversation.context = {k: v for k, v in conversation.context.items() if k != "awaiting"}
+    conversation.save(update_fields=["context", "updated_at"])
+    kind = "email" if "@" in text else "phone"
+    try:
+        normalise(kind, text.strip())
+    except InvalidIdentifier:
+        return
+    services.identify_visitor(conversation.token, **{kind: text.strip()})
+    services.bot_says(conversation, _("Thank you, my colleague will see it."))
 
 
 def _take_email(conversation: Conversation, text: str) -> None:

@@ -336,6 +336,17 @@ def hand_over(conversation: Conversation, *, reason: str) -> None:
         Sender.SYSTEM,
         _("I am passing you to a colleague who can see everything you have written so far."),
     )
+    if conversation.customer_id is None:
+        conversation.context = {**conversation.context, "awaiting": "identify"}
+        conversation.save(update_fields=["context", "updated_at"])
+        bot_says(
+            conversation,
+            _(
+                "While you wait: your e-mail address or phone number lets my colleague see "
+                "your earlier contacts with us."
+            ),
+            awaiting="identify",
+        )
 
 
 def _route(new: router.NewWorkItem, conversation: Conversation) -> WorkItem:
