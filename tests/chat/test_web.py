@@ -215,3 +215,29 @@ def test_an_upload_needs_a_chat_and_a_file(client) -> None:  # noqa: ANN001
     assert upload(client, "no-such-token", "a.pdf", PDF).status_code == 404
     missing = client.post("/chat/api/upload", {"token": "x"})
     assert missing.status_code == 422 and missing.json()["field"] == "file"
+
+
+def test_the_agent_links_the_chat_to_the_customers_open_case(
+    client,
+    intents,
+    chat_agent,
+    chat_agent_actor,  # noqa: ANN001
+) -> None:
+    from tests.factories import CaseFactory
+
+    customer = CustomerFactory()
+    earlier = CaseFactory(customer=customer, queue=chat_agent.teams.first().queues.first())
+    conversation = services.start_conversation(language="de", customer=customer, is_verified=True)
+    services.post_customer_message(conversation.token, "/person")
+    conversation.refresh_from_db()
+    services.accept_chat(conversation.work_item_id, actor=chat_agent_actor)
+    opened = conversation.case
+    client.force_login(chat_agent.user)
+    page = client.get(f"/chat/console/?chat={conversation.pk}").content.decode()
+    assert earlier.reference in page
+    client.post(f"/chat/console/{conversation.pk}/link/", {"case": earlier.pk})
+    conversation.refresh_from_db()
+    opened.refresh_from_db()
+    assert conversation.case_id == earlier.pk
+    assert conversation.interaction.case_id == earlier.pk
+    assert opened.merged_into_id == earlier.pk

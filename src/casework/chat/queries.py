@@ -8,7 +8,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from casework.cases.models import OPEN_STATUSES, Case
+from casework.cases.queries import visible_cases
 from casework.chat.models import ChatMessage, Conversation, ConversationState, Sender
+from casework.kernel.actors import Actor
 from casework.routing.models import Offer, OfferStatus
 
 
@@ -73,3 +76,15 @@ def knowledge_for(conversation: Conversation) -> list[Any]:
     if not text:
         return []
     return search_articles(text, language=conversation.language, limit=3)
+
+
+def other_open_cases(conversation: Conversation, actor: Actor) -> list[Case]:
+    """The customer's other open cases the agent may see: where the chat may belong."""
+    if conversation.customer_id is None:
+        return []
+    return list(
+        visible_cases(actor)
+        .filter(customer_id=conversation.customer_id, status__in=OPEN_STATUSES)
+        .exclude(pk=conversation.case_id)
+        .order_by("-last_activity_at")[:10]
+    )

@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
+from casework.cases.regrouping import merge_cases
 from casework.cases.services import add_note, assign_case
 from casework.chat.models import ChatMessage, Conversation, ConversationState, Sender
 from casework.customers.identifiers import InvalidIdentifier, normalise
@@ -809,3 +810,28 @@ def _attach_files(conversation: Conversation) -> None:
             sha256=file["sha256"],
         )
         attached.add((file["sha256"], file["name"]))
+
+
+@recording_transaction()
+def link_to_case(conversation_id: int, target: Case, *, actor: Actor) -> Conversation:
+    """The chat belongs to an existing case of the customer: the case opened at the
+    hand-over is merged into it (its contacts move, it closes with a pointer)."""
+    conversation = _lock_id(conversation_id)
+    if conversation.agent_id != actor.id:
+        raise PermissionDenied(_("this chat is not yours"))
+    if conversation.case_id == target.pk:
+        return conversation
+    if conversation.case_id:
+        merge_cases(conversation.case, target, actor=actor)
+    conversation.case = target
+    conversation.save(update_fields=["case", "updated_at"])
+    if conversation.work_item_id:
+        WorkItem.objects.filter(pk=conversation.work_item_id).update(case=target)
+    record(
+        "chat.linked",
+        actor=actor,
+        object_type="conversation",
+        object_id=conversation.pk,
+        payload={"case_id": target.pk},
+    )
+    return conversation

@@ -86,6 +86,7 @@ EVENT_TYPES = {
     "chat.callback_requested": _("callback requested in the chat"),
     "chat.continued_by_email": _("chat continued by e-mail"),
     "chat.transferred": _("chat transferred"),
+    "chat.linked": _("chat linked to another case"),
     "chat.ended": _("chat ended"),
     "offer.accepted": _("offer accepted"),
     "offer.declined": _("offer declined"),

@@ -20,5 +20,6 @@ urlpatterns: list[URLPattern] = [
     path("console/offers/<int:item_id>/decline/", chat.decline, name="decline"),
     path("console/<int:conversation_id>/send/", chat.send, name="send"),
     path("console/<int:conversation_id>/transfer/", chat.transfer, name="transfer"),
+    path("console/<int:conversation_id>/link/", chat.link, name="link"),
     path("console/<int:conversation_id>/end/", chat.end, name="end"),
 ]

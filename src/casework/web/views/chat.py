@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from casework.cases.queries import access_case
 from casework.chat import queries, services
 from casework.chat.identity import read_identity, sign_identity
 from casework.chat.models import Conversation
@@ -254,6 +255,7 @@ def _console_context(
         context["messages_"] = queries.transcript_messages(current)
         context["articles"] = queries.knowledge_for(current)
         context["templates"] = list_filled_templates(current.case, actor) if current.case else []
+        context["other_cases"] = queries.other_open_cases(current, actor)
     return context
 
 
@@ -312,6 +314,16 @@ def transfer(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpRe
         to_queue=form.cleaned_data["queue"].code,
     )
     return redirect("chat:console")
+
+
+@require_POST
+@desk_view
+def link(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
+    case_id = request.POST.get("case", "")
+    if not case_id.isdigit():
+        raise InvalidInput(_("choose the case to link the chat to"), field="case")
+    services.link_to_case(conversation_id, access_case(actor, int(case_id)), actor=actor)
+    return redirect(f"{reverse('chat:console')}?chat={conversation_id}")
 
 
 @require_POST
