@@ -69,8 +69,8 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
                 posted = await database_sync_to_async(services.post_customer_message)(
                     self.token, str(content.get("text") or ""), client_id=client_id
                 )
+                # The message itself follows with its signal.
                 await self.send_json({"type": "ack", "id": client_id, "seq": posted.message.seq})
-                await self._flush()
             elif kind == "typing":
                 conversation = await _conversation(self.conversation_id)
                 await database_sync_to_async(services.signal_typing)(
@@ -140,6 +140,17 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             if payload.get("sender") != Sender.CUSTOMER:
                 await self.send_json({"type": "typing", "sender": payload.get("sender")})
             return
+        message = payload.get("message")
+        if message is not None and self.conversation_id is not None:
+            async with self.flushing:
+                if message["seq"] <= self.sent:
+                    return  # delivered already (a replay, a duplicate signal)
+                if message["seq"] == self.sent + 1:
+                    shown = services.visitor_view(message)
+                    if shown is not None:
+                        await self.send_json(shown)
+                    self.sent = message["seq"]
+                    return
         await self._flush()
 
     async def _flush(self) -> None:
@@ -223,6 +234,15 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 if payload.get("sender") == Sender.CUSTOMER:
                     await self.send_json({"type": "typing", "conversation": conversation_id})
                 return
+            message = payload.get("message")
+            if message is not None and conversation_id in self.sent:
+                async with self.flushing:
+                    if message["seq"] <= self.sent[conversation_id]:
+                        return
+                    if message["seq"] == self.sent[conversation_id] + 1:
+                        await self.send_json(message)
+                        self.sent[conversation_id] = message["seq"]
+                        return
             await self._flush(conversation_id)
             return
         if payload.get("kind") == "joined":

@@ -147,8 +147,6 @@ def post_customer_message(token: str, text: str, *, client_id: str = "") -> Post
 
             with translation.override(conversation.language):
                 bot.respond(conversation, message)
-        elif conversation.agent_id:
-            realtime.publish(realtime.agent_group(conversation.agent_id), {"kind": "message"})
         return Posted(message, is_new=True)
 
 
@@ -200,7 +198,12 @@ def _append(
         is_internal=is_internal,
         meta=meta or {},
     )
-    realtime.publish(group_of(conversation.pk), {"kind": "message", "seq": message.seq})
+    # The message rides along: listeners that have everything before it send it on
+    # without reading the database (one with a gap reads what it missed).
+    realtime.publish(
+        group_of(conversation.pk),
+        {"kind": "message", "seq": message.seq, "message": message_json(message, for_agent=True)},
+    )
     return message
 
 
@@ -724,6 +727,16 @@ def resume_or_start(
     )
 
 
+def visitor_view(data: dict[str, Any]) -> dict[str, Any] | None:
+    """What the visitor's widget receives of an agent-side message (None: internal)."""
+    if data.get("internal"):
+        return None
+    return {key: value for key, value in data.items() if key not in _AGENT_ONLY}
+
+
+_AGENT_ONLY = ("conversation", "internal", "intent")
+
+
 def message_json(message: ChatMessage, *, for_agent: bool = False) -> dict[str, Any]:
     """A message as the widget and the console receive it (text only, never HTML)."""
     shown = {key: message.meta[key] for key in _SHOWN_META if key in message.meta}
@@ -784,8 +797,6 @@ def post_customer_file(token: str, filename: str, content: bytes, *, client_id: 
             conversation, Sender.CUSTOMER, text, meta={"file": file}, client_id=client_id
         )
         _attach_files(conversation)
-        if conversation.agent_id:
-            realtime.publish(realtime.agent_group(conversation.agent_id), {"kind": "message"})
         return Posted(message, is_new=True)
 
 

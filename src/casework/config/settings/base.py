@@ -100,10 +100,21 @@ CHANNEL_LAYERS = {
     "default": (
         {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CASEWORK_REDIS_URL], "capacity": 1000, "expiry": 60},
+            "CONFIG": {
+                # The layer's blocking reads wait 5 s: a socket timeout as long would race
+                # them; a thousand sockets need more than the client's 100 connections.
+                "hosts": [
+                    {"address": CASEWORK_REDIS_URL, "socket_timeout": None, "max_connections": 2000}
+                ],
+                "capacity": 1000,
+                "expiry": 60,
+            },
         }
         if CASEWORK_REDIS_URL
-        else {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+        else {
+            "BACKEND": "casework.kernel.channel_layer.LocalChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
     )
 }
 
