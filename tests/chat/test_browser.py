@@ -17,6 +17,7 @@ from tests.chat.conftest import SYSTEM
 pytestmark = pytest.mark.django_db(transaction=True)
 
 XSS = '<img src=x onerror="window.__owned=1">'
+AGENT_XSS = '<img src=y onerror="window.__owned=2">'
 
 
 @pytest.fixture
@@ -57,12 +58,14 @@ def test_visitor_and_agent_chat_live_and_nothing_runs(pages, chat_agent) -> None
     desk.get_by_label("Message").fill("Guten Tag, hier ist Ihr Kundenservice.")
     desk.get_by_label("Message").press("Enter")
     expect(chat.get_by_role("log")).to_contain_text("hier ist Ihr Kundenservice")
-    desk.get_by_label("Message").fill(XSS)
+    desk.get_by_label("Message").fill(AGENT_XSS)
     desk.get_by_label("Message").press("Enter")
-    expect(chat.get_by_role("log")).to_contain_text(XSS)
+    expect(chat.get_by_role("log")).to_contain_text(AGENT_XSS)
     assert visitor.evaluate("window.__owned") is None
     assert desk.evaluate("window.__owned") is None
-    assert Conversation.objects.get().messages.filter(text=XSS).count() == 2
+    messages = Conversation.objects.get().messages
+    assert messages.filter(text=XSS, sender="customer").count() == 1
+    assert messages.filter(text=AGENT_XSS, sender="agent").count() == 1
 
 
 def test_without_websockets_the_widget_chats_over_http(pages) -> None:  # noqa: ANN001

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ from casework.intake import services as intake
 from casework.intake.messages import InboundMessage
 from casework.interactions.files import store_bytes
 from casework.interactions.models import Attachment, Interaction
-from casework.kernel import clock, jobs, realtime
+from casework.kernel import clock, jobs, realtime, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from casework.portal.uploads import Upload, check_upload
@@ -134,13 +135,12 @@ def post_customer_message(token: str, text: str, *, client_id: str = "") -> Post
         raise InvalidInput(_("the message id is longer than 64 characters"), field="id")
     with recording_transaction():
         conversation = _lock(token)
-        if client_id:
-            earlier = conversation.messages.filter(client_id=client_id).first()
-            if earlier is not None:
-                return Posted(earlier, is_new=False)
+        recent, earlier_id = _recent_and_earlier(conversation, client_id)
+        if earlier_id is not None:
+            return Posted(ChatMessage.objects.get(pk=earlier_id), is_new=False)
         if not conversation.is_open:
             raise ChatEnded(_("this chat has ended; start a new one"))
-        _check_rate(conversation)
+        _check_rate(recent)
         message = _append(conversation, Sender.CUSTOMER, text, client_id=client_id)
         if _bot_answers(conversation, text):
             from casework.chat import bot
@@ -160,10 +160,26 @@ def _bot_answers(conversation: Conversation, text: str) -> bool:
     )
 
 
-def _check_rate(conversation: Conversation) -> None:
-    limit = settings.CASEWORK_CHAT_MESSAGES_PER_MINUTE
+# The visitor's messages of the last minute and the message sent before with this client id,
+# in one statement: this runs for every message.
+_RECENT_AND_EARLIER = (
+    "SELECT COUNT(CASE WHEN sender = %s AND created_at >= %s THEN 1 END), "
+    "MAX(CASE WHEN client_id = %s AND client_id <> '' THEN id END) "
+    "FROM chat_chatmessage WHERE conversation_id = %s"
+)
+
+
+def _recent_and_earlier(conversation: Conversation, client_id: str) -> tuple[int, int | None]:
     since = clock.now() - timedelta(minutes=1)
-    recent = conversation.messages.filter(sender=Sender.CUSTOMER, created_at__gte=since).count()
+    row = sql.fetch_one(
+        _RECENT_AND_EARLIER, [Sender.CUSTOMER.value, since, client_id, conversation.pk]
+    )
+    assert row is not None  # an aggregate always answers
+    return int(row[0] or 0), row[1]
+
+
+def _check_rate(recent: int) -> None:
+    limit = settings.CASEWORK_CHAT_MESSAGES_PER_MINUTE
     if recent >= limit:
         raise TooManyMessages(
             _("too many messages: at most %(limit)d a minute; please wait a moment")
@@ -176,6 +192,9 @@ def bot_says(conversation: Conversation, text: str, **meta: Any) -> ChatMessage:
     return _append(conversation, Sender.BOT, text, meta=meta)
 
 
+_NEXT_SEQ = "UPDATE chat_conversation SET last_seq = %s, updated_at = %s WHERE id = %s"
+
+
 def _append(
     conversation: Conversation,
     sender: str,
@@ -186,17 +205,22 @@ def _append(
     client_id: str = "",
     is_internal: bool = False,
 ) -> ChatMessage:
+    now = clock.now()
     conversation.last_seq += 1
-    conversation.save(update_fields=["last_seq", "updated_at"])
-    message = ChatMessage.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
-        sender=sender,
-        agent_id=agent_id,
-        text=text,
-        client_id=client_id,
-        is_internal=is_internal,
-        meta=meta or {},
+    conversation.updated_at = now
+    sql.execute(_NEXT_SEQ, [conversation.last_seq, now, conversation.pk])
+    message = sql.insert(
+        ChatMessage(
+            conversation=conversation,
+            seq=conversation.last_seq,
+            sender=sender,
+            agent_id=agent_id,
+            text=text,
+            client_id=client_id,
+            is_internal=is_internal,
+            meta=meta or {},
+            created_at=now,
+        )
     )
     # The message rides along: listeners that have everything before it send it on
     # without reading the database (one with a gap reads what it missed).
@@ -208,10 +232,17 @@ def _append(
 
 
 def _lock(token: str) -> Conversation:
-    conversation = Conversation.objects.select_for_update().filter(token=token).first()
-    if conversation is None:
+    found = sql.select(Conversation, _LOCK_BY_TOKEN + _for_update(), [token])
+    if not found:
         raise ChatNotFound(_("there is no chat with this token"))
-    return conversation
+    return found[0]
+
+
+_LOCK_BY_TOKEN = "SELECT {columns} FROM chat_conversation t WHERE t.token = %s"
+
+
+def _for_update() -> str:
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
 def _lock_id(conversation_id: int) -> Conversation:
@@ -778,13 +809,12 @@ def post_customer_file(token: str, filename: str, content: bytes, *, client_id: 
     sha256 = store_bytes(checked.content)
     with recording_transaction():
         conversation = _lock(token)
-        if client_id:
-            earlier = conversation.messages.filter(client_id=client_id).first()
-            if earlier is not None:
-                return Posted(earlier, is_new=False)
+        recent, earlier_id = _recent_and_earlier(conversation, client_id)
+        if earlier_id is not None:
+            return Posted(ChatMessage.objects.get(pk=earlier_id), is_new=False)
         if not conversation.is_open:
             raise ChatEnded(_("this chat has ended; start a new one"))
-        _check_rate(conversation)
+        _check_rate(recent)
         with translation.override(conversation.language):
             text = _("Sent a file: %(name)s") % {"name": checked.filename}
         file = {

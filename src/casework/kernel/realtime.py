@@ -33,7 +33,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
 
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.models import RealtimeSignal
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def publish(group: str, payload: dict[str, Any]) -> None:
         # Delivered here at once only where this process listens and the caller is not
         # itself inside an event loop (from there, the poller delivers it).
         local = _listener.running and not _in_event_loop()
-        RealtimeSignal.objects.create(group=group, payload=payload, origin=ORIGIN if local else "")
+        sql.insert(RealtimeSignal(group=group, payload=payload, origin=ORIGIN if local else ""))
         if local:
             transaction.on_commit(lambda: _send_local(group, payload))
         return
