@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -133,21 +133,40 @@ def post_customer_message(token: str, text: str, *, client_id: str = "") -> Post
         )
     if len(client_id) > 64:
         raise InvalidInput(_("the message id is longer than 64 characters"), field="id")
+    # With a person in the chat nothing is recorded in the event log: the message needs only
+    # the conversation's row, not the event chain's head (which every recording writer
+    # queues for). Otherwise, or if the state changed meanwhile, the recording way.
+    try:
+        with transaction.atomic():
+            conversation = _lock(token)
+            if conversation.state != ConversationState.AGENT:
+                raise _NeedsRecording
+            return _post(conversation, text, client_id)
+    except _NeedsRecording:
+        pass
     with recording_transaction():
         conversation = _lock(token)
-        recent, earlier_id = _recent_and_earlier(conversation, client_id)
-        if earlier_id is not None:
-            return Posted(ChatMessage.objects.get(pk=earlier_id), is_new=False)
-        if not conversation.is_open:
-            raise ChatEnded(_("this chat has ended; start a new one"))
-        _check_rate(recent)
-        message = _append(conversation, Sender.CUSTOMER, text, client_id=client_id)
-        if _bot_answers(conversation, text):
+        posted = _post(conversation, text, client_id)
+        if posted.is_new and _bot_answers(conversation, text):
             from casework.chat import bot
 
             with translation.override(conversation.language):
-                bot.respond(conversation, message)
-        return Posted(message, is_new=True)
+                bot.respond(conversation, posted.message)
+        return posted
+
+
+class _NeedsRecording(Exception):
+    """Rolls the lean transaction back: the message goes the recording way."""
+
+
+def _post(conversation: Conversation, text: str, client_id: str) -> Posted:
+    recent, earlier_id = _recent_and_earlier(conversation, client_id)
+    if earlier_id is not None:
+        return Posted(ChatMessage.objects.get(pk=earlier_id), is_new=False)
+    if not conversation.is_open:
+        raise ChatEnded(_("this chat has ended; start a new one"))
+    _check_rate(recent)
+    return Posted(_append(conversation, Sender.CUSTOMER, text, client_id=client_id), is_new=True)
 
 
 def _bot_answers(conversation: Conversation, text: str) -> bool:
@@ -538,7 +557,8 @@ def post_agent_message(
             _("a message may have at most %(max)d characters") % {"max": MAX_MESSAGE_CHARS},
             field="text",
         )
-    with recording_transaction():
+    # Nothing recorded in the event log: the conversation's row lock is enough.
+    with transaction.atomic():
         conversation = _lock_id(conversation_id)
         if conversation.agent_id != actor.id:
             raise PermissionDenied(_("this chat is not yours"))
