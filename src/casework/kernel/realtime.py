@@ -12,9 +12,10 @@ channel layer. How a signal crosses processes depends on the installation:
 - **Scaled** (`CASEWORK_REDIS_URL` set): Channels' Redis layer carries the signal to every
   process, after commit; no rows.
 
-Signals are pokes, not the data: a listener reads what changed from the database (e.g. the
-chat's messages after the last one it sent), so a duplicate signal is harmless and a lost one
-only delays until the next."""
+A signal may carry what changed (a chat message, with its number), but the database stays
+the truth: a listener that sees a gap reads what it missed (e.g. the chat's messages after
+the last one it sent), so a duplicate signal is harmless and a lost one only delays until
+the next."""
 
 from __future__ import annotations
 
