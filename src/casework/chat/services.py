@@ -347,18 +347,7 @@ def hand_over(conversation: Conversation, *, reason: str) -> None:
         return
     now = clock.now()
     _ensure_case(conversation)
-    required = _language_requirement(conversation.language)
-    item = _route(
-        router.NewWorkItem(
-            channel="chat",
-            external_id=f"chat-{conversation.pk}",
-            customer_id=conversation.customer_id,
-            case_id=conversation.case_id,
-            language=conversation.language,
-            required_skills=required,
-        ),
-        conversation,
-    )
+    item = _route(conversation, channel="chat", external_id=f"chat-{conversation.pk}")
     conversation.state = ConversationState.WAITING
     conversation.work_item = item
     conversation.handover_reason = reason[:40]
@@ -403,14 +392,32 @@ def hand_over(conversation: Conversation, *, reason: str) -> None:
         )
 
 
-def _route(new: router.NewWorkItem, conversation: Conversation) -> WorkItem:
-    """Through the routing table; where no rule covers chats, to the case's queue."""
+def _route(
+    conversation: Conversation,
+    *,
+    channel: str,
+    external_id: str,
+    queue: str | None = None,
+    actor: Actor = SYSTEM,
+) -> WorkItem:
+    """A work item for the chat's case: the chat's language required, the customer's
+    affinity as usual; through the routing table (or `queue`), and where no rule covers the
+    channel, to the case's queue."""
+    new = router.NewWorkItem(
+        channel=channel,
+        external_id=external_id,
+        customer_id=conversation.customer_id,
+        case_id=conversation.case_id,
+        language=conversation.language,
+        queue=queue,
+        required_skills=_language_requirement(conversation.language),
+    )
     try:
-        return router.submit_work_item(new, actor=SYSTEM)
+        return router.submit_work_item(new, actor=actor)
     except NoRoute:
         assert conversation.case is not None
         return router.submit_work_item(
-            replace(new, queue=conversation.case.queue.code), actor=SYSTEM
+            replace(new, queue=conversation.case.queue.code), actor=actor
         )
 
 
@@ -591,15 +598,11 @@ def transfer(
         # The router prefers the case's owner: the colleague, or nobody (the queue decides).
         assign_case(conversation.case, to_agent, actor=SYSTEM)
     number = WorkItem.objects.filter(external_id__startswith=f"chat-{conversation.pk}").count()
-    item = router.submit_work_item(
-        router.NewWorkItem(
-            channel="chat",
-            external_id=f"chat-{conversation.pk}-t{number}",
-            customer_id=conversation.customer_id,
-            case_id=conversation.case_id,
-            language=conversation.language,
-            queue=to_queue,
-        ),
+    item = _route(
+        conversation,
+        channel="chat",
+        external_id=f"chat-{conversation.pk}-t{number}",
+        queue=to_queue,
         actor=actor,
     )
     conversation.state = ConversationState.WAITING
@@ -665,21 +668,10 @@ def end_conversation(
 
 def request_callback(conversation: Conversation, *, phone: str) -> WorkItem:
     """In the caller's transaction, conversation locked: a routed callback on the chat's
-    case (the agent who takes it sees the transcript there); the chat ends."""
+    case (the agent who takes it sees the transcript there); the chat stays with the bot."""
     _ensure_case(conversation)
     _withdraw_waiting(conversation, reason="callback requested")
-    required = _language_requirement(conversation.language)
-    item = _route(
-        router.NewWorkItem(
-            channel="callback",
-            external_id=f"chat-callback-{conversation.pk}",
-            customer_id=conversation.customer_id,
-            case_id=conversation.case_id,
-            language=conversation.language,
-            required_skills=required,
-        ),
-        conversation,
-    )
+    item = _route(conversation, channel="callback", external_id=f"chat-callback-{conversation.pk}")
     assert conversation.case is not None
     add_note(
         conversation.case,
