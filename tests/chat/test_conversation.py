@@ -211,3 +211,31 @@ def test_a_message_instead_of_an_address_goes_to_the_agent(intents, chat_intake)
     assert conversation.customer_id is None
     assert conversation.messages.count() == before + 1
     assert "awaiting" not in conversation.context
+
+
+def test_a_transfer_to_a_queue_carries_a_note_only_agents_read(
+    intents,
+    chat_agent,
+    chat_agent_actor,  # noqa: ANN001
+) -> None:
+    from tests.factories import QueueFactory
+
+    billing = QueueFactory(code="billing-chat", team=chat_agent.teams.first())
+    conversation = _start()
+    services.post_customer_message(conversation.token, "/person")
+    conversation.refresh_from_db()
+    first = conversation.work_item
+    services.accept_chat(first.pk, actor=chat_agent_actor)
+    services.transfer(
+        conversation.pk, actor=chat_agent_actor, note="Rechnung März prüfen", to_queue=billing.code
+    )
+    conversation.refresh_from_db()
+    assert conversation.state == ConversationState.WAITING and conversation.agent_id is None
+    assert conversation.work_item.queue_id == billing.pk
+    assert WorkItem.objects.get(pk=first.pk).status == WorkItemStatus.COMPLETED
+    note = conversation.messages.get(text="Rechnung März prüfen")
+    assert note.is_internal
+    visible = [m.text for m in services.messages_after(conversation, 0)]
+    assert "Rechnung März prüfen" not in visible
+    with pytest.raises(PermissionDenied):
+        services.transfer(conversation.pk, actor=chat_agent_actor, note="", to_queue=billing.code)
