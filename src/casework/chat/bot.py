@@ -99,11 +99,11 @@ def respond(conversation: Conversation, message: ChatMessage) -> None:
     conversation.save(update_fields=["intent", "updated_at"])
     meta = {"intent": intent, "confidence": prediction.confidence if prediction else None}
     if _is_negative(text) and intent != "greeting":
-        _hand_over(conversation, "negative-sentiment", meta)
+        services.hand_over(conversation, reason="negative-sentiment")
     elif intent == "human":
-        _hand_over(conversation, "asked-for-person", meta)
+        services.hand_over(conversation, reason="asked-for-person")
     elif intent == "complaint":
-        _hand_over(conversation, "complaint", meta)
+        services.hand_over(conversation, reason="complaint")
     elif intent == "callback":
         _ask_callback(conversation, meta)
     elif intent == "case_status":
@@ -146,7 +146,7 @@ def _choice(value: str) -> dict[str, str]:
 def _command(conversation: Conversation, command: str) -> None:
     if command == PERSON:
         if conversation.state == ConversationState.BOT:
-            _hand_over(conversation, "asked-for-person", {"command": command})
+            services.hand_over(conversation, reason="asked-for-person")
     elif command == CALLBACK:
         _ask_callback(conversation, {"command": command})
     elif command == EMAIL:
@@ -161,10 +161,6 @@ def _understood(conversation: Conversation) -> None:
     if conversation.misunderstood:
         conversation.misunderstood = 0
         conversation.save(update_fields=["misunderstood", "updated_at"])
-
-
-def _hand_over(conversation: Conversation, reason: str, meta: dict[str, Any]) -> None:
-    services.hand_over(conversation, reason=reason)
 
 
 def _answer_from_knowledge(
@@ -182,7 +178,7 @@ def _answer_from_knowledge(
         conversation.save(update_fields=["misunderstood", "updated_at"])
         if conversation.misunderstood >= settings.CASEWORK_CHAT_MISUNDERSTOOD_LIMIT:
             services.bot_says(conversation, _("I am sorry, I did not understand that."), **meta)
-            _hand_over(conversation, "not-understood", meta)
+            services.hand_over(conversation, reason="not-understood")
             return
         services.bot_says(
             conversation,
