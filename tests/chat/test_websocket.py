@@ -88,6 +88,8 @@ def test_bad_frames_get_precise_errors(asgi_server) -> None:  # noqa: ANN001
             assert (await receive_until(socket, "error"))[-1]["code"] == "no_chat"
             await socket.send(json.dumps(["not", "an", "object"]))
             assert (await receive_until(socket, "error"))[-1]["code"] == "invalid"
+            await socket.send("{not json")
+            assert (await receive_until(socket, "error"))[-1]["code"] == "invalid"
             await socket.send(json.dumps({"type": "hello", "identity": "forged"}))
             error = (await receive_until(socket, "error"))[-1]
             assert error["code"] == "chat_identity_refused"

@@ -16,6 +16,7 @@ Messages in both directions are JSON objects with a `type`. The visitor's protoc
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from types import SimpleNamespace
 from typing import Any
@@ -37,7 +38,17 @@ from casework.routing.models import Agent
 logger = logging.getLogger(__name__)
 
 
-class VisitorConsumer(AsyncJsonWebsocketConsumer):
+class _JsonConsumer(AsyncJsonWebsocketConsumer):
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """A frame that is not JSON is answered with an error, not a closed socket."""
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return None
+
+
+class VisitorConsumer(_JsonConsumer):
     async def connect(self) -> None:
         self.conversation_id: int | None = None
         self.token = ""
@@ -186,7 +197,7 @@ def _conversation(conversation_id: int) -> Conversation:
     return Conversation.objects.get(pk=conversation_id)
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(_JsonConsumer):
     """The agent's desk: offers of pushed work, and the messages of their chats."""
 
     async def connect(self) -> None:
