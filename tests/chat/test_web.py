@@ -241,3 +241,31 @@ def test_the_agent_links_the_chat_to_the_customers_open_case(
     assert conversation.case_id == earlier.pk
     assert conversation.interaction.case_id == earlier.pk
     assert opened.merged_into_id == earlier.pk
+
+
+def test_the_agent_transfers_the_chat_to_a_colleague_who_is_offered_it(
+    client,
+    intents,
+    chat_agent,
+    chat_agent_actor,
+    chat_intake,  # noqa: ANN001
+) -> None:
+    from casework.routing.presence import set_presence
+
+    colleague = AgentFactory(teams=[chat_intake.case_type.default_queue.team])
+    set_presence(colleague.pk, "available", actor=services.SYSTEM)
+    conversation = services.start_conversation(language="de")
+    services.post_customer_message(conversation.token, "/person")
+    conversation.refresh_from_db()
+    services.accept_chat(conversation.work_item_id, actor=chat_agent_actor)
+    client.force_login(chat_agent.user)
+    client.post(
+        f"/chat/console/{conversation.pk}/transfer/",
+        {"agent": colleague.pk, "note": "Kennt den Tarif"},
+    )
+    conversation.refresh_from_db()
+    assert conversation.state == ConversationState.WAITING
+    assert conversation.work_item.agent_id == colleague.pk
+    assert conversation.case.owner_id == colleague.pk
+    refused = client.post(f"/chat/console/{conversation.pk}/transfer/", {"note": "x"})
+    assert refused.status_code == 302  # the reason in the banner; nothing changed

@@ -591,7 +591,7 @@ def transfer(
     if not conversation.is_open:
         raise ChatEnded(_("this chat has ended"))
     if (to_agent is None) == (to_queue is None):
-        raise InvalidInput(_("transfer to one agent or to one queue"), field="to")
+        raise InvalidInput(_("choose a colleague or a queue to transfer the chat to"), field="to")
     if conversation.work_item_id:
         router.complete_work_item(conversation.work_item_id, actor=actor)
     if conversation.case_id:

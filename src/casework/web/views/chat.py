@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,7 +28,7 @@ from casework.kernel.actors import Actor
 from casework.kernel.errors import DomainError, InvalidInput
 from casework.knowledge.queries import list_filled_templates
 from casework.routing import router
-from casework.routing.models import PresenceState, Queue, WorkItem
+from casework.routing.models import Agent, PresenceState, Queue, WorkItem
 from casework.routing.presence import set_presence
 from casework.routing.queries import find_agent_status
 from casework.web.desk import desk_view, is_htmx
@@ -197,8 +198,17 @@ def identity_for(customer_number: str | None, **context: Any) -> str:
 
 
 class TransferForm(forms.Form):
-    queue = forms.ModelChoiceField(queryset=Queue.objects.order_by("code"), required=False)
-    note = forms.CharField(max_length=1000, required=False)
+    """To a colleague (the router offers it to them first) or to a queue's agents."""
+
+    agent = forms.ModelChoiceField(
+        queryset=Agent.objects.select_related("user").order_by("user__username"),
+        required=False,
+        label=_lazy("colleague"),
+    )
+    queue = forms.ModelChoiceField(
+        queryset=Queue.objects.order_by("code"), required=False, label=_lazy("queue")
+    )
+    note = forms.CharField(max_length=1000, required=False, label=_lazy("note for them"))
 
 
 class EndForm(forms.Form):
@@ -305,13 +315,15 @@ def send(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpRespon
 @desk_view
 def transfer(request: HttpRequest, actor: Actor, conversation_id: int) -> HttpResponse:
     form = TransferForm(request.POST)
-    if not form.is_valid() or form.cleaned_data["queue"] is None:
-        raise InvalidInput(_("choose the queue to transfer the chat to"), field="queue")
+    if not form.is_valid():
+        raise InvalidInput(_("choose a colleague or a queue to transfer the chat to"), field="to")
+    queue = form.cleaned_data["queue"]
     services.transfer(
         conversation_id,
         actor=actor,
         note=form.cleaned_data["note"],
-        to_queue=form.cleaned_data["queue"].code,
+        to_agent=form.cleaned_data["agent"],
+        to_queue=queue.code if queue else None,
     )
     return redirect("chat:console")
 
