@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.layers import channel_layers
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -193,3 +195,60 @@ async def _accept(item_id: int, agent) -> None:  # noqa: ANN001
         services.accept_chat(item_id, actor=actor_for_agent(agent))
 
     await database_sync_to_async(accept)()
+
+
+@pytest.fixture
+def redis_layer(settings):  # noqa: ANN001, ANN201
+    """Channels' Redis layer (the scaled installation) on the local Redis, database 14
+    (`CASEWORK_TEST_REDIS_URL`; `.ci/run` installs and starts Redis)."""
+    url = os.environ.get("CASEWORK_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    settings.CASEWORK_REDIS_URL = url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}]},
+        }
+    }
+    yield url
+    channel_layers.backends.clear()
+
+
+def test_with_redis_the_agents_message_reaches_the_visitor_and_no_rows_are_written(
+    redis_layer,
+    asgi_server,
+    intents,
+    chat_agent,
+    chat_agent_actor,  # noqa: ANN001
+) -> None:
+    conversation = services.start_conversation(language="de")
+    services.post_customer_message(conversation.token, "/person")
+    conversation.refresh_from_db()
+    services.accept_chat(conversation.work_item_id, actor=chat_agent_actor)
+    RealtimeSignal.objects.all().delete()
+
+    async def scenario() -> None:
+        async with connect(f"{asgi_server.ws_url}/chat/ws/visitor/") as socket:
+            last = await _last_seq(conversation.pk)
+            hello = {"type": "hello", "token": conversation.token, "after": last}
+            await socket.send(json.dumps(hello))
+            await receive_until(socket, "welcome")
+            await _send_as_agent(conversation.pk, chat_agent_actor, "Über Redis")
+            pushed = await messages(socket, 1)
+            assert pushed[0]["text"] == "Über Redis" and pushed[0]["sender"] == "agent"
+
+    async_to_sync(scenario)()
+    assert not RealtimeSignal.objects.exists()
+
+
+async def _last_seq(conversation_id: int) -> int:
+    from channels.db import database_sync_to_async
+
+    return await database_sync_to_async(
+        lambda: Conversation.objects.get(pk=conversation_id).last_seq
+    )()
+
+
+async def _send_as_agent(conversation_id: int, actor, text: str) -> None:  # noqa: ANN001
+    from channels.db import database_sync_to_async
+
+    await database_sync_to_async(services.post_agent_message)(conversation_id, text, actor=actor)
