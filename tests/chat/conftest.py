@@ -91,9 +91,19 @@ class AsgiServer:
         raise RuntimeError("the ASGI server did not start")
 
     def stop(self) -> None:
+        import gc
+
+        from asgiref.sync import SyncToAsync
+        from django.db import connections
+
         self.server.should_exit = True
         self.thread.join(timeout=10)
-
+        # The server's database work ran in threads of its own (asgiref's executors): their
+        # connections must go, or PostgreSQL refuses to drop the test database at the end.
+        # The shared executor's are closed there; those of finished request threads are
+        # closed when their connection objects are collected.
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+        gc.collect()
 
 @pytest.fixture
 def asgi_server(transactional_db):  # noqa: ANN001, ANN201
