@@ -272,8 +272,9 @@ def _lock_id(conversation_id: int) -> Conversation:
 
 
 def signal_typing(conversation: Conversation, *, sender: str) -> None:
-    """A short-lived "is typing" to the other side (not stored with the messages)."""
-    with recording_transaction():
+    """A short-lived "is typing" to the other side (not stored with the messages; no
+    event, so no wait for the event chain)."""
+    with transaction.atomic():
         realtime.publish(group_of(conversation.pk), {"kind": "typing", "sender": sender})
 
 
