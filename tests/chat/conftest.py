@@ -105,6 +105,7 @@ class AsgiServer:
         SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
         gc.collect()
 
+
 @pytest.fixture
 def asgi_server(transactional_db):  # noqa: ANN001, ANN201
     server = AsgiServer()
