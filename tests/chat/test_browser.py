@@ -83,3 +83,16 @@ def test_without_websockets_the_widget_chats_over_http(pages) -> None:  # noqa: 
     expect(widget(visitor).get_by_role("log")).to_contain_text("Kann ich sonst noch etwas")
     assert Conversation.objects.count() == 1
     assert widget(visitor).locator("li.msg.customer").count() == 1
+
+
+def test_an_agent_on_another_page_is_told_of_an_offered_chat(pages, chat_agent) -> None:  # noqa: ANN001
+    visitor, desk = pages
+    sign_in(desk, chat_agent)  # lands on "My work"
+    visitor.goto("/chat/try/")
+    chat = widget(visitor)
+    chat.get_by_role("button", name="Chat öffnen").click()
+    chat.get_by_role("button", name="Mit einem Menschen sprechen").click()
+    notice = desk.get_by_role("status").filter(has_text="offered to you")
+    expect(notice).to_be_visible()
+    notice.get_by_role("link", name="Open Chats").click()
+    expect(desk.get_by_role("button", name="Accept")).to_be_visible()
