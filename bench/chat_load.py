@@ -21,8 +21,9 @@ For each configuration, on a fresh data directory (and database):
    model (`chat.intents.train_intents`) and the demo's knowledge articles
    (`demo.knowledge.load_knowledge`).
 2. **Server**: `casework serve --asgi --workers N` (uvicorn) on 127.0.0.1 with
-   `CASEWORK_CHAT_MESSAGES_PER_MINUTE=100000` (the visitor's rate limit would refuse the
-   bench's messages otherwise).
+   `CASEWORK_CHAT_MESSAGES_PER_MINUTE=100000` and `CASEWORK_CHAT_STARTS_PER_MINUTE=100000`
+   (the visitor's rate limits would refuse the bench's messages and chats from one address
+   otherwise).
 3. **Connections**, from this one asyncio process: the agents' sockets
    (`/chat/ws/agent/`, `Cookie: sessionid=…`, `Origin: http://127.0.0.1:<port>`), then
    every visitor's (`/chat/ws/visitor/`, `hello` with the token and `after` = the last
@@ -886,6 +887,7 @@ def environment(config: Config, data_dir: Path) -> dict[str, str]:
             "CASEWORK_DATA_DIR": str(data_dir),
             "DJANGO_SETTINGS_MODULE": dataset.SETTINGS_MODULE,
             "CASEWORK_CHAT_MESSAGES_PER_MINUTE": "100000",
+            "CASEWORK_CHAT_STARTS_PER_MINUTE": "100000",
             "CASEWORK_LOG_LEVEL": "WARNING",
         }
     )

@@ -269,3 +269,19 @@ def test_the_agent_transfers_the_chat_to_a_colleague_who_is_offered_it(
     assert conversation.case.owner_id == colleague.pk
     refused = client.post(f"/chat/console/{conversation.pk}/transfer/", {"note": "x"})
     assert refused.status_code == 302  # the reason in the banner; nothing changed
+
+
+def test_new_chats_from_one_address_are_limited(client, settings) -> None:  # noqa: ANN001
+    settings.CASEWORK_CHAT_STARTS_PER_MINUTE = 2
+    first = post_json(client, "/chat/api/hello", {}).json()["token"]
+    post_json(client, "/chat/api/hello", {})
+    refused = post_json(client, "/chat/api/hello", {})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "chat_too_many_chats"
+    assert Conversation.objects.count() == 2
+    # Resuming an open chat is not a new one.
+    assert post_json(client, "/chat/api/hello", {"token": first}).json()["token"] == first
+    other = client.post(
+        "/chat/api/hello", "{}", content_type="application/json", REMOTE_ADDR="10.1.2.3"
+    )
+    assert other.status_code == 200

@@ -139,6 +139,7 @@ class VisitorConsumer(_JsonConsumer):
         with translation.override(language):
             return services.resume_or_start(
                 token=str(content.get("token") or ""),
+                client_address=(self.scope.get("client") or [None])[0],
                 language=language,
                 page_url=str(content.get("page") or "")[:1000],
                 customer=customer,

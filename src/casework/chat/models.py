@@ -41,6 +41,8 @@ class Conversation(Timestamped):
     visitor_name = models.CharField(_("visitor's name"), max_length=200, blank=True)
     visitor_email = models.EmailField(_("visitor's e-mail"), blank=True)
     page_url = models.URLField(_("started on page"), max_length=1000, blank=True)
+    # Where the chat was started from: new chats per address are limited.
+    client_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     # What brought the visitor (a campaign's offer, a page's topic): the bot and the agent
     # see it, the customer need not repeat it.
     context = models.JSONField(_("context"), default=dict, blank=True)
@@ -88,7 +90,10 @@ class Conversation(Timestamped):
     class Meta:
         verbose_name = _("chat")
         verbose_name_plural = _("chats")
-        indexes = [models.Index(fields=["state", "agent"], name="chat_state_agent")]
+        indexes = [
+            models.Index(fields=["state", "agent"], name="chat_state_agent"),
+            models.Index(fields=["client_address", "created_at"], name="chat_client_started"),
+        ]
 
     def __str__(self) -> str:
         return f"chat {self.pk}"

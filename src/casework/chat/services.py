@@ -57,6 +57,11 @@ class TooManyMessages(InvalidInput):
     status = 429
 
 
+class TooManyChats(InvalidInput):
+    code = "chat_too_many_chats"
+    status = 429
+
+
 @dataclass(frozen=True)
 class Posted:
     message: ChatMessage
@@ -89,6 +94,7 @@ def start_conversation(
     customer: Customer | None = None,
     is_verified: bool = False,
     context: dict[str, Any] | None = None,
+    client_address: str | None = None,
 ) -> Conversation:
     """A new chat with the bot's greeting. `customer` is who the visitor proved to be
     (portal session, the website's signed token, a personal campaign link)."""
@@ -100,6 +106,7 @@ def start_conversation(
         is_verified=is_verified and customer is not None,
         page_url=page_url[:1000],
         context=context or {},
+        client_address=client_address,
     )
     record(
         "chat.started",
@@ -755,19 +762,29 @@ def resume_or_start(
     page_url: str = "",
     customer: Customer | None = None,
     context: dict[str, Any] | None = None,
+    client_address: str | None = None,
 ) -> Conversation:
     """The widget (re)connects: its open chat, or a new one. `customer` is a proved
-    identity (a verified start token, the portal's session)."""
+    identity (a verified start token, the portal's session). New chats from one address
+    are limited (`CASEWORK_CHAT_STARTS_PER_MINUTE`)."""
     if token:
         conversation = Conversation.objects.filter(token=token).first()
         if conversation is not None and conversation.is_open:
             return conversation
+    if client_address:
+        since = clock.now() - timedelta(minutes=1)
+        started = Conversation.objects.filter(
+            client_address=client_address, created_at__gte=since
+        ).count()
+        if started >= settings.CASEWORK_CHAT_STARTS_PER_MINUTE:
+            raise TooManyChats(_("too many new chats from your address; please wait a minute"))
     return start_conversation(
         language=language,
         page_url=page_url,
         customer=customer,
         is_verified=customer is not None,
         context=context,
+        client_address=client_address,
     )
 
 

@@ -77,11 +77,13 @@ CASEWORK_BACKGROUND_JOBS = [
 # carries them, for several machines.
 CASEWORK_REDIS_URL = os.environ.get("CASEWORK_REDIS_URL", "")
 CASEWORK_REALTIME_POLL_SECONDS = float(os.environ.get("CASEWORK_REALTIME_POLL_SECONDS", "0.02"))
-# The chat: messages a visitor may send a minute, seconds a handed-over chat waits for an
-# agent before the bot offers a callback or e-mail, answers in a row the bot may fail to
-# understand before it hands over, and the key the website signs a known customer's
-# identity with for the widget (unset: derived from the secret key).
+# The chat: new chats one client address may start a minute, messages a visitor may send a
+# minute, seconds a handed-over chat waits for an agent before the bot offers a callback or
+# e-mail, answers in a row the bot may fail to understand before it hands over, and the key
+# the website signs a known customer's identity with for the widget (unset: derived from
+# the secret key).
 CASEWORK_CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("CASEWORK_CHAT_MESSAGES_PER_MINUTE", "20"))
+CASEWORK_CHAT_STARTS_PER_MINUTE = int(os.environ.get("CASEWORK_CHAT_STARTS_PER_MINUTE", "10"))
 CASEWORK_CHAT_AGENT_WAIT_SECONDS = int(os.environ.get("CASEWORK_CHAT_AGENT_WAIT_SECONDS", "90"))
 CASEWORK_CHAT_MISUNDERSTOOD_LIMIT = int(os.environ.get("CASEWORK_CHAT_MISUNDERSTOOD_LIMIT", "2"))
 CASEWORK_CHAT_IDENTITY_KEY = os.environ.get("CASEWORK_CHAT_IDENTITY_KEY", "")

@@ -96,6 +96,7 @@ def api_hello(request: HttpRequest) -> HttpResponse:
     with translation.override(language):
         conversation = services.resume_or_start(
             token=str(data.get("token") or ""),
+            client_address=request.META.get("REMOTE_ADDR") or None,
             language=language,
             page_url=str(data.get("page") or "")[:1000],
             customer=customer,
