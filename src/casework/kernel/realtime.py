@@ -69,9 +69,9 @@ def publish(group: str, payload: dict[str, Any]) -> None:
         local = _listener.running and not _in_event_loop()
         sql.insert(RealtimeSignal(group=group, payload=payload, origin=ORIGIN if local else ""))
         if local:
-            transaction.on_commit(lambda: _send_local(group, payload))
+            transaction.on_commit(lambda: _send_now(group, payload))
         return
-    transaction.on_commit(lambda: _send_local(group, payload))
+    transaction.on_commit(lambda: _send_now(group, payload))
 
 
 def _in_event_loop() -> bool:
@@ -82,7 +82,7 @@ def _in_event_loop() -> bool:
     return True
 
 
-def _send_local(group: str, payload: dict[str, Any]) -> None:
+def _send_now(group: str, payload: dict[str, Any]) -> None:
     try:
         async_to_sync(get_channel_layer().group_send)(group, _event(group, payload))
     except Exception:  # the change is committed; a lost poke only delays the listener
