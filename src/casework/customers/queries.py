@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from casework.cases.models import Case
@@ -23,6 +24,7 @@ from casework.customers.models import (
     CustomerMerge,
     Interest,
     PaymentMethod,
+    Product,
 )
 from casework.events.services import record, recording_transaction
 from casework.interactions.queries import TimelinePage, timeline_for_customer
@@ -169,3 +171,25 @@ def access_merge(actor: Actor, merge_id: int) -> CustomerMerge:
             _("merge %(merge_id)s not found") % {"merge_id": merge_id}, merge_id=merge_id
         )
     return merge
+
+
+def products_on_sale(kind: Q, held: Q) -> QuerySet[Product]:
+    """Products of `kind` still sold, and those `held` (a contract keeps what it has)."""
+    return Product.objects.filter(kind, Q(is_active=True) | held).order_by("kind", "code")
+
+
+def access_contract(actor: Actor, contract_id: int) -> Contract:
+    """A contract of a customer the actor may look up; `NotFound` alike for missing and
+    forbidden."""
+    contract = Contract.objects.select_related("customer", "product").filter(pk=contract_id).first()
+    if contract is not None:
+        try:
+            access_customer(actor, contract.customer_id)
+        except NotFound:
+            pass
+        else:
+            return contract
+    raise NotFound(
+        _("contract %(contract_id)s not found") % {"contract_id": contract_id},
+        contract_id=contract_id,
+    )

@@ -11,8 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import floatformat
+from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from casework.cases.models import Case
+from casework.cases.services import add_note, touch_case
 from casework.customers.iban import normalise_iban
 from casework.customers.identifiers import Identifier, IdentifierKind, normalise
 from casework.customers.models import (
@@ -30,8 +35,10 @@ from casework.customers.models import (
     Product,
 )
 from casework.events.services import record, recording_transaction
+from casework.interactions.models import Direction, Interaction
+from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock, sql
-from casework.kernel.actors import Actor
+from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import Conflict, InvalidInput
 
 CUSTOMER_NUMBER_PREFIX = "K"
@@ -352,6 +359,364 @@ def add_contract(customer: Customer, data: NewContract, *, actor: Actor) -> Cont
         },
     )
     return contract
+
+
+# -- contracts booked and changed by agents ---------------------------------------------------
+#
+# An order (status "ordered") has not started yet: the agent may still switch its tariff and
+# its options or cancel it. An active contract's tariff changes through an offer
+# (`offers.services.apply_offer_to_contract`); ending one is a termination, not handled here.
+
+# What a contract carries besides its tariff: options and devices (a phone bought with it).
+ADD_ON_KINDS = (Product.Kind.OPTION, Product.Kind.DEVICE)
+# The contract document is only sent for a contract that runs or is about to.
+SENDABLE_STATUSES = (ContractStatus.ORDERED, ContractStatus.ACTIVE)
+
+
+class InvalidProduct(InvalidInput):
+    """A product code that is unknown, of the wrong kind, or no longer on sale."""
+
+    code = "invalid_product"
+
+
+class ContractNotChangeable(Conflict):
+    """The contract's status does not allow what was asked (a cancelled order changed)."""
+
+    code = "contract_not_changeable"
+
+
+@dataclass(frozen=True)
+class ContractOrder:
+    """What an agent books for a customer: a tariff with options, from a start date."""
+
+    product_code: str
+    start_date: date
+    option_codes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ChangeContract:
+    """The tariff and the options the contract has afterwards (options not named are
+    removed)."""
+
+    product_code: str
+    option_codes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ContractChange:
+    contract: Contract
+    # field → (before, after) of what changed: product and options as codes; empty when
+    # the contract had this tariff and these options already.
+    changes: dict[str, tuple[Any, Any]]
+
+
+@recording_transaction()
+def book_contract(
+    customer: Customer, order: ContractOrder, *, actor: Actor, case: Case | None = None
+) -> Contract:
+    """An order for a tariff on sale (status "ordered"); `case`, when the agent works
+    one of the customer's cases, gets a note."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.merged_into_id is not None:
+        raise Conflict(
+            _("customer %(number)s was merged into another record; book the contract there")
+            % {"number": customer.customer_number},
+            field="customer",
+        )
+    _check_case(case, customer.pk)
+    if order.start_date < clock.localtime(clock.now()).date():
+        raise InvalidInput(_("an order cannot start in the past"), field="start_date")
+    tariff = _tariff(order.product_code, current=None)
+    add_ons = _add_ons(order.option_codes, current=())
+    contract = add_contract(
+        customer,
+        NewContract(
+            product_code=tariff.code,
+            start_date=order.start_date,
+            status=ContractStatus.ORDERED,
+            option_codes=[add_on.code for add_on in add_ons],
+        ),
+        actor=actor,
+    )
+    if case is not None:
+        add_note(case, _booking_note(contract, tariff, add_ons), actor=actor)
+    return contract
+
+
+@recording_transaction()
+def change_contract(
+    contract: Contract, data: ChangeContract, *, actor: Actor, case: Case | None = None
+) -> ContractChange:
+    """Switch an ordered contract's tariff and options. The monthly fee follows a new
+    tariff; products the contract has already may stay even when no longer on sale."""
+    contract = _lock_contract(contract)
+    _check_case(case, contract.customer_id)
+    if contract.status != ContractStatus.ORDERED:
+        raise ContractNotChangeable(
+            _("contract %(number)s is %(status)s; only an ordered contract can be changed")
+            % {"number": contract.contract_number, "status": _status_label(contract.status)},
+            field="status",
+        )
+    old_tariff = contract.product
+    tariff = _tariff(data.product_code, current=old_tariff)
+    held = list(contract.options.order_by("code"))
+    add_ons = _add_ons(data.option_codes, current=held)
+    changes: dict[str, tuple[Any, Any]] = {}
+    if tariff.pk != contract.product_id:
+        changes["product"] = (contract.product.code, tariff.code)
+        changes["monthly_fee"] = (contract.monthly_fee, tariff.monthly_fee)
+        contract.product, contract.monthly_fee = tariff, tariff.monthly_fee
+        contract.save(update_fields=["product", "monthly_fee", "updated_at"])
+    before_codes = [option.code for option in held]
+    after_codes = sorted(add_on.code for add_on in add_ons)
+    if before_codes != after_codes:
+        changes["options"] = (before_codes, after_codes)
+        contract.options.set(add_ons)
+    if not changes:
+        return ContractChange(contract, changes)
+    record(
+        "contract.updated",
+        actor=actor,
+        object_type="contract",
+        object_id=contract.pk,
+        payload={
+            "customer_id": contract.customer_id,
+            "contract_number": contract.contract_number,
+            "before": {name: before for name, (before, _after) in changes.items()},
+            "after": {name: after for name, (_before, after) in changes.items()},
+        },
+    )
+    if case is not None:
+        note = _change_note(contract, changes, [old_tariff, tariff, *held, *add_ons])
+        add_note(case, note, actor=actor)
+    return ContractChange(contract, changes)
+
+
+@recording_transaction()
+def cancel_contract(
+    contract: Contract, *, reason: str, actor: Actor, case: Case | None = None
+) -> Contract:
+    """Stop an order before it starts (status "cancelled")."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("say why the order is cancelled"), field="reason")
+    contract = _lock_contract(contract)
+    _check_case(case, contract.customer_id)
+    if contract.status != ContractStatus.ORDERED:
+        raise ContractNotChangeable(
+            _("contract %(number)s is %(status)s; only an ordered contract can be cancelled")
+            % {"number": contract.contract_number, "status": _status_label(contract.status)},
+            field="status",
+        )
+    contract.status = ContractStatus.CANCELLED
+    contract.save(update_fields=["status", "updated_at"])
+    record(
+        "contract.cancelled",
+        actor=actor,
+        object_type="contract",
+        object_id=contract.pk,
+        payload={
+            "customer_id": contract.customer_id,
+            "contract_number": contract.contract_number,
+            "reason": reason,
+            "before": {"status": ContractStatus.ORDERED.value},
+            "after": {"status": ContractStatus.CANCELLED.value},
+        },
+    )
+    if case is not None:
+        add_note(
+            case,
+            _("Order %(number)s cancelled: %(reason)s")
+            % {"number": contract.contract_number, "reason": reason},
+            actor=actor,
+        )
+    return contract
+
+
+@recording_transaction()
+def send_contract_by_post(
+    contract: Contract, *, actor: Actor, case: Case | None = None
+) -> Interaction:
+    """Record that the contract document goes to the customer by letter: an outgoing
+    letter on the customer (and on `case`), worded in the customer's language."""
+    contract = _lock_contract(contract)
+    _check_case(case, contract.customer_id)
+    if contract.status not in SENDABLE_STATUSES:
+        raise ContractNotChangeable(
+            _("contract %(number)s is %(status)s; only an ordered or active contract is sent")
+            % {"number": contract.contract_number, "status": _status_label(contract.status)},
+            field="status",
+        )
+    customer = contract.customer
+    if not (customer.street.strip() and customer.postal_code.strip() and customer.city.strip()):
+        raise InvalidInput(
+            _("the customer has no postal address to send the contract to"), field="address"
+        )
+    now = clock.now()
+    options = list(contract.options.order_by("code"))
+    with translation.override(customer.language):
+        subject, text = _contract_letter(contract, options)
+    interaction = record_interaction(
+        NewInteraction(
+            channel=Channel.LETTER,
+            direction=Direction.OUTBOUND,
+            occurred_at=now,
+            customer_id=customer.pk,
+            case_id=case.pk if case is not None else None,
+            agent_id=actor.id if actor.kind == ActorKind.AGENT else None,
+            subject=subject,
+            text=text,
+            payload={"document": "contract", "contract_number": contract.contract_number},
+        ),
+        actor=actor,
+    )
+    if case is not None:
+        touch_case(case, now)
+    record(
+        "contract.sent_by_post",
+        actor=actor,
+        object_type="contract",
+        object_id=contract.pk,
+        payload={
+            "customer_id": customer.pk,
+            "contract_number": contract.contract_number,
+            "interaction_id": interaction.pk,
+            "case_id": case.pk if case is not None else None,
+            "product": contract.product.code,
+            "options": [option.code for option in options],
+            "monthly_fee": contract.monthly_fee,
+        },
+    )
+    return interaction
+
+
+def _lock_contract(contract: Contract) -> Contract:
+    # of=("self",): the contract row only; the product and customer rows stay unlocked.
+    return (
+        Contract.objects.select_for_update(of=("self",))
+        .select_related("product", "customer")
+        .get(pk=contract.pk)
+    )
+
+
+def _check_case(case: Case | None, customer_id: int) -> None:
+    if case is not None and case.customer_id != customer_id:
+        raise InvalidInput(_("the case belongs to another customer"), field="case_id")
+
+
+def _tariff(code: str, *, current: Product | None) -> Product:
+    """The tariff with this code; one not on sale only when the contract has it already."""
+    product = Product.objects.filter(code=code).first()
+    if product is None:
+        raise InvalidProduct(
+            _("unknown product “%(product_code)s”") % {"product_code": code}, field="product"
+        )
+    if product.kind != Product.Kind.TARIFF:
+        raise InvalidProduct(
+            _("“%(code)s” is not a tariff") % {"code": product.code}, field="product"
+        )
+    if not product.is_active and product != current:
+        raise InvalidProduct(
+            _("“%(code)s” is no longer on sale") % {"code": product.code}, field="product"
+        )
+    return product
+
+
+def _add_ons(codes: Sequence[str], *, current: Sequence[Product]) -> list[Product]:
+    """The options and devices with these codes, sorted by code; one not on sale only when
+    the contract has it already."""
+    wanted = set(codes)
+    products = list(Product.objects.filter(code__in=wanted).order_by("code"))
+    missing = wanted - {product.code for product in products}
+    if missing:
+        raise InvalidProduct(
+            _("unknown options: %(options)s") % {"options": ", ".join(sorted(missing))},
+            field="options",
+        )
+    held = {product.pk for product in current}
+    for product in products:
+        if product.kind not in ADD_ON_KINDS:
+            raise InvalidProduct(
+                _("“%(code)s” is not an option or a device") % {"code": product.code},
+                field="options",
+            )
+        if not product.is_active and product.pk not in held:
+            raise InvalidProduct(
+                _("“%(code)s” is no longer on sale") % {"code": product.code}, field="options"
+            )
+    return products
+
+
+def _status_label(status: str) -> str:
+    return str(ContractStatus(status).label)
+
+
+def _money(amount: Decimal) -> str:
+    return f"{floatformat(amount, '2g')}\N{NO-BREAK SPACE}€"
+
+
+def _names(products: Sequence[Product]) -> str:
+    return ", ".join(product.name for product in products) or _("none")
+
+
+def _booking_note(contract: Contract, tariff: Product, add_ons: Sequence[Product]) -> str:
+    return _(
+        "Contract %(number)s booked (ordered): %(tariff)s, options: %(options)s, "
+        "from %(start)s, %(fee)s a month."
+    ) % {
+        "number": contract.contract_number,
+        "tariff": tariff.name,
+        "options": _names(add_ons),
+        "start": date_format(contract.start_date, "SHORT_DATE_FORMAT"),
+        "fee": _money(contract.monthly_fee),
+    }
+
+
+def _change_note(
+    contract: Contract, changes: dict[str, tuple[Any, Any]], products: Sequence[Product]
+) -> str:
+    by_code = {product.code: product for product in products}
+
+    def named(codes: Sequence[str]) -> str:
+        return _names([by_code[code] for code in codes])
+
+    parts = []
+    if "product" in changes:
+        before, after = changes["product"]
+        parts.append(
+            _("tariff %(before)s → %(after)s")
+            % {"before": by_code[before].name, "after": by_code[after].name}
+        )
+    if "monthly_fee" in changes:
+        before, after = changes["monthly_fee"]
+        parts.append(
+            _("monthly fee %(before)s → %(after)s")
+            % {"before": _money(before), "after": _money(after)}
+        )
+    if "options" in changes:
+        before, after = changes["options"]
+        parts.append(
+            _("options %(before)s → %(after)s") % {"before": named(before), "after": named(after)}
+        )
+    return _("Contract %(number)s changed: %(changes)s.") % {
+        "number": contract.contract_number,
+        "changes": "; ".join(parts),
+    }
+
+
+def _contract_letter(contract: Contract, options: Sequence[Product]) -> tuple[str, str]:
+    """Subject and text of the letter, in the active language."""
+    subject = _("Your contract %(number)s") % {"number": contract.contract_number}
+    lines = [
+        _("The contract %(number)s is sent to the customer by post.")
+        % {"number": contract.contract_number},
+        _("Tariff: %(tariff)s") % {"tariff": contract.product.name},
+        _("Options: %(options)s") % {"options": _names(options)},
+        _("Monthly fee: %(fee)s") % {"fee": _money(contract.monthly_fee)},
+        _("Start: %(date)s") % {"date": date_format(contract.start_date, "SHORT_DATE_FORMAT")},
+    ]
+    return subject, "\n".join(lines)
 
 
 @dataclass
