@@ -9,5 +9,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/", include(("casework.web.urls_portal", "portal"))),
     path("chat/", include(("casework.web.urls_chat", "chat"))),
+    path("phone/", include(("casework.web.urls_phone", "phone"))),
     path("", include("casework.web.urls")),
 ]

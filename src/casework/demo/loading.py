@@ -66,6 +66,10 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
 
     load_chat()
     progress("chat: the bot's intent model; anna and carla available for chats")
+    from casework.demo.phone import load_phone
+
+    load_phone()
+    progress("phone: a telephone system (CTI), two hotlines, a line for every agent")
 
 
 @recording_transaction()

@@ -77,7 +77,8 @@ class NewWorkItem:
     CTI call id, the chat session) makes submitting twice harmless. `required_skills` are
     the item's own skills ({skill code: minimum level}); `desired_skills` are preferred at
     those levels and relax while the item waits (e.g. the topic an IVR menu chose);
-    `queue` skips the routing table."""
+    `queue` skips the routing table; `preferred_agent_id` replaces the customer's last
+    agent as the one who gets it first (a call transferred to a colleague)."""
 
     channel: str
     external_id: str = ""
@@ -89,6 +90,7 @@ class NewWorkItem:
     queue: str | None = None
     required_skills: Mapping[str, int] = field(default_factory=dict)
     desired_skills: Mapping[str, int] = field(default_factory=dict)
+    preferred_agent_id: int | None = None
 
 
 # --- Submitting and routing a work item ---
@@ -260,8 +262,11 @@ def _plan(
 
 
 def _preferred_agent(new: NewWorkItem, case: Case | None) -> int | None:
-    """Affinity: the owner of the contact's open case, else the agent who last served the
-    customer, else the owner of the customer's most recently active open case."""
+    """Affinity: the agent the submitter names, else the owner of the contact's open case,
+    else the agent who last served the customer, else the owner of the customer's most
+    recently active open case."""
+    if new.preferred_agent_id is not None:
+        return new.preferred_agent_id
     if case is not None and case.owner_id and case.status in OPEN_STATUSES:
         return case.owner_id
     customer_id = new.customer_id if new.customer_id is not None else _customer_of(case)
@@ -536,6 +541,61 @@ def accept_offer(item_id: int, *, actor: Actor) -> WorkItem:
             },
             item_id=item_id,
         )
+    return item
+
+
+@recording_transaction()
+def take_work_item(item_id: int, *, agent_id: int, actor: Actor) -> WorkItem:
+    """Someone took the work without its offer (the telephone system connected the call to
+    another line than the one it rang at, a colleague picked it up): it is theirs now. A
+    pending offer to another agent is withdrawn; the taker's occupancy takes as much of the
+    item's units as they have room for (they are working it either way)."""
+    item = _get_item(item_id)
+    if item.status not in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+        raise WorkItemNotActive(
+            _("work item %(item_id)s is %(status)s and can no longer be taken")
+            % {"item_id": item_id, "status": WorkItemStatus(item.status).label},
+            item_id=item_id,
+            status=item.status,
+        )
+    now = clock.now()
+    offer = Offer.objects.filter(item_id=item.pk, status=OfferStatus.PENDING).first()
+    released = None
+    if offer is not None:
+        if offer.agent_id == agent_id:
+            return accept_offer(item_id, actor=actor)
+        offer.status, offer.answered_at = OfferStatus.WITHDRAWN, now
+        offer.save(update_fields=["status", "answered_at"])
+        jobs.cancel(_offer_key(offer.pk))
+        released = lock_agent_status(offer.agent_id)
+        _release(released, item, now=now)
+    status = lock_agent_status(agent_id)
+    item.units = min(item.units, max(0, status.capacity_units - status.used_units))
+    status.used_units += item.units
+    status.save(update_fields=["used_units"])
+    item.status, item.agent_id, item.offer_expires_at, item.accepted_at = (
+        WorkItemStatus.ACCEPTED,
+        agent_id,
+        None,
+        now,
+    )
+    item.save(update_fields=["status", "agent", "offer_expires_at", "accepted_at", "units"])
+    if get_channel(item.channel).sets_busy and status.is_routable:
+        change_presence(status, get_presence_state(BUSY), actor=SYSTEM, at=now)
+    record(
+        "work_item.accepted",
+        actor=actor,
+        object_type="work_item",
+        object_id=item.pk,
+        payload={
+            "offer_id": None,
+            "agent_id": agent_id,
+            "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
+            "taken_without_offer": True,
+        },
+    )
+    if released is not None:
+        offer_waiting_work(released)
     return item
 
 

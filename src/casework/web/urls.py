@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.web import urls_knowledge, urls_offers, urls_retention
+from casework.web import urls_contracts, urls_knowledge, urls_offers, urls_retention
 from casework.web.views import (
     auth,
     cases,
@@ -85,3 +85,4 @@ urlpatterns = [
 
 # Features with their own URL modules, in the same "web" namespace.
 urlpatterns += urls_offers.urlpatterns + urls_retention.urlpatterns + urls_knowledge.urlpatterns
+urlpatterns += urls_contracts.urlpatterns

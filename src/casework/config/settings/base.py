@@ -77,6 +77,12 @@ CASEWORK_BACKGROUND_JOBS = [
 # carries them, for several machines.
 CASEWORK_REDIS_URL = os.environ.get("CASEWORK_REDIS_URL", "")
 CASEWORK_REALTIME_POLL_SECONDS = float(os.environ.get("CASEWORK_REALTIME_POLL_SECONDS", "0.02"))
+# The phone channel: how old a CTI request's signature may be (older is taken for a replay),
+# and after how long a call answered but never reported ended is closed (its agent freed).
+CASEWORK_CTI_SIGNATURE_TOLERANCE_SECONDS = int(
+    os.environ.get("CASEWORK_CTI_SIGNATURE_TOLERANCE_SECONDS", "300")
+)
+CASEWORK_PHONE_MAX_CALL_SECONDS = int(os.environ.get("CASEWORK_PHONE_MAX_CALL_SECONDS", "14400"))
 # The chat: new chats one client address may start a minute, messages a visitor may send a
 # minute, seconds a handed-over chat waits for an agent before the bot offers a callback or
 # e-mail, answers in a row the bot may fail to understand before it hands over, and the key
@@ -181,6 +187,7 @@ INSTALLED_APPS = [
     "casework.knowledge",
     "casework.analytics",
     "casework.channels.email",
+    "casework.channels.phone",
     "casework.partners",
     "casework.offers",
     "casework.retention",

@@ -69,6 +69,10 @@ class Command(BaseCommand):
             f"Chat: the widget as a website embeds it: {url}/chat/try/ — agents answer in "
             f"{url}/chat/console/ (anna and carla are available)\n"
         )
+        self.stdout.write(
+            "Phone: play the telephone system (anna's line is 201), e.g. Helmut calls:\n"
+            '  .venv/bin/casework phone call "030 2345 6789"   # then: phone answer|hangup ID\n'
+        )
         mailboxes = ", ".join(address for address, *_ in reference.MAILBOXES)
         self.stdout.write(
             f"Mail in: SMTP {options['host']}:{options['smtp_port']} for {mailboxes}\n"

@@ -1,13 +1,18 @@
 /*
- * On every page of the desk but the chat console: a notice when a chat or a callback is
- * offered to the agent (the offer lasts seconds), over the agent's WebSocket. The console
- * has its own socket and shows offers itself.
+ * The agent's WebSocket on every desk page: each signal is passed on as a `desk-signal`
+ * event on <body> (the phone bar reloads on it), and, but on the chat console (which shows
+ * offers itself), a notice when a chat or a callback is offered (the offer lasts seconds).
  */
 (function () {
   "use strict";
   var notice = document.getElementById("desk-notice");
-  if (!notice || document.querySelector(".chat-console") || !("WebSocket" in window)) return;
+  if (!notice || !("WebSocket" in window)) return;
+  var onConsole = !!document.querySelector(".chat-console");
   var failures = 0;
+
+  function signal(data) {
+    document.body.dispatchEvent(new CustomEvent("desk-signal", { detail: data }));
+  }
 
   function show() {
     notice.textContent = notice.dataset.text + " ";
@@ -20,11 +25,17 @@
 
   function connect() {
     var socket = new WebSocket(location.origin.replace(/^http/, "ws") + notice.dataset.socket);
-    socket.onopen = function () { failures = 0; };
+    socket.onopen = function () {
+      // After a reconnect something may have happened meanwhile: look again.
+      if (failures > 0) signal({ kind: "reconnected" });
+      failures = 0;
+    };
     socket.onmessage = function (event) {
       var data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
-      if (data.type === "desk" && data.kind === "offer") show();
+      if (data.type !== "desk") return;
+      signal(data);
+      if (data.kind === "offer" && data.channel !== "phone" && !onConsole) show();
     };
     socket.onclose = function (event) {
       if (event.code === 4403) return; // not an agent
