@@ -26,8 +26,9 @@
   function connect() {
     var socket = new WebSocket(location.origin.replace(/^http/, "ws") + notice.dataset.socket);
     socket.onopen = function () {
-      // After a reconnect something may have happened meanwhile: look again.
-      if (failures > 0) signal({ kind: "reconnected" });
+      // Signals sent before the socket was open (the page was loading, the network was
+      // away) are lost: whoever listens looks again now.
+      signal({ kind: "connected" });
       failures = 0;
     };
     socket.onmessage = function (event) {
