@@ -18,7 +18,15 @@ from casework.analytics.kpis import DEFAULT_TARGET_SECONDS, zone
 from casework.analytics.models import QueueQuarterHour, ServiceLevelTarget
 from casework.cases.models import OPEN_STATUSES, Case, CaseSla
 from casework.kernel import clock
-from casework.routing.models import AgentStatus, PresenceState, Queue, WorkItem, WorkItemStatus
+from casework.routing.models import (
+    AgentStatus,
+    Offer,
+    OfferStatus,
+    PresenceState,
+    Queue,
+    WorkItem,
+    WorkItemStatus,
+)
 
 SLA_HORIZON = timedelta(hours=1)
 
@@ -30,6 +38,8 @@ class QueueNow:
     team: str
     waiting: int = 0
     longest_wait_seconds: float | None = None
+    # Offered to an agent right now (a call ringing, a chat waiting for the accept).
+    offered: int = 0
     open_cases: int = 0
     oldest_open_case_at: datetime | None = None
     answered_today: int = 0
@@ -51,6 +61,16 @@ class QueueNow:
         return level is not None and level < self.target_share
 
 
+@dataclass(frozen=True)
+class OfferInFlight:
+    channel: str
+    queue: str
+    agent: str
+    offered_for_seconds: float
+    expires_in_seconds: float
+    is_affinity: bool
+
+
 @dataclass
 class Wallboard:
     at: datetime
@@ -58,6 +78,7 @@ class Wallboard:
     agents_by_state: list[tuple[str, str, int]]  # code, name, agents
     agents_logged_in: int
     upcoming_breaches: list[CaseSla] = field(default_factory=list)
+    offers: list[OfferInFlight] = field(default_factory=list)
 
     @property
     def waiting(self) -> int:
@@ -94,6 +115,7 @@ def wallboard(
         queue = queues[ids[row["queue_id"]]]
         queue.waiting = row["waiting"]
         queue.longest_wait_seconds = (now - row["since"]).total_seconds()
+    offers = _offers_in_flight(queues, ids, now)
     for row in (
         Case.objects.filter(status__in=OPEN_STATUSES, queue_id__in=ids)
         .values("queue_id")
@@ -115,7 +137,38 @@ def wallboard(
         agents_by_state=agents_by_state,
         agents_logged_in=logged_in,
         upcoming_breaches=upcoming,
+        offers=offers,
     )
+
+
+# The board lists this many offers (oldest first); the queues count them all.
+_OFFERS_LISTED = 20
+
+
+def _offers_in_flight(
+    queues: dict[str, QueueNow], ids: dict[int, str], now: datetime
+) -> list[OfferInFlight]:
+    pending = (
+        Offer.objects.filter(status=OfferStatus.PENDING, item__queue_id__in=ids)
+        .select_related("item", "agent__user")
+        .order_by("offered_at")
+    )
+    listed = []
+    for offer in pending:
+        queue = queues[ids[offer.item.queue_id]]
+        queue.offered += 1
+        if len(listed) < _OFFERS_LISTED:
+            listed.append(
+                OfferInFlight(
+                    channel=offer.item.channel,
+                    queue=queue.name,
+                    agent=offer.agent.display_name,
+                    offered_for_seconds=(now - offer.offered_at).total_seconds(),
+                    expires_in_seconds=max(0.0, (offer.expires_at - now).total_seconds()),
+                    is_affinity=offer.is_affinity,
+                )
+            )
+    return listed
 
 
 def _due_soon(queues: dict[str, QueueNow], ids: dict[int, str], now: datetime) -> list[CaseSla]:

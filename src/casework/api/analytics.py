@@ -103,6 +103,7 @@ class QueueNowOut(Schema):
     team: str
     waiting: int
     longest_wait_seconds: float | None
+    offered: int
     open_cases: int
     oldest_open_case_at: datetime | None
     answered_today: int
@@ -128,6 +129,15 @@ class UpcomingBreachOut(Schema):
     due_at: datetime
 
 
+class OfferInFlightOut(Schema):
+    channel: str
+    queue: str
+    agent: str
+    offered_for_seconds: float
+    expires_in_seconds: float
+    is_affinity: bool
+
+
 class WallboardOut(Schema):
     at: datetime
     waiting: int
@@ -137,12 +147,13 @@ class WallboardOut(Schema):
     agents_by_state: list[AgentStateOut]
     queues: list[QueueNowOut]
     upcoming_breaches: list[UpcomingBreachOut]
+    offers: list[OfferInFlightOut]
 
 
 @router.get("/analytics/wallboard", response={200: WallboardOut, **ERRORS})
 def wallboard(request: HttpRequest):  # noqa: ANN201
-    """What is happening now: waiting work, open cases, service level today, agents by
-    state and the SLA deadlines of the next hour."""
+    """What is happening now: waiting work, offers in flight, open cases, service level
+    today, agents by state and the SLA deadlines of the next hour."""
     board = live.wallboard(kpis.scope_for(actor_of(request)))
     return WallboardOut(
         at=board.at,
@@ -166,6 +177,7 @@ def wallboard(request: HttpRequest):  # noqa: ANN201
             )
             for queue in board.queues
         ],
+        offers=[OfferInFlightOut(**vars(offer)) for offer in board.offers],
         upcoming_breaches=[
             UpcomingBreachOut(
                 case_id=sla.case_id,

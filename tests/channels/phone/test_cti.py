@@ -336,3 +336,39 @@ def test_malformed_events_are_refused_precisely(client, connection, body, field)
 def test_the_secret_is_stored_encrypted(connection):  # noqa: ANN001
     connection.refresh_from_db()
     assert SECRET not in connection.secret
+
+
+def test_a_ringing_call_is_an_offer_in_flight_on_the_wallboard(
+    post_event, line_agent, helmut, phone_queue, test_clock
+):  # noqa: ANN001
+    from casework.analytics import live
+
+    anna = line_agent("201")
+    post_event("new_call", caller="030 23456789")
+    test_clock.advance(5)
+
+    board = live.wallboard()
+
+    queue = next(queue for queue in board.queues if queue.code == phone_queue.code)
+    assert (queue.offered, queue.waiting) == (1, 0)
+    [offer] = board.offers
+    assert (offer.channel, offer.agent) == ("phone", anna.display_name)
+    assert (offer.offered_for_seconds, offer.expires_in_seconds) == (5, 15)
+
+
+def test_an_agent_who_leaves_after_the_call_is_freed_by_the_after_work_timer(
+    post_event, line_agent, helmut, test_clock, run_jobs
+):  # noqa: ANN001
+    """The browser closed mid-call: the call goes on at the telephone, its end still frees
+    the agent — after-call work ends by its timer without a wrap-up."""
+    anna = line_agent("201")
+    post_event("new_call", caller="030 23456789")
+    post_event("answered", agent="201")
+    post_event("hangup")
+    assert _status(anna).presence_id == "after_call_work"
+
+    test_clock.advance(31)  # the phone channel's after-call work: 30 s
+    run_jobs()
+
+    assert _status(anna).presence_id == "available" and _status(anna).used_units == 0
+    assert Call.objects.get().wrapped_at is None

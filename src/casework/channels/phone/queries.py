@@ -109,7 +109,24 @@ def caller_view(actor: Actor, call: Call) -> CallerView | None:
     )
 
 
+# Installed by migration 0002; re-created if the table was emptied (as routing's states).
+DEFAULT_WRAP_UP_CODES = [
+    ("advice", "Beratung", "advice", 10),
+    ("order", "Bestellung / Vertrag", "order / contract", 20),
+    ("billing", "Rechnung", "billing", 30),
+    ("fault", "Störung", "fault", 40),
+    ("complaint", "Beschwerde", "complaint", 50),
+    ("cancellation", "Kündigung", "cancellation", 60),
+    ("other", "Sonstiges", "other", 90),
+]
+
+
 def wrap_up_codes() -> list[WrapUpCode]:
+    if not WrapUpCode.objects.exists():
+        for code, name_de, name_en, order in DEFAULT_WRAP_UP_CODES:
+            WrapUpCode.objects.get_or_create(
+                code=code, defaults={"name_de": name_de, "name_en": name_en, "order": order}
+            )
     return list(WrapUpCode.objects.filter(is_active=True))
 
 

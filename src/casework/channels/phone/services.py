@@ -167,7 +167,7 @@ def current_answer(connection: CtiConnection, call_id: str) -> dict[str, Any]:
 
 def _lock_call(connection: CtiConnection, call_id: str) -> Call | None:
     return (
-        Call.objects.select_for_update()
+        Call.objects.select_for_update(of=("self",))
         .filter(connection=connection, provider_call_id=call_id)
         .select_related("customer")
         .first()
@@ -508,7 +508,7 @@ def end_lost_call(call_id: int) -> None:
     """The job for a call answered hours ago and never reported ended: end it, so the
     agent is free again; the call says its end was not reported."""
     with recording_transaction():
-        call = Call.objects.select_for_update().filter(pk=call_id).first()
+        call = Call.objects.select_for_update(of=("self",)).filter(pk=call_id).first()
         if call is None or call.state != CallState.ANSWERED:
             return
         _finish_work_item(call)
@@ -655,7 +655,7 @@ def _signal(call: Call) -> None:
 
 def _agents_call(call_id: int, actor: Actor) -> Call:
     call = (
-        Call.objects.select_for_update()
+        Call.objects.select_for_update(of=("self",))
         .filter(pk=call_id)
         .select_related("customer", "interaction", "connection")
         .first()
