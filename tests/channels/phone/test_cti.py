@@ -59,7 +59,8 @@ def test_a_withheld_number_is_routed_as_a_new_caller(post_event, line_agent):  #
     call = Call.objects.get()
     assert call.is_withheld and call.remote_number == "" and call.customer is None
     assert answer["action"] == "connect" and answer["customer"] is None
-    assert call.interaction.subject == "Call from withheld number"
+    # Written in the callers' language (the connection's).
+    assert call.interaction.subject == "Anruf mit unterdrückter Rufnummer"
 
 
 def test_answer_and_hangup_keep_the_call_times_and_free_the_agent(

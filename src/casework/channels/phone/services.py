@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from casework.cases.models import OPEN_STATUSES, Case, CaseType
@@ -194,7 +195,16 @@ def _start_call(connection: CtiConnection, event: CtiEvent, *, at: datetime) -> 
         state=CallState.WAITING,
         started_at=at,
     )
-    label = format_phone_national(number) if number else _("withheld number")
+    # The history is written in the callers' language, whoever's request reported the call.
+    with translation.override(connection.language):
+        label = format_phone_national(number) if number else _("withheld number")
+        inbound = direction == CallDirection.INBOUND
+        if number:
+            subject = (_("Call from %(number)s") if inbound else _("Call to %(number)s")) % {
+                "number": label
+            }
+        else:
+            subject = _("Call with withheld number") if inbound else _("Call to an unknown number")
     call.interaction = record_interaction(
         NewInteraction(
             channel="phone",
@@ -202,12 +212,7 @@ def _start_call(connection: CtiConnection, event: CtiEvent, *, at: datetime) -> 
             occurred_at=at,
             customer_id=customer.pk if customer else None,
             sender=label,
-            subject=(
-                _("Call from %(number)s")
-                if direction == CallDirection.INBOUND
-                else _("Call to %(number)s")
-            )
-            % {"number": label},
+            subject=subject,
             payload={"call_id": call.pk},
             external_id=f"{connection.code}:{event.call_id}",
         ),
