@@ -70,6 +70,7 @@ CASEWORK_BACKGROUND_JOBS = [
     "casework.intake.queue.run_once",
     "casework.analytics.aggregation.run_once",
     "casework.kernel.realtime.prune",
+    "casework.classify.schedule.enqueue_due",
 ]
 
 # Real-time signals to browsers (chat, agents' offers). Unset: the embedded way, through a
@@ -77,6 +78,9 @@ CASEWORK_BACKGROUND_JOBS = [
 # carries them, for several machines.
 CASEWORK_REDIS_URL = os.environ.get("CASEWORK_REDIS_URL", "")
 CASEWORK_REALTIME_POLL_SECONDS = float(os.environ.get("CASEWORK_REALTIME_POLL_SECONDS", "0.02"))
+# Retraining the classifiers with agents' corrections, daily from this local time ("03:00");
+# empty: only by `casework classify retrain`.
+CASEWORK_CLASSIFY_RETRAIN_AT = os.environ.get("CASEWORK_CLASSIFY_RETRAIN_AT", "03:00")
 # The phone channel: how old a CTI request's signature may be (older is taken for a replay),
 # and after how long a call answered but never reported ended is closed (its agent freed).
 CASEWORK_CTI_SIGNATURE_TOLERANCE_SECONDS = int(
