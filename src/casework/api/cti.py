@@ -33,7 +33,16 @@ class CtiEventIn(Schema):
     """An event of Casework's own CTI format (the request body; documented here, read by
     `channels.phone.cti.parse_generic`)."""
 
-    event: Literal["new_call", "ringing", "answered", "hold", "resumed", "transferred", "hangup"]
+    event: Literal[
+        "new_call",
+        "ringing",
+        "answered",
+        "hold",
+        "resumed",
+        "transferred",
+        "hangup",
+        "callback_requested",
+    ]
     call_id: str = Field(max_length=250, description="the telephone system's id of the call")
     direction: Literal["inbound", "outbound"] = "inbound"
     caller: str = Field("", description="the calling number; `anonymous` when withheld")
@@ -49,6 +58,13 @@ class CtiEventIn(Schema):
     occurred_at: str = Field("", description="ISO 8601 with offset; default: received")
     language: str = Field("", description="the caller's language (an IVR choice)")
     topic: str = Field("", description="a skill code the IVR chose, preferred while waiting")
+    callback_number: str = Field(
+        "", description="callback_requested: the number to call back (default: the caller's)"
+    )
+    window_start: str = Field("", description="callback_requested: from (ISO 8601); now")
+    window_end: str = Field(
+        "", description="callback_requested: until (ISO 8601); default: 2 hours after the start"
+    )
 
 
 class AgentOut(Schema):

@@ -21,6 +21,8 @@ urlpatterns: list[URLPattern] = [
     path("requests/<slug:code>/", portal.request_form, name="request_form"),
     path("offers/", portal.offers, name="offers"),
     path("offers/<slug:code>/", portal.offer, name="offer"),
+    path("callback/", portal.callback, name="callback"),
+    path("callback/<int:callback_id>/cancel/", portal.callback_cancel, name="callback_cancel"),
     path("settings/", portal.settings_page, name="settings"),
     path("settings/password/", portal.password, name="password"),
 ]

@@ -40,6 +40,8 @@ class EventKind(StrEnum):
     RESUMED = "resumed"
     TRANSFERRED = "transferred"
     HANGUP = "hangup"
+    # The caller chose a callback in the phone menu (instead of waiting).
+    CALLBACK_REQUESTED = "callback_requested"
     # Events a provider sends that change nothing here (sipgate's key presses): kept, ignored.
     OTHER = "other"
 
@@ -83,6 +85,10 @@ class CtiEvent:
     occurred_at: datetime | None = None
     language: str = ""
     topic: str = ""
+    # callback_requested: the number to call (default: the caller's) and the time window.
+    callback_number: str = ""
+    window_start: datetime | None = None
+    window_end: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -144,6 +150,7 @@ _TEXT_FIELDS = (
     "event_id",
     "language",
     "topic",
+    "callback_number",
 )
 
 
@@ -189,9 +196,12 @@ def parse_generic(body: bytes) -> CtiEvent:
         to_queue=text["to_queue"],
         cause=text["cause"],
         event_id=text["event_id"],
-        occurred_at=_parse_time(data.get("occurred_at")),
+        occurred_at=_parse_time(data.get("occurred_at"), field="occurred_at"),
         language=text["language"],
         topic=text["topic"],
+        callback_number=text["callback_number"],
+        window_start=_parse_time(data.get("window_start"), field="window_start"),
+        window_end=_parse_time(data.get("window_end"), field="window_end"),
         raw=data,
     )
 
@@ -248,7 +258,16 @@ def _event(**values: Any) -> CtiEvent:
         raise InvalidInput(_("the call id is missing"), field="call_id")
     if len(call_id) > 250:
         raise InvalidInput(_("the call id is longer than 250 characters"), field="call_id")
-    for name in ("remote", "local", "agent", "to_queue", "cause", "language", "topic"):
+    for name in (
+        "remote",
+        "local",
+        "agent",
+        "to_queue",
+        "cause",
+        "language",
+        "topic",
+        "callback_number",
+    ):
         if len(values.get(name, "")) > 100:
             raise InvalidInput(
                 _("“%(field)s” is longer than 100 characters") % {"field": name}, field=name
@@ -256,15 +275,18 @@ def _event(**values: Any) -> CtiEvent:
     return CtiEvent(**values)
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: Any, *, field: str) -> datetime | None:
     if value in (None, ""):
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise InvalidInput(
-            _("occurred_at must be an ISO 8601 time with its offset, e.g. %(example)s")
-            % {"example": "2026-11-26T10:15:00+01:00"},
-            field="occurred_at",
+            _("%(field)s must be an ISO 8601 time with its offset, e.g. %(example)s")
+            % {"field": field, "example": "2026-11-26T10:15:00+01:00"},
+            field=field,
         )
     return parsed
 

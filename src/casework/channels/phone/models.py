@@ -130,6 +130,7 @@ class CallState(models.TextChoices):
 class CallOutcome(models.TextChoices):
     ANSWERED = "answered", _("answered")
     ABANDONED = "abandoned", _("caller hung up before an answer")
+    CALLBACK = "callback", _("callback requested")
     NOT_REACHED = "not_reached", _("not reached")
     LOST = "lost", _("no end reported")
 
@@ -250,3 +251,57 @@ class CallEvent(models.Model):
         ]
         indexes = [models.Index(fields=["call", "occurred_at"], name="callevent_call")]
         ordering = ["occurred_at", "pk"]
+
+
+class CallbackSource(models.TextChoices):
+    PHONE_MENU = "phone_menu", _("phone menu")
+    PORTAL = "portal", _("portal")
+    AGENT = "agent", _("agent")
+
+
+class CallbackStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    ROUTED = "routed", _("routed to agents")
+    DONE = "done", _("customer reached")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class CallbackRequest(models.Model):
+    """A customer asks to be called back within a time window. At the window's start it
+    becomes routed work (channel `callback`); an outbound call that reaches the customer
+    completes it; when the window ends unanswered it is made urgent."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    number = models.CharField(_("number (E.164)"), max_length=20)
+    source = models.CharField(_("source"), max_length=20, choices=CallbackSource.choices)
+    window_start = models.DateTimeField(_("from"))
+    window_end = models.DateTimeField(_("until"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    queue = models.ForeignKey(
+        "routing.Queue", on_delete=models.PROTECT, related_name="+", verbose_name=_("queue")
+    )
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=CallbackStatus.choices,
+        default=CallbackStatus.SCHEDULED,
+    )
+    work_item = models.OneToOneField(
+        "routing.WorkItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The call it came from (the phone menu's), if any.
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("requested at"))
+
+    class Meta:
+        verbose_name = _("callback request")
+        verbose_name_plural = _("callback requests")
+        indexes = [models.Index(fields=["customer", "status"], name="callback_customer")]

@@ -10,7 +10,13 @@ from django.db.models import Q
 
 from casework.cases.models import Case, CaseType
 from casework.cases.queries import list_open_cases_of_customer
-from casework.channels.phone.models import Call, CallDirection, CallState, WrapUpCode
+from casework.channels.phone.models import (
+    Call,
+    CallbackRequest,
+    CallDirection,
+    CallState,
+    WrapUpCode,
+)
 from casework.customers.models import Contract, ContractStatus, PaymentMethod
 from casework.interactions.models import Interaction
 from casework.interactions.queries import timeline_for_customer
@@ -119,6 +125,29 @@ DEFAULT_WRAP_UP_CODES = [
     ("cancellation", "Kündigung", "cancellation", 60),
     ("other", "Sonstiges", "other", 90),
 ]
+
+
+@dataclass(frozen=True)
+class CallbackToMake:
+    item: WorkItem
+    request: CallbackRequest | None  # None for a callback asked for in a chat
+
+
+def callbacks_to_make(agent_id: int) -> list[CallbackToMake]:
+    """Callbacks the agent has taken and not yet made (the outbound call that reaches the
+    customer completes them)."""
+    items = list(
+        WorkItem.objects.filter(
+            channel="callback", agent_id=agent_id, status=WorkItemStatus.ACCEPTED
+        )
+        .select_related("customer", "case")
+        .order_by("accepted_at")[:10]
+    )
+    requests = {
+        request.work_item_id: request
+        for request in CallbackRequest.objects.filter(work_item__in=items)
+    }
+    return [CallbackToMake(item, requests.get(item.pk)) for item in items]
 
 
 def wrap_up_codes() -> list[WrapUpCode]:

@@ -23,11 +23,13 @@ from django.utils.translation import gettext as _
 
 from casework.cases.models import OPEN_STATUSES, Case, CaseType
 from casework.cases.services import NewCase, open_case
+from casework.channels.phone import callbacks
 from casework.channels.phone.cti import WITHHELD_NUMBERS, CtiEvent, EventKind
 from casework.channels.phone.errors import CallNotFound, CallNotYours, CallStillRunning
 from casework.channels.phone.models import (
     AgentLine,
     Call,
+    CallbackSource,
     CallDirection,
     CallEvent,
     CallOutcome,
@@ -75,13 +77,17 @@ class CallAnswer:
     warning: str = ""
     is_repeat: bool = False
 
+    @property
+    def _waits(self) -> bool:
+        return self.call.is_open and self.call.outcome != CallOutcome.CALLBACK
+
     def to_json(self) -> dict[str, Any]:
         call = self.call
         return {
             "call": call.pk,
             "call_id": call.provider_call_id,
             "state": call.state,
-            "action": "connect" if self.extension else ("queue" if call.is_open else "none"),
+            "action": "connect" if self.extension else ("queue" if self._waits else "none"),
             "agent": (
                 {
                     "id": self.agent.pk,
@@ -329,7 +335,46 @@ def _apply(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, st
         return _transferred(call, event, at=at)
     if event.kind == EventKind.HANGUP:
         return _hangup(call, event, at=at)
+    if event.kind == EventKind.CALLBACK_REQUESTED:
+        return _callback_requested(call, event)
     return _answer(call), _("ignored: this event changes nothing")
+
+
+def _callback_requested(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]:
+    """The caller chose a callback instead of waiting: the call leaves the router, a
+    callback request (their number or the one they keyed in, in the window they chose)
+    takes its place."""
+    if call.state == CallState.ANSWERED:
+        return _answer(call), _("ignored: the call is already in conversation")
+    number = event.callback_number or call.remote_number
+    if not number:
+        raise InvalidInput(
+            _("the caller's number is withheld: the phone menu must send callback_number"),
+            field="callback_number",
+        )
+    hotline = call.hotline
+    callbacks.request_callback(
+        callbacks.NewCallback(
+            number=number,
+            source=CallbackSource.PHONE_MENU,
+            queue=(hotline.queue.code if hotline and hotline.queue else "")
+            or call.connection.default_queue.code,
+            window_start=event.window_start,
+            window_end=event.window_end,
+            customer_id=call.customer_id,
+            language=(hotline.language if hotline else "") or call.connection.language,
+            call_id=call.pk,
+        ),
+        actor=SYSTEM,
+    )
+    item = call.work_item
+    if item is not None and item.channel == "phone":
+        item.refresh_from_db()
+        if item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+            router.withdraw_work_item(item.pk, actor=SYSTEM, reason="callback requested")
+    call.outcome, call.state, call.agent = CallOutcome.CALLBACK, CallState.WAITING, None
+    call.save(update_fields=["outcome", "state", "agent"])
+    return CallAnswer(call, None, ""), _("applied")
 
 
 def _answered(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
@@ -456,6 +501,8 @@ def _hangup(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, s
     if call.state == CallState.ANSWERED:
         call.outcome = CallOutcome.ANSWERED
         _finish_work_item(call)
+    elif call.outcome == CallOutcome.CALLBACK:
+        pass  # the caller hangs up after choosing the callback: nothing left to withdraw
     else:
         call.outcome = (
             CallOutcome.ABANDONED
@@ -501,6 +548,8 @@ def _finish_work_item(call: Call) -> None:
     item.refresh_from_db()
     if item.status == WorkItemStatus.ACCEPTED and item.agent_id == call.agent_id:
         router.complete_work_item(item.pk, actor=SYSTEM)
+        if item.channel == "callback":
+            callbacks.completed(item.pk)
 
 
 def _close_hold(call: Call, at: datetime) -> None:

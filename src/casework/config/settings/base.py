@@ -87,6 +87,10 @@ CASEWORK_CTI_SIGNATURE_TOLERANCE_SECONDS = int(
     os.environ.get("CASEWORK_CTI_SIGNATURE_TOLERANCE_SECONDS", "300")
 )
 CASEWORK_PHONE_MAX_CALL_SECONDS = int(os.environ.get("CASEWORK_PHONE_MAX_CALL_SECONDS", "14400"))
+# A callback asked for without a time window is due from now for this long.
+CASEWORK_CALLBACK_WINDOW_MINUTES = int(os.environ.get("CASEWORK_CALLBACK_WINDOW_MINUTES", "120"))
+# The queue whose agents make the callbacks customers book in the portal.
+CASEWORK_CALLBACK_QUEUE = os.environ.get("CASEWORK_CALLBACK_QUEUE", "service")
 # The chat: new chats one client address may start a minute, messages a visitor may send a
 # minute, seconds a handed-over chat waits for an agent before the bot offers a callback or
 # e-mail, answers in a row the bot may fail to understand before it hands over, and the key

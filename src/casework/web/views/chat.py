@@ -280,6 +280,8 @@ def accept(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
     item = services.accept_callback(item_id, actor=actor)
     if item.case_id:
         return redirect("web:case", case_id=item.case_id)
+    if item.customer_id:  # booked in the portal or the phone menu: who to call
+        return redirect("web:customer", customer_id=item.customer_id)
     return redirect("chat:console")
 
 

@@ -45,6 +45,7 @@ def _render_bar(request: HttpRequest, actor: Actor) -> HttpResponse:
             "wrap_up_codes": queries.wrap_up_codes() if current else [],
             "case_types": queries.case_types_for_calls() if current else [],
             "with_presence": not _on_chat_console(request),
+            "callbacks": queries.callbacks_to_make(actor.id),
         },
     )
 

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from casework.customers.models import Channel, Consent, Customer
 from casework.interactions.files import read_bytes
 from casework.kernel.errors import DomainError, InvalidInput, NotFound
+from casework.portal import callbacks as portal_callbacks
 from casework.portal import cases as portal_cases
 from casework.portal import offers as portal_offers
 from casework.portal import preferences as portal_preferences
@@ -465,6 +466,46 @@ def _settings_context(customer: Customer, **extra: Any) -> dict[str, Any]:
         "section": "settings",
         **extra,
     }
+
+
+@require_http_methods(["GET", "POST"])
+@customer_page
+def callback(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """Book a callback: a number and a two-hour slot; the open ones can be called off."""
+    error = None
+    if request.method == "POST":
+        try:
+            portal_callbacks.book(
+                customer,
+                number=request.POST.get("number", ""),
+                slot=request.POST.get("slot", ""),
+                note=request.POST.get("note", ""),
+            )
+        except InvalidInput as invalid:
+            error = invalid.message
+        else:
+            messages.success(request, _("We will call you back in the time you chose."))
+            return redirect("portal:callback")
+    return _render(
+        request,
+        "callback.html",
+        {
+            "section": "callback",
+            "numbers": portal_callbacks.phone_numbers(customer),
+            "slots": portal_callbacks.slots(),
+            "open_callbacks": portal_callbacks.open_callbacks(customer),
+            "error": error,
+        },
+        status=422 if error else 200,
+    )
+
+
+@require_POST
+@customer_page
+def callback_cancel(request: HttpRequest, customer: Customer, callback_id: int) -> HttpResponse:
+    portal_callbacks.cancel(customer, callback_id)
+    messages.success(request, _("The callback is cancelled."))
+    return redirect("portal:callback")
 
 
 @require_http_methods(["GET", "POST"])
