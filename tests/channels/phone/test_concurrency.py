@@ -57,3 +57,43 @@ def test_concurrent_duplicates_make_one_call():
     assert Call.objects.count() == 1 and WorkItem.objects.count() == 1
     assert Interaction.objects.count() == 1 and CallEvent.objects.count() == 1
     assert sum(1 for answer in answers if not answer.get("repeated")) == 1
+
+
+def test_two_first_events_of_one_call_at_once_start_it_once():
+    """The new-call event and, lost in a retry with another id, a second one: both would
+    start the call; one does, the other finds it."""
+    connection = CtiConnection.objects.create(
+        code="pbx",
+        name="PBX",
+        kind=ConnectionKind.GENERIC,
+        secret=secrets.encrypt("x"),
+        default_queue=QueueFactory(code="phone-service"),
+    )
+    events = [
+        cti.parse_generic(
+            b'{"event": "new_call", "call_id": "c-1", "caller": "030 23456789", "event_id": "%d"}'
+            % n
+        )
+        for n in range(THREADS)
+    ]
+    answers, errors = [], []
+    start = threading.Barrier(THREADS)
+
+    def deliver(event) -> None:  # noqa: ANN001
+        try:
+            start.wait()
+            answers.append(services.receive(connection, event))
+        except BaseException as error:  # noqa: BLE001  (collected and asserted on)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver, args=(event,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == []
+    assert Call.objects.count() == 1 and WorkItem.objects.count() == 1
+    assert CallEvent.objects.count() == THREADS  # each kept; all but one say "already reported"

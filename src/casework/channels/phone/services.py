@@ -21,7 +21,7 @@ from django.db import IntegrityError
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from casework.cases.models import OPEN_STATUSES, Case, CaseType
+from casework.cases.models import Case, CaseType
 from casework.cases.services import NewCase, open_case
 from casework.channels.phone import callbacks
 from casework.channels.phone.cti import WITHHELD_NUMBERS, CtiEvent, EventKind
@@ -112,18 +112,14 @@ class CallAnswer:
 
 def receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
     """Apply one event, once; returns the answer (the first answer again for a repeated
-    delivery). A concurrent twin of the same delivery loses on the unique key and reads the
-    winner's answer."""
+    delivery). A concurrent twin (the same delivery, or another event of a call both would
+    start) loses on a unique key and, once more, finds what the winner wrote."""
     try:
         with recording_transaction():
             return _receive(connection, event)
     except IntegrityError:
-        earlier = CallEvent.objects.filter(
-            connection=connection, dedupe_key=event.dedupe_key
-        ).first()
-        if earlier is None:
-            raise
-        return {**earlier.response, "repeated": True}
+        with recording_transaction():
+            return _receive(connection, event)
 
 
 def _receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
@@ -853,13 +849,3 @@ def wrap_up(call_id: int, *, code: str, note: str, actor: Actor) -> Call:
             router.end_after_work(actor.id)
     _signal(call)
     return call
-
-
-def open_cases_of(call: Call) -> list[Case]:
-    if call.customer_id is None:
-        return []
-    return list(
-        Case.objects.filter(customer_id=call.customer_id, status__in=OPEN_STATUSES)
-        .select_related("case_type", "owner__user")
-        .order_by("-last_activity_at")[:10]
-    )
