@@ -76,3 +76,27 @@ def test_the_demo_licensing_question_goes_to_the_licensing_department():
     licensing = Case.objects.get(parent=request)
     assert licensing.queue.code == "licensing" and licensing.data["work_title"] == "Sommerlied"
     assert licensing.tasks.filter(status="open", step_key="answer-department-question").exists()
+
+
+def test_a_members_mail_arrives_categorised_by_service_type_topic_urgency_and_sentiment():
+    """Issue-level check on the demo's own models: a German mail to the collecting
+    society's mailbox the examples never contained."""
+    load_demo(generated_customers=0, progress=lambda line: None)
+    jana = Customer.objects.get(last_name="Wolff")
+    address = jana.identifiers.get(kind="email").value
+    raw = (
+        f"From: {address}\r\nTo: service@demo.casework.test\r\nSubject: Tantiemen\r\n"
+        "Message-ID: <cat-1@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Guten Tag, in meiner Abrechnung der Tantiemen fehlt mein Lied aus dem Radio. "
+        "Ich bin sehr verärgert. Bitte umgehend klären, die Frist läuft morgen ab.\r\n"
+    ).encode()
+
+    result = receive_email(raw, envelope_from=address, recipients=["service@demo.casework.test"])
+
+    case = Case.objects.get(reference=result.case_reference)
+    found = case.interactions.get().payload["classification"]
+    assert found["topic"]["label"] == "topic-royalties" and found["topic"]["is_confident"]
+    assert found["urgency"]["label"] == "high"
+    assert found["sentiment"]["label"] == "negative"
+    assert {"service_type", "language"} <= set(found)
+    assert 0 < found["topic"]["confidence"] <= 1

@@ -45,7 +45,7 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
     load_processes()
     progress("reference journeys: Helmut Berger, Lisa Schneider, Dr. Jana Wolff")
     if load_classifiers():
-        progress("classifier: service type (advice, support, complaint) trained")
+        progress("classifiers: service type, topic, urgency and sentiment trained")
     created = load_generated_customers(generated_customers)
     progress(f"generated customers: {created} new, {generated_customers} in all")
     from casework.demo.history import load_history  # it builds on this module
@@ -481,18 +481,27 @@ DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 
 
 def load_classifiers() -> bool:
-    """A service-type classifier trained on the demo's own example messages (German and
-    English, written for the demo), so new mail arrives categorised. Once."""
-    if ClassifierTask.objects.filter(name="service_type").exists():
-        return False
-    source = read_labelled_csv(
-        DEMO_DATA / "service_type.csv",
-        text_column="text",
-        label_column="service_type",
-        language_column="language",
-    )
-    train_version("service_type", source, actor=DEMO_ACTOR, trained_by="demo")
-    return True
+    """Classifiers trained on the demo's own example messages (German and English, written
+    for the demo; `tools/demo_messages.py`), so new mail arrives categorised: service type,
+    topic (the demo's topic skills), urgency and sentiment. Each once."""
+    trained = False
+    for task, file_name in (
+        ("service_type", "service_type.csv"),
+        ("topic", "messages.csv"),
+        ("urgency", "messages.csv"),
+        ("sentiment", "messages.csv"),
+    ):
+        if ClassifierTask.objects.filter(name=task).exists():
+            continue
+        source = read_labelled_csv(
+            DEMO_DATA / file_name,
+            text_column="text",
+            label_column=task,
+            language_column="language",
+        )
+        train_version(task, source, actor=DEMO_ACTOR, trained_by="demo")
+        trained = True
+    return trained
 
 
 @recording_transaction()

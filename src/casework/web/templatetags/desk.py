@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from casework.customers.iban import mask_iban
 from casework.customers.identifiers import IdentifierKind, format_phone_national
+from casework.routing.models import Skill
 
 register = template.Library()
 
@@ -95,6 +96,9 @@ _LABEL_NAMES = {
     "negative": _("negative"),
     "neutral": _("neutral"),
     "positive": _("positive"),
+    "low": _("low"),
+    "normal": _("normal"),
+    "high": _("high"),
 }
 
 
@@ -106,5 +110,10 @@ def task_label(task: str) -> str:
 
 @register.filter
 def label_name(label: str) -> str:
-    """A classifier's label in the reader's language where it is a known code."""
-    return capfirst(str(_LABEL_NAMES.get(label, label)))
+    """A classifier's label in the reader's language where it is a known code: the fixed
+    ones above, or a skill's name (topics are the installation's topic skills)."""
+    known = _LABEL_NAMES.get(label)
+    if known is None:
+        skill = Skill.objects.filter(code=label).first()
+        known = skill.name if skill is not None else label
+    return capfirst(str(known))
