@@ -183,3 +183,11 @@ def test_accepting_in_the_desk_then_the_phone_answering(desk, post_event, helmut
     item.refresh_from_db()
     assert item.status == WorkItemStatus.ACCEPTED and item.agent == anna
     assert Call.objects.get().agent == anna
+
+
+def test_a_state_from_an_earlier_day_shows_its_date(desk, anna, test_clock):  # noqa: ANN001
+    test_clock.advance(86400)
+
+    page = desk.get("/phone/bar/").content.decode()
+
+    assert "since 11/30/2026" in page  # set yesterday (en: month/day/year)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from casework.cases.models import CaseType
 from casework.channels.phone import queries, services
+from casework.kernel import clock
 from casework.kernel.actors import Actor
 from casework.kernel.errors import InvalidInput
 from casework.routing import router
@@ -32,13 +33,16 @@ def _render_bar(request: HttpRequest, actor: Actor) -> HttpResponse:
     if actor.id is None:  # an administrator without an agent profile has no line
         return HttpResponse("")
     current = queries.desk_call(actor.id)
+    status = AgentStatus.objects.filter(agent_id=actor.id).select_related("presence").first()
+    since = status.presence_since_at if status else None
     return render(
         request,
         "phone/_bar.html",
         {
-            "status": (
-                AgentStatus.objects.filter(agent_id=actor.id).select_related("presence").first()
-            ),
+            "status": status,
+            # A state set on an earlier day shows its date too.
+            "since_today": since is not None
+            and clock.localtime(since).date() == clock.localtime(clock.now()).date(),
             "presence_states": PresenceState.objects.filter(is_selectable=True),
             "current": current,
             "caller": queries.caller_view(actor, current.call) if current else None,
