@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from casework.cases.models import Case
 from casework.cases.regrouping import merge_cases
 from casework.cases.services import add_note, assign_case
+from casework.channels.phone import callbacks
+from casework.channels.phone.models import CallbackSource
 from casework.chat.models import ChatMessage, Conversation, ConversationState, Sender
 from casework.customers.identifiers import InvalidIdentifier, normalise
 from casework.customers.models import Customer, CustomerIdentifier
@@ -675,12 +677,25 @@ def end_conversation(
 
 
 def request_callback(conversation: Conversation, *, phone: str) -> WorkItem:
-    """In the caller's transaction, conversation locked: a routed callback on the chat's
-    case (the agent who takes it sees the transcript there); the chat stays with the bot."""
+    """In the caller's transaction, conversation locked: a callback request due from now, on
+    the chat's case (the agent who takes it sees the transcript there; it becomes urgent if
+    nobody has taken it when its window ends); the chat stays with the bot."""
     _ensure_case(conversation)
     _withdraw_waiting(conversation, reason="callback requested")
-    item = _route(conversation, channel="callback", external_id=f"chat-callback-{conversation.pk}")
     assert conversation.case is not None
+    callback = callbacks.request_callback(
+        callbacks.NewCallback(
+            number=phone,
+            source=CallbackSource.CHAT,
+            queue=conversation.case.queue.code,
+            customer_id=conversation.customer_id,
+            case_id=conversation.case_id,
+            language=conversation.language,
+        ),
+        actor=SYSTEM,
+    )
+    item = callback.work_item
+    assert item is not None  # due from now: routed at once
     add_note(
         conversation.case,
         _("Callback requested in the chat, on %(phone)s.") % {"phone": phone},

@@ -256,6 +256,7 @@ class CallEvent(models.Model):
 class CallbackSource(models.TextChoices):
     PHONE_MENU = "phone_menu", _("phone menu")
     PORTAL = "portal", _("portal")
+    CHAT = "chat", _("chat")
     AGENT = "agent", _("agent")
 
 
