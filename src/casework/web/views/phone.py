@@ -1,6 +1,7 @@
 """The phone bar on every desk page: presence in one click, the screen pop of a call
-ringing at the agent's line, the running call, and its wrap-up. htmx swaps the bar; without
-JavaScript every form posts and returns to the page it came from."""
+ringing at the agent's line, the running call, its wrap-up, the callbacks to make.
+`static/phone/phone.js` loads the bar and reloads it on the agent's real-time signals; its
+forms post with htmx and get the bar back (plain posts return to the page they came from)."""
 
 from __future__ import annotations
 
