@@ -363,11 +363,7 @@ def _callback_requested(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]:
         ),
         actor=SYSTEM,
     )
-    item = call.work_item
-    if item is not None and item.channel == "phone":
-        item.refresh_from_db()
-        if item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
-            router.withdraw_work_item(item.pk, actor=SYSTEM, reason="callback requested")
+    _withdraw_waiting(call, reason="callback requested")
     call.outcome, call.state, call.agent = CallOutcome.CALLBACK, CallState.WAITING, None
     call.save(update_fields=["outcome", "state", "agent"])
     return CallAnswer(call, None, ""), _("applied")
@@ -442,8 +438,7 @@ def _hold(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str
     else:
         if call.held_since is None:
             return _answer(call), _("ignored: the call was not on hold")
-        call.hold_seconds += max(0, round((at - call.held_since).total_seconds()))
-        call.held_since = None
+        _close_hold(call, at)
     call.save(update_fields=["held_since", "hold_seconds"])
     _signal(call)
     return _answer(call), _("applied")
@@ -505,13 +500,16 @@ def _hangup(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, s
             if call.direction == CallDirection.INBOUND
             else CallOutcome.NOT_REACHED
         )
-        if item is not None and item.channel == "phone":
-            item.refresh_from_db()
-            if item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
-                router.withdraw_work_item(item.pk, actor=SYSTEM, reason=event.cause or "hangup")
-            elif item.status == WorkItemStatus.ACCEPTED:  # taken at the desk, never connected
-                router.complete_work_item(item.pk, actor=SYSTEM)
-    call.state, call.ended_at, call.hangup_cause = CallState.ENDED, at, event.cause[:40]
+        if _withdraw_waiting(call, reason=event.cause or "hangup") == WorkItemStatus.ACCEPTED:
+            assert item is not None  # taken at the desk, never connected
+            router.complete_work_item(item.pk, actor=SYSTEM)
+    _end(call, at=at, cause=event.cause)
+    return _answer(call), _("applied")
+
+
+def _end(call: Call, *, at: datetime, cause: str) -> None:
+    """The call is over (hung up, or closed as lost): its times go on the interaction."""
+    call.state, call.ended_at, call.hangup_cause = CallState.ENDED, at, cause[:40]
     call.save(
         update_fields=["state", "ended_at", "hangup_cause", "outcome", "held_since", "hold_seconds"]
     )
@@ -532,7 +530,19 @@ def _hangup(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, s
         },
     )
     _signal(call)
-    return _answer(call), _("applied")
+
+
+def _withdraw_waiting(call: Call, *, reason: str) -> str | None:
+    """Take the call's phone work item from the router if nobody has it yet; returns the
+    item's status as it was (None: no phone item)."""
+    item = call.work_item
+    if item is None or item.channel != "phone":
+        return None
+    item.refresh_from_db()
+    status = item.status
+    if status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+        router.withdraw_work_item(item.pk, actor=SYSTEM, reason=reason)
+    return status
 
 
 def _finish_work_item(call: Call) -> None:
@@ -561,23 +571,11 @@ def end_lost_call(call_id: int) -> None:
         call = Call.objects.select_for_update(of=("self",)).filter(pk=call_id).first()
         if call is None or call.state != CallState.ANSWERED:
             return
+        now = clock.now()
+        _close_hold(call, now)
         _finish_work_item(call)
-        call.state, call.ended_at, call.outcome = CallState.ENDED, clock.now(), CallOutcome.LOST
-        call.hangup_cause = "not_reported"
-        call.save(update_fields=["state", "ended_at", "outcome", "hangup_cause"])
-        _save_times(call)
-        record(
-            "call.ended",
-            actor=SYSTEM,
-            object_type="call",
-            object_id=call.pk,
-            payload={
-                "outcome": call.outcome,
-                "cause": call.hangup_cause,
-                "agent_id": call.agent_id,
-            },
-        )
-        _signal(call)
+        call.outcome = CallOutcome.LOST
+        _end(call, at=now, cause="not_reported")
 
 
 def _save_times(call: Call) -> None:
