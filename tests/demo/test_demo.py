@@ -100,3 +100,19 @@ def test_a_members_mail_arrives_categorised_by_service_type_topic_urgency_and_se
     assert found["sentiment"]["label"] == "negative"
     assert {"service_type", "language"} <= set(found)
     assert 0 < found["topic"]["confidence"] <= 1
+
+
+def test_the_mobile_operators_mail_opens_the_case_type_of_its_topic():
+    load_demo(generated_customers=0, progress=lambda line: None)
+    raw = (
+        "From: neu@example.org\r\nTo: kundenservice@demo.casework.test\r\nSubject: Netz\r\n"
+        "Message-ID: <topic-1@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Hallo, seit drei Tagen habe ich kein Netz und Anrufe brechen ab. Gruß\r\n"
+    ).encode()
+
+    result = receive_email(
+        raw, envelope_from="neu@example.org", recipients=["kundenservice@demo.casework.test"]
+    )
+
+    case = Case.objects.get(reference=result.case_reference)
+    assert case.case_type.code == "technical-fault" and case.queue.code == "technical"

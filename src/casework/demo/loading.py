@@ -26,7 +26,7 @@ from casework.customers.models import Customer, Product
 from casework.demo import reference
 from casework.demo.names import CITIES, FIRST_NAMES, LAST_NAMES, STREETS
 from casework.events.services import recording_transaction
-from casework.intake.models import ChannelDefault
+from casework.intake.models import ChannelDefault, TopicRoute
 from casework.interactions.models import Interaction
 from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel.actors import Actor, Role
@@ -46,6 +46,7 @@ def load_demo(*, generated_customers: int = 2000, progress: Callable[[str], None
     progress("reference journeys: Helmut Berger, Lisa Schneider, Dr. Jana Wolff")
     if load_classifiers():
         progress("classifiers: service type, topic, urgency and sentiment trained")
+    load_topic_routes()
     created = load_generated_customers(generated_customers)
     progress(f"generated customers: {created} new, {generated_customers} in all")
     from casework.demo.history import load_history  # it builds on this module
@@ -502,6 +503,26 @@ def load_classifiers() -> bool:
         train_version(task, source, actor=DEMO_ACTOR, trained_by="demo")
         trained = True
     return trained
+
+
+# The mobile operator's mailbox opens a general request; a recognised topic picks the
+# case type (and with it the queue) instead.
+TOPIC_ROUTES = [
+    ("topic-billing", "billing-question"),
+    ("topic-technical", "technical-fault"),
+    ("topic-tariffs", "tariff-advice"),
+    ("topic-retention", "retention-offer"),
+]
+
+
+def load_topic_routes() -> None:
+    general = CaseType.objects.get(code="general-request")
+    for topic, case_type in TOPIC_ROUTES:
+        TopicRoute.objects.get_or_create(
+            topic=topic,
+            from_case_type=general,
+            defaults={"case_type": CaseType.objects.get(code=case_type)},
+        )
 
 
 @recording_transaction()

@@ -1,11 +1,17 @@
 from django.contrib import admin
 
-from casework.intake.models import ChannelDefault, QueuedMessage
+from casework.intake.models import ChannelDefault, QueuedMessage, TopicRoute
 
 
 @admin.register(ChannelDefault)
 class ChannelDefaultAdmin(admin.ModelAdmin):
     list_display = ("channel", "case_type")
+
+
+@admin.register(TopicRoute)
+class TopicRouteAdmin(admin.ModelAdmin):
+    list_display = ("topic", "from_case_type", "case_type", "queue", "is_active")
+    list_filter = ("is_active",)
 
 
 @admin.register(QueuedMessage)

@@ -1,4 +1,5 @@
-"""Intake configuration: which case type a channel's new messages open."""
+"""Intake configuration: which case type a channel's new messages open, and where a
+recognised topic sends them instead."""
 
 from __future__ import annotations
 
@@ -20,6 +21,46 @@ class ChannelDefault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.case_type}"
+
+
+class TopicRoute(models.Model):
+    """A rule of the installation: a new message whose topic the classifier recognised
+    confidently opens this case type (in this queue) instead of its default — only where its
+    default is `from_case_type`, when one is named (e.g. one mailbox's messages)."""
+
+    topic = models.CharField(_("topic (classifier label)"), max_length=100)
+    from_case_type = models.ForeignKey(
+        "cases.CaseType",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("only instead of case type"),
+    )
+    case_type = models.ForeignKey(
+        "cases.CaseType", on_delete=models.PROTECT, related_name="+", verbose_name=_("case type")
+    )
+    queue = models.ForeignKey(
+        "routing.Queue",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("queue (default: the case type's)"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("topic route")
+        verbose_name_plural = _("topic routes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "from_case_type"], name="topicroute_unique_topic"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} → {self.case_type}"
 
 
 class QueuedStatus(models.TextChoices):

@@ -36,7 +36,7 @@ from casework.customers.services import IdentifierTaken, NewCustomer, RawIdentif
 from casework.events.services import recording_transaction
 from casework.intake.classification import classify_message, service_type_of
 from casework.intake.messages import InboundMessage, find_case_reference, split_name
-from casework.intake.models import ChannelDefault
+from casework.intake.models import ChannelDefault, TopicRoute
 from casework.interactions.models import Direction, Interaction
 from casework.interactions.services import NewInteraction, find_by_external_id, record_interaction
 from casework.kernel.actors import Actor
@@ -253,19 +253,26 @@ def _ingest_new(message: InboundMessage, identifiers: list[Identifier]) -> Intak
     payload = dict(message.payload)
     if case is None:
         queue = message.queue
+        case_type = _case_type_for(message)
         classified = classify_message(message.text or message.subject)
         if classified.results:
             payload["classification"] = classified.results
+        route = _topic_route(classified.confident_label("topic"), case_type.pk)
+        if route is not None:
+            # The installation's rule for the recognised topic (None: the type's own queue).
+            case_type, queue = route.case_type, route.queue_code
+            payload["topic_route"] = {"topic": route.topic, "case_type": case_type.code}
+        belongs_in = queue
         if classified.is_uncertain and settings.CASEWORK_TRIAGE_QUEUE:
             # A person decides what the classifiers could not.
             queue = settings.CASEWORK_TRIAGE_QUEUE
         if customer is None and message.unknown_sender_queue:
             # The case waits to be identified; linking it moves it on to where it belongs.
             queue = message.unknown_sender_queue
-            payload["queue_after_identification"] = message.queue
+            payload["queue_after_identification"] = belongs_in
         case = open_case(
             NewCase(
-                case_type=_case_type_for(message),
+                case_type=case_type,
                 subject=message.subject or _first_line(message.text) or message.channel,
                 customer_id=customer.pk if customer else None,
                 queue=_cached("queue", queue, get_queue) if queue else None,
@@ -390,10 +397,42 @@ T = TypeVar("T")
 
 
 def forget_cached_defaults() -> None:
-    """After changing channel defaults, case types or queues in this process (tests, admin
-    actions)."""
+    """After changing channel defaults, case types, queues or topic routes in this process
+    (tests, admin actions)."""
+    global _topic_routes
     _defaults.clear()
     _by_code.clear()
+    _topic_routes = None
+
+
+@dataclass(frozen=True)
+class _Route:
+    topic: str
+    case_type: CaseType
+    queue_code: str | None
+
+
+_topic_routes: tuple[float, dict[tuple[str, int | None], _Route]] | None = None
+
+
+def _topic_route(topic: str | None, default_case_type_id: int) -> _Route | None:
+    """The active rule for a confidently recognised topic: the one for this default case
+    type, else the general one. All rules are remembered for a few seconds."""
+    global _topic_routes
+    if not topic:
+        return None
+    if _topic_routes is None or time.monotonic() - _topic_routes[0] > _DEFAULTS_TTL_SECONDS:
+        routes = {
+            (rule.topic, rule.from_case_type_id): _Route(
+                rule.topic, rule.case_type, rule.queue.code if rule.queue else None
+            )
+            for rule in TopicRoute.objects.filter(is_active=True).select_related(
+                "case_type__default_queue__team", "queue"
+            )
+        }
+        _topic_routes = (time.monotonic(), routes)
+    routes = _topic_routes[1]
+    return routes.get((topic, default_case_type_id)) or routes.get((topic, None))
 
 
 def _cached(kind: str, code: str, load: Callable[[str], T]) -> T:
