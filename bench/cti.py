@@ -23,20 +23,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import shutil
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import fresh_db
 import measure
 import report
 
-CACHE_DIR = Path(os.environ.get("CASEWORK_BENCH_DIR", "/tmp/casework-bench"))
-SQLITE_PATH = CACHE_DIR / "cti.sqlite3"
-PG_NAME = "casework_bench_cti"
+NAME = "cti"  # /tmp/casework-bench/cti.sqlite3, or the database casework_bench_cti
 SECRET = "bench-secret"
 
 
@@ -49,48 +46,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     measure.add_quiet_wait_option(parser)
     return parser.parse_args()
-
-
-def setup_django(engine: str) -> None:
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    if engine == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{SQLITE_PATH}"
-    else:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-        _pg_admin(f'CREATE DATABASE "{PG_NAME}"')
-        url = f"{report.PG_SERVER_URL}/{PG_NAME}"
-    data_dir = CACHE_DIR / "cti-data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    os.environ["CASEWORK_DATA_DIR"] = str(data_dir)
-    os.environ["CASEWORK_DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "casework.config.settings.demo"
-    os.environ.setdefault("CASEWORK_LOG_LEVEL", "WARNING")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
-def _pg_admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{report.PG_SERVER_URL}/postgres", autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def drop_database(engine: str) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if engine == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-    else:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
 
 
 def load_data(args: argparse.Namespace) -> list[str]:
@@ -247,7 +202,7 @@ def check(args: argparse.Namespace) -> list[str]:
 def main() -> int:
     args = parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    setup_django(args.db)
+    fresh_db.setup_django(args.db, NAME)
     try:
         numbers = load_data(args)
         measure.wait_for_quiet(args.quiet_wait)
@@ -301,7 +256,7 @@ def main() -> int:
         )
         return 1 if problems else 0
     finally:
-        drop_database(args.db)
+        fresh_db.drop_database(args.db, NAME)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     .venv/bin/python bench/routing_sim.py --db sqlite            # the whole day
     .venv/bin/python bench/routing_sim.py --db pg --scale 0.05   # 5 % of everything
 
-A fresh database (`/tmp/casework-bench/routing-sim.sqlite3`, or `casework_bench_routing`
+A fresh database (`/tmp/casework-bench/routing-sim.sqlite3`, or `casework_bench_routing_sim`
 on PostgreSQL), migrated, then in bulk: 11,500 agents in 300 teams with skill mixes
 (12 topics at proficiency 2–10, German for all, English/Turkish/Russian in some teams),
 one queue per topic (its topic skill required), and the callers as customers. The day,
@@ -37,9 +37,7 @@ import argparse
 import heapq
 import itertools
 import math
-import os
 import random
-import shutil
 import sys
 import time
 from collections import defaultdict, deque
@@ -48,13 +46,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import fresh_db
 import measure
 import report
 
 REPO_DIR = Path(__file__).resolve().parents[1]
-CACHE_DIR = Path(os.environ.get("CASEWORK_BENCH_DIR", "/tmp/casework-bench"))
-SQLITE_PATH = CACHE_DIR / "routing-sim.sqlite3"
-PG_NAME = "casework_bench_routing"
+NAME = "routing-sim"  # /tmp/casework-bench/routing-sim.sqlite3, or casework_bench_routing_sim
 
 TARGET_DECISIONS_PER_SECOND = 2000.0
 TARGET_P99_MS = 5.0
@@ -375,48 +372,6 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
 # --- The real router ---
 
 
-def setup_django(engine: str) -> None:
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    if engine == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{SQLITE_PATH}"
-    else:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-        _pg_admin(f'CREATE DATABASE "{PG_NAME}"')
-        url = f"{report.PG_SERVER_URL}/{PG_NAME}"
-    data_dir = CACHE_DIR / "routing-sim-data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    os.environ["CASEWORK_DATA_DIR"] = str(data_dir)
-    os.environ["CASEWORK_DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "casework.config.settings.demo"
-    os.environ.setdefault("CASEWORK_LOG_LEVEL", "WARNING")
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
-def _pg_admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{report.PG_SERVER_URL}/postgres", autocommit=True) as conn:
-        conn.execute(statement)
-
-
-def drop_database(engine: str) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if engine == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-    else:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{PG_NAME}" WITH (FORCE)')
-
-
 def load_reference_data(agents: list[AgentSpec], customers: int) -> dict[str, Any]:
     """Skills, teams, queues, agents with skills and status rows, customers: in bulk."""
     from django.contrib.auth import get_user_model
@@ -691,12 +646,12 @@ def main() -> int:
     baseline = run_round_robin(agents, contacts)
     print(f"round-robin baseline simulated in {time.perf_counter() - baseline_started:.1f} s")
 
-    setup_django(args.db)
+    fresh_db.setup_django(args.db, NAME)
     ids = load_reference_data(agents, customers)
     print(f"reference data loaded in {ids['load_seconds']} s")
     measure.wait_for_quiet(args.quiet_wait)
 
-    with measure.MachineLoad(PG_NAME if args.db == "pg" else None) as load:
+    with measure.MachineLoad(fresh_db.pg_name(NAME) if args.db == "pg" else None) as load:
         counter = measure.QueryCounter()
         with counter.installed():
             run = run_router(agents, contacts, ids, args.max_wall)
@@ -776,7 +731,7 @@ def main() -> int:
         },
     )
     if not args.keep:
-        drop_database(args.db)
+        fresh_db.drop_database(args.db, NAME)
     return 0
 
 
