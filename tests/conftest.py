@@ -8,7 +8,9 @@ from casework.classify.prediction import forget_cached_models
 from casework.intake.classification import forget_active_tasks
 from casework.intake.services import forget_cached_defaults
 from casework.kernel.actors import Actor
+from casework.routing.config import forget_cached_config
 from casework.routing.queries import actor_for_agent
+from casework.routing.table import forget_routing_table
 from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeFactory
 
 # The case engine's fixtures (`engine`: the shipped case types published) and real
@@ -24,12 +26,16 @@ def _fresh_intake_defaults():  # noqa: ANN202
     forget_loaded_definitions()
     forget_cached_models()
     forget_active_tasks()
+    forget_cached_config()
+    forget_routing_table()
     yield
     forget_cached_defaults()
     forget_cached_tokens()
     forget_loaded_definitions()
     forget_cached_models()
     forget_active_tasks()
+    forget_cached_config()
+    forget_routing_table()
 
 
 @pytest.fixture

@@ -36,7 +36,9 @@ def test_a_call_needs_the_whole_agent(queue, make_agent):
 
 
 def test_capacity_is_configured_in_the_database(queue, make_agent):
-    ChannelCapacity.objects.filter(channel="chat").update(units=50)
+    chat = ChannelCapacity.objects.get(channel="chat")
+    chat.units = 50
+    chat.save()  # as the admin does: the process forgets its copy at once
     make_agent()
 
     chats = [submit(call(queue, channel="chat")) for _ in range(3)]

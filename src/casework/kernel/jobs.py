@@ -25,7 +25,7 @@ from typing import Any
 from django.db import connection
 from django.utils.module_loading import autodiscover_modules
 
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.leases import lease_due
 from casework.kernel.models import Job, JobStatus
 
@@ -84,18 +84,22 @@ def enqueue(
         return job
     # INSERT … ON CONFLICT DO NOTHING: a job scheduled under this key before (by this change,
     # an earlier one, or a concurrent one) stays the only one.
-    Job.objects.bulk_create([job], ignore_conflicts=True)
+    if sql.insert_if_absent(job):
+        return job
     return Job.objects.get(key=key)
 
 
 def cancel(key: str) -> bool:
     """Cancel a queued job by its key (a timer that is no longer needed). In the caller's
     transaction. Returns whether one was cancelled."""
+    finished_at = Job._meta.get_field("finished_at").get_db_prep_save(clock.now(), connection)
     return bool(
-        Job.objects.filter(key=key, status=JobStatus.QUEUED).update(
-            status=JobStatus.CANCELLED, finished_at=clock.now()
-        )
+        sql.execute(_CANCEL, [JobStatus.CANCELLED.value, finished_at, key, JobStatus.QUEUED.value])
     )
+
+
+# Timers are cancelled on hot paths (every accepted offer): one statement, no ORM compiling.
+_CANCEL = 'UPDATE kernel_job SET status = %s, finished_at = %s WHERE "key" = %s AND status = %s'
 
 
 def backoff(attempts: int) -> timedelta:
@@ -129,7 +133,8 @@ def _run_one(job_id: int) -> None:
         # Imported here: events sits above kernel, and only running jobs needs it.
         from casework.events.services import recording_transaction
 
-        job = Job.objects.filter(pk=job_id).first()
+        found = sql.select(Job, _JOB, [job_id])
+        job = found[0] if found else None
         registration = _registry.get(job.kind) if job is not None else None
         if job is not None and registration is not None and not registration.transactional:
             if job.status != JobStatus.QUEUED:
@@ -141,20 +146,24 @@ def _run_one(job_id: int) -> None:
                 )
             return
         with recording_transaction():
-            job = Job.objects.select_for_update().filter(pk=job_id).first()
-            if job is None or job.status != JobStatus.QUEUED:
+            locked = sql.select_locked(Job, _JOB, [job_id])
+            if not locked or locked[0].status != JobStatus.QUEUED:
                 return  # cancelled meanwhile, or finished by a worker whose lease expired
+            job = locked[0]
             registration = _registry.get(job.kind)
             if registration is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             registration.handler(job.payload)
             job.status, job.finished_at = JobStatus.DONE, clock.now()
-            job.save(update_fields=["status", "finished_at"])
+            sql.update(job, ["status", "finished_at"])
             return
     except Exception as exc:  # the handler's writes are rolled back; record and retry
         logger.warning("job %s failed: %s", job_id, exc, exc_info=True)
         error = f"{type(exc).__name__}: {exc}"
     _record_failure(job_id, error)
+
+
+_JOB = "SELECT {columns} FROM kernel_job t WHERE t.id = %s"
 
 
 def _record_failure(job_id: int, error: str) -> None:

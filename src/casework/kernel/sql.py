@@ -48,6 +48,25 @@ def insert(instance: M) -> M:
     return instance
 
 
+def insert_if_absent(instance: M) -> bool:
+    """INSERT one new instance unless a unique constraint already holds such a row
+    (`ON CONFLICT DO NOTHING`); sets its pk and returns True if it was inserted."""
+    db = connections[DEFAULT_DB_ALIAS]
+    model = type(instance)
+    sql, fields = _insert_statement(model, db.vendor)
+    sql = sql.replace(" RETURNING ", " ON CONFLICT DO NOTHING RETURNING ")
+    params = [f.get_db_prep_save(f.pre_save(instance, add=True), db) for f in fields]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = db.alias
+    return True
+
+
 def insert_many(instances: Sequence[Model], *, batch_size: int = 500) -> None:
     """INSERT new instances of one model in multi-row statements (their pks stay unset)."""
     if not instances:
@@ -81,6 +100,12 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def execute(sql: str, params: Sequence[Any]) -> int:
@@ -133,3 +158,43 @@ def select(
         )
         for row in rows
     ]
+
+
+@cache
+def _update_statement(
+    model: type[Model], names: tuple[str, ...], vendor: str
+) -> tuple[str, tuple[Any, ...]]:
+    quote = connection.ops.quote_name
+    fields = tuple(model._meta.get_field(name) for name in names)
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+        f"WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    return sql, fields
+
+
+def update(instance: Model, fields: Sequence[str]) -> int:
+    """UPDATE the named fields of a stored instance by its pk, like
+    `save(update_fields=fields)`; returns the number of rows changed (0 or 1)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, model_fields = _update_statement(type(instance), tuple(fields), db.vendor)
+    params = [f.get_db_prep_save(f.pre_save(instance, add=False), db) for f in model_fields]
+    params.append(instance.pk)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def select_locked(
+    model: type[M], sql_template: str, params: Sequence[Any], *, skip_locked: bool = False
+) -> list[M]:
+    """`select()` with the rows locked for the rest of the transaction where the database
+    locks rows (PostgreSQL; SQLite's writers are serialised already). With `skip_locked`,
+    rows another transaction holds are left out instead of waited for."""
+    features = connections[DEFAULT_DB_ALIAS].features
+    if features.has_select_for_update:
+        sql_template += " FOR UPDATE"
+        if skip_locked and features.has_select_for_update_skip_locked:
+            sql_template += " SKIP LOCKED"
+    return select(model, sql_template, params)

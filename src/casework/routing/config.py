@@ -1,9 +1,16 @@
 """The router's configuration as the database holds it: presence states and channel
 weights. Migration 0003 seeds the defaults; a database emptied by a test flush gets them
-again on first use, so the router never depends on rows someone may have deleted."""
+again on first use, so the router never depends on rows someone may have deleted.
+
+Every router call needs some of these rows; each process remembers them for a few seconds
+(`CONFIG_TTL_SECONDS`) and forgets them at once when it changes one itself (admin)."""
 
 from __future__ import annotations
 
+import time
+from typing import TypeVar
+
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 
 from casework.routing.errors import UnknownChannel, UnknownPresenceState
@@ -65,7 +72,7 @@ def ensure_defaults() -> None:
 
 
 def get_channel(channel: str) -> ChannelCapacity:
-    found = ChannelCapacity.objects.filter(channel=channel).first()
+    found = _remembered(ChannelCapacity, channel)
     if found is None:
         ensure_defaults()
         found = ChannelCapacity.objects.filter(channel=channel).first()
@@ -78,7 +85,7 @@ def get_channel(channel: str) -> ChannelCapacity:
 
 
 def get_presence_state(code: str) -> PresenceState:
-    found = PresenceState.objects.filter(code=code).first()
+    found = _remembered(PresenceState, code)
     if found is None:
         ensure_defaults()
         found = PresenceState.objects.filter(code=code).first()
@@ -87,3 +94,31 @@ def get_presence_state(code: str) -> PresenceState:
             _("unknown presence state “%(state)s”") % {"state": code}, field="state"
         )
     return found
+
+
+CONFIG_TTL_SECONDS = 5.0
+
+Row = TypeVar("Row", ChannelCapacity, PresenceState)
+_rows: dict[type, tuple[float, dict[str, object]]] = {}
+
+
+def _remembered(model: type[Row], code: str) -> Row | None:
+    """The row of `model` with this code, from a copy of the table at most a few seconds old."""
+    cached = _rows.get(model)
+    if cached is None or time.monotonic() - cached[0] > CONFIG_TTL_SECONDS:
+        key = "channel" if model is ChannelCapacity else "code"
+        cached = (time.monotonic(), {getattr(row, key): row for row in model.objects.all()})
+        _rows[model] = cached
+    return cached[1].get(code)  # type: ignore[return-value]
+
+
+def forget_cached_config(**_signal: object) -> None:
+    """After changing presence states or channel capacities (admin, tests)."""
+    _rows.clear()
+
+
+for _model in (ChannelCapacity, PresenceState):
+    post_save.connect(forget_cached_config, sender=_model, dispatch_uid=f"routing-config-{_model}")
+    post_delete.connect(
+        forget_cached_config, sender=_model, dispatch_uid=f"routing-config-del-{_model}"
+    )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from casework.events.services import record, recording_transaction
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import PermissionDenied
 from casework.routing.config import AFTER_CALL_WORK, OFFLINE, get_presence_state
@@ -30,9 +31,9 @@ from casework.routing.models import (
 def lock_agent_status(agent_id: int) -> AgentStatus:
     """The agent's status row, locked for the rest of the transaction; created (offline)
     on first use. `UnknownAgent` if there is no such active agent."""
-    status = AgentStatus.objects.select_for_update().filter(agent_id=agent_id).first()
-    if status is not None:
-        return status
+    found = sql.select_locked(AgentStatus, _STATUS, [agent_id])
+    if found:
+        return found[0]
     if not Agent.objects.filter(pk=agent_id, user__is_active=True).exists():
         raise UnknownAgent(
             _("agent %(agent_id)s not found") % {"agent_id": agent_id}, agent_id=agent_id
@@ -52,7 +53,10 @@ def lock_agent_status(agent_id: int) -> AgentStatus:
         PresenceLog.objects.create(
             agent_id=agent_id, presence=offline, started_at=now, set_by="system:routing"
         )
-    return AgentStatus.objects.select_for_update().get(agent_id=agent_id)
+    return sql.select_locked(AgentStatus, _STATUS, [agent_id])[0]
+
+
+_STATUS = "SELECT {columns} FROM routing_agentstatus t WHERE t.agent_id = %s"
 
 
 @recording_transaction()
@@ -85,9 +89,9 @@ def change_presence(
     previous = status.presence_id
     if previous == presence.code:
         return False
-    PresenceLog.objects.filter(agent_id=status.agent_id, ended_at__isnull=True).update(ended_at=at)
-    PresenceLog.objects.create(
-        agent_id=status.agent_id, presence=presence, started_at=at, set_by=actor.label
+    sql.execute(_END_LOG, [_LOG_ENDED_AT.get_db_prep_save(at, connection), status.agent_id])
+    sql.create(
+        PresenceLog, agent_id=status.agent_id, presence=presence, started_at=at, set_by=actor.label
     )
     became_routable = presence.is_routable and not status.is_routable
     status.presence_id, status.presence_since_at = presence.code, at
@@ -96,7 +100,7 @@ def change_presence(
     if became_routable:
         status.idle_since_at = at
         fields.append("idle_since_at")
-    status.save(update_fields=fields)
+    sql.update(status, fields)
     record(
         "presence.changed",
         actor=actor,
@@ -107,6 +111,10 @@ def change_presence(
     if previous == AFTER_CALL_WORK:
         _wrapped_up(status.agent_id, actor=actor, at=at)
     return True
+
+
+_END_LOG = "UPDATE routing_presencelog SET ended_at = %s WHERE agent_id = %s AND ended_at IS NULL"
+_LOG_ENDED_AT = PresenceLog._meta.get_field("ended_at")
 
 
 def _wrapped_up(agent_id: int, *, actor: Actor, at: datetime) -> None:

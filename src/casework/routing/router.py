@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -59,11 +59,11 @@ from casework.routing.models import (
     OfferStatus,
     Queue,
     RoutingRule,
-    Skill,
     WorkItem,
     WorkItemStatus,
 )
 from casework.routing.presence import change_presence, lock_agent_status
+from casework.routing.table import routing_table
 
 SYSTEM = Actor.system("routing")
 
@@ -100,9 +100,9 @@ class NewWorkItem:
 def submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
     """Queue a work item and offer it to the best agent who qualifies now, if any."""
     if new.external_id:
-        existing = WorkItem.objects.filter(channel=new.channel, external_id=new.external_id).first()
-        if existing is not None:
-            return existing
+        existing = sql.select(WorkItem, _ITEM_BY_EXTERNAL_ID, [new.channel, new.external_id])
+        if existing:
+            return existing[0]
     channel = get_channel(new.channel)
     now = clock.now()
     case = _find_case(new.case_id)
@@ -145,6 +145,11 @@ def submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
     return item
 
 
+_ITEM_BY_EXTERNAL_ID = (
+    "SELECT {columns} FROM routing_workitem t WHERE t.channel = %s AND t.external_id = %s"
+)
+
+
 def _find_case(case_id: int | None) -> Case | None:
     if case_id is None:
         return None
@@ -162,12 +167,12 @@ def _customer_of(case: Case | None) -> int | None:
 def _match_rule(new: NewWorkItem, case: Case | None, now: datetime) -> RoutingRule | None:
     """The first active rule of the routing table whose conditions all hold."""
     segment = new.customer_segment
-    rules = RoutingRule.objects.filter(is_active=True).filter(
-        Q(channel="") | Q(channel=new.channel),
-        Q(language="") | Q(language=new.language),
-    )
     local_time = clock.localtime(now).time()
-    for rule in rules.order_by("order", "pk"):
+    for rule in routing_table().rules:
+        if rule.channel and rule.channel != new.channel:
+            continue
+        if rule.language and rule.language != new.language:
+            continue
         if rule.case_type_id and (case is None or case.case_type_id != rule.case_type_id):
             continue
         if rule.service_type and (case is None or case.service_type != rule.service_type):
@@ -202,7 +207,7 @@ def _in_window(at: time, start: time | None, end: time | None) -> bool:
 
 def _target_queue(new: NewWorkItem, rule: RoutingRule | None) -> Queue:
     if new.queue:
-        queue = Queue.objects.filter(code=new.queue).first()
+        queue = routing_table().queues.get(new.queue)
         if queue is None:
             raise NoRoute(_("unknown queue “%(queue)s”") % {"queue": new.queue}, field="queue")
         return queue
@@ -218,11 +223,7 @@ def _target_queue(new: NewWorkItem, rule: RoutingRule | None) -> Queue:
 def _queue_requirements(queue_id: int | None) -> list[matching.Requirement]:
     if queue_id is None:
         return []
-    through = Queue.required_skills.through
-    return [
-        (skill_id, 1)
-        for skill_id in through.objects.filter(queue_id=queue_id).values_list("skill_id", flat=True)
-    ]
+    return [(skill_id, 1) for skill_id in routing_table().queue_skills.get(queue_id, ())]
 
 
 def _plan(
@@ -236,7 +237,7 @@ def _plan(
             target.append((rule_skill.skill_id, rule_skill.min_level))
     own = {**new.desired_skills, **new.required_skills}
     if own:
-        skill_ids = dict(Skill.objects.filter(code__in=own).values_list("code", "pk"))
+        skill_ids = routing_table().skill_ids
         missing = sorted(set(own) - set(skill_ids))
         if missing:
             raise NoRoute(
@@ -272,20 +273,22 @@ def _preferred_agent(new: NewWorkItem, case: Case | None) -> int | None:
     customer_id = new.customer_id if new.customer_id is not None else _customer_of(case)
     if customer_id is None:
         return None
-    last = (
-        WorkItem.objects.filter(customer_id=customer_id, accepted_at__isnull=False)
-        .order_by("-accepted_at")
-        .values_list("agent_id", flat=True)
-        .first()
-    )
+    last = sql.fetch_one(_LAST_AGENT, [customer_id])
     if last is not None:
-        return last
-    return (
-        Case.objects.filter(customer_id=customer_id, status__in=OPEN_STATUSES, owner__isnull=False)
-        .order_by("-last_activity_at")
-        .values_list("owner_id", flat=True)
-        .first()
-    )
+        return last[0]
+    owner = sql.fetch_one(_OPEN_CASE_OWNER, [customer_id, *(s.value for s in OPEN_STATUSES)])
+    return owner[0] if owner is not None else None
+
+
+_LAST_AGENT = (
+    "SELECT agent_id FROM routing_workitem WHERE customer_id = %s AND accepted_at IS NOT NULL"
+    " ORDER BY accepted_at DESC LIMIT 1"
+)
+_OPEN_CASE_OWNER = (
+    "SELECT owner_id FROM cases_case WHERE customer_id = %s AND owner_id IS NOT NULL"
+    f" AND status IN ({', '.join(['%s'] * len(OPEN_STATUSES))})"
+    " ORDER BY last_activity_at DESC LIMIT 1"
+)
 
 
 def _route_item(item: WorkItem, channel: ChannelCapacity, *, now: datetime) -> Offer | None:
@@ -361,9 +364,9 @@ def _offer(
         status.agent_id,
         expires_at,
     )
-    item.save(update_fields=["status", "agent", "offer_expires_at"])
+    sql.update(item, ["status", "agent", "offer_expires_at"])
     status.used_units += item.units
-    status.save(update_fields=["used_units"])
+    sql.update(status, ["used_units"])
     offer = sql.create(
         Offer,
         item_id=item.pk,
@@ -412,35 +415,32 @@ def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer |
     free = status.capacity_units - status.used_units
     if free <= 0:
         return None
-    skills = dict(
-        AgentSkill.objects.filter(agent_id=status.agent_id).values_list("skill_id", "proficiency")
-    )
-    keys = [
-        key
-        for key in WorkItem.objects.filter(status=WorkItemStatus.QUEUED)
-        .values_list("required_key", flat=True)
-        .distinct()
-        if _meets(skills, matching.parse_requirement_key(key))
-    ]
+    queued_keys = [row[0] for row in sql.fetch_all(_QUEUED_KEYS, [WorkItemStatus.QUEUED.value])]
+    if not queued_keys:
+        return None  # nothing waits: the usual case when enough agents are at work
+    skills = dict(sql.fetch_all(_AGENT_SKILLS, [status.agent_id]))
+    keys = [key for key in queued_keys if _meets(skills, matching.parse_requirement_key(key))]
     if not keys:
         return None
-    waiting = WorkItem.objects.filter(
-        status=WorkItemStatus.QUEUED, required_key__in=keys, units__lte=free
-    )
     # The most urgent by priority and the oldest: aging may lift an old low-priority item
     # above newer urgent ones, so both ends are looked at.
-    by_priority = list(waiting.order_by("-priority", "queued_at")[:_CANDIDATE_WINDOW])
-    by_age = list(waiting.order_by("queued_at")[:_CANDIDATE_WINDOW])
+    where = (
+        "SELECT {columns} FROM routing_workitem t WHERE t.status = %s AND t.units <= %s"
+        f" AND t.required_key IN ({', '.join(['%s'] * len(keys))})"
+    )
+    params = [WorkItemStatus.QUEUED.value, free, *keys, _CANDIDATE_WINDOW]
+    by_priority = sql.select(WorkItem, where + _BY_PRIORITY, params)
+    by_age = sql.select(WorkItem, where + _BY_AGE, params)
     candidates = {item.pk: item for item in [*by_priority, *by_age]}
     if not candidates:
         return None
-    refused = set(
-        Offer.objects.filter(
-            agent_id=status.agent_id,
-            item_id__in=candidates,
-            status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
-        ).values_list("item_id", flat=True)
-    )
+    refused = {
+        row[0]
+        for row in sql.fetch_all(
+            _REFUSED.format(items=", ".join(["%s"] * len(candidates))),
+            [status.agent_id, *candidates],
+        )
+    }
     now = clock.now()
     ranked = []
     for item in candidates.values():
@@ -453,9 +453,12 @@ def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer |
         urgency = matching.urgency(item.priority, waited, plan.aging_seconds_per_level)
         ranked.append((-urgency, item.queued_at, item.pk))
     for _urgency, _queued, item_id in sorted(ranked):
-        item = _lock_item(item_id, skip_locked=True)
-        if item is None or item.status != WorkItemStatus.QUEUED:
-            continue  # another router got there first
+        if connection.features.has_select_for_update:
+            item = _lock_item(item_id, skip_locked=True)
+            if item is None or item.status != WorkItemStatus.QUEUED:
+                continue  # another router got there first
+        else:  # SQLite: this transaction is the only writer, the candidate is current
+            item = candidates[item_id]
         plan = matching.RoutingPlan.from_json(item.requirements)
         needs = matching.needs_at(plan, (now - item.queued_at).total_seconds())
         return _offer(
@@ -468,17 +471,32 @@ def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer |
     return None
 
 
+_QUEUED_KEYS = "SELECT DISTINCT required_key FROM routing_workitem WHERE status = %s"
+_AGENT_SKILLS = "SELECT skill_id, proficiency FROM routing_agentskill WHERE agent_id = %s"
+_BY_PRIORITY = " ORDER BY t.priority DESC, t.queued_at LIMIT %s"
+_BY_AGE = " ORDER BY t.queued_at LIMIT %s"
+_REFUSED = (
+    "SELECT item_id FROM routing_offer WHERE agent_id = %s AND item_id IN ({items})"
+    " AND status IN ('declined', 'expired')"
+)
+
+
 def _meets(skills: Mapping[int, int], requirements: Sequence[matching.Requirement]) -> bool:
     return all(skills.get(skill, -1) >= level for skill, level in requirements)
 
 
 def _lock_item(item_id: int, *, skip_locked: bool = False) -> WorkItem | None:
-    items = WorkItem.objects.filter(pk=item_id)
-    if connection.features.has_select_for_update:
-        items = items.select_for_update(
-            skip_locked=skip_locked and connection.features.has_select_for_update_skip_locked
-        )
-    return items.first()
+    found = sql.select_locked(WorkItem, _ITEM, [item_id], skip_locked=skip_locked)
+    return found[0] if found else None
+
+
+_ITEM = "SELECT {columns} FROM routing_workitem t WHERE t.id = %s"
+_PENDING_OFFER = "SELECT {columns} FROM routing_offer t WHERE t.item_id = %s AND t.status = %s"
+
+
+def _offer_pending(item: WorkItem) -> Offer | None:
+    found = sql.select(Offer, _PENDING_OFFER, [item.pk, OfferStatus.PENDING.value])
+    return found[0] if found else None
 
 
 def _get_item(item_id: int) -> WorkItem:
@@ -509,13 +527,13 @@ def accept_offer(item_id: int, *, actor: Actor) -> WorkItem:
         else:
             expired = False
             offer.status, offer.answered_at = OfferStatus.ACCEPTED, now
-            offer.save(update_fields=["status", "answered_at"])
+            sql.update(offer, ["status", "answered_at"])
             item.status, item.accepted_at, item.offer_expires_at = (
                 WorkItemStatus.ACCEPTED,
                 now,
                 None,
             )
-            item.save(update_fields=["status", "accepted_at", "offer_expires_at"])
+            sql.update(item, ["status", "accepted_at", "offer_expires_at"])
             jobs.cancel(_offer_key(offer.pk))
             if get_channel(item.channel).sets_busy:
                 status = lock_agent_status(agent_id)
@@ -559,27 +577,27 @@ def take_work_item(item_id: int, *, agent_id: int, actor: Actor) -> WorkItem:
             status=item.status,
         )
     now = clock.now()
-    offer = Offer.objects.filter(item_id=item.pk, status=OfferStatus.PENDING).first()
+    offer = _offer_pending(item)
     released = None
     if offer is not None:
         if offer.agent_id == agent_id:
             return accept_offer(item_id, actor=actor)
         offer.status, offer.answered_at = OfferStatus.WITHDRAWN, now
-        offer.save(update_fields=["status", "answered_at"])
+        sql.update(offer, ["status", "answered_at"])
         jobs.cancel(_offer_key(offer.pk))
         released = lock_agent_status(offer.agent_id)
         _release(released, item, now=now)
     status = lock_agent_status(agent_id)
     item.units = min(item.units, max(0, status.capacity_units - status.used_units))
     status.used_units += item.units
-    status.save(update_fields=["used_units"])
+    sql.update(status, ["used_units"])
     item.status, item.agent_id, item.offer_expires_at, item.accepted_at = (
         WorkItemStatus.ACCEPTED,
         agent_id,
         None,
         now,
     )
-    item.save(update_fields=["status", "agent", "offer_expires_at", "accepted_at", "units"])
+    sql.update(item, ["status", "agent", "offer_expires_at", "accepted_at", "units"])
     if get_channel(item.channel).sets_busy and status.is_routable:
         change_presence(status, get_presence_state(BUSY), actor=SYSTEM, at=now)
     record(
@@ -634,10 +652,10 @@ def _end_offer(
     agent_is_present: bool = False,
 ) -> None:
     offer.status, offer.answered_at = outcome, now
-    offer.save(update_fields=["status", "answered_at"])
+    sql.update(offer, ["status", "answered_at"])
     jobs.cancel(_offer_key(offer.pk))
     item.status, item.agent_id, item.offer_expires_at = WorkItemStatus.QUEUED, None, None
-    item.save(update_fields=["status", "agent", "offer_expires_at"])
+    sql.update(item, ["status", "agent", "offer_expires_at"])
     status = lock_agent_status(offer.agent_id)
     _release(status, item, now=now)
     if outcome == OfferStatus.EXPIRED and status.is_routable and not agent_is_present:
@@ -660,11 +678,11 @@ def _release(status: AgentStatus, item: WorkItem, *, now: datetime) -> None:
     if status.used_units == 0:
         status.idle_since_at = now
         fields.append("idle_since_at")
-    status.save(update_fields=fields)
+    sql.update(status, fields)
 
 
 def _pending_offer(item: WorkItem, agent_id: int) -> Offer:
-    offer = Offer.objects.filter(item_id=item.pk, status=OfferStatus.PENDING).first()
+    offer = _offer_pending(item)
     if offer is None or offer.agent_id != agent_id:
         raise NoPendingOffer(
             _("work item %(item_id)s is not offered to you") % {"item_id": item.pk},
@@ -698,7 +716,7 @@ def complete_work_item(item_id: int, *, actor: Actor) -> WorkItem:
         )
     now = clock.now()
     item.status, item.ended_at = WorkItemStatus.COMPLETED, now
-    item.save(update_fields=["status", "ended_at"])
+    sql.update(item, ["status", "ended_at"])
     assert item.agent_id is not None  # an accepted item has its agent
     status = lock_agent_status(item.agent_id)
     _release(status, item, now=now)
@@ -752,16 +770,16 @@ def withdraw_work_item(item_id: int, *, actor: Actor, reason: str = "") -> WorkI
             status=item.status,
         )
     now = clock.now()
-    offer = Offer.objects.filter(item_id=item.pk, status=OfferStatus.PENDING).first()
+    offer = _offer_pending(item)
     status = None
     if offer is not None:
         offer.status, offer.answered_at = OfferStatus.WITHDRAWN, now
-        offer.save(update_fields=["status", "answered_at"])
+        sql.update(offer, ["status", "answered_at"])
         jobs.cancel(_offer_key(offer.pk))
         status = lock_agent_status(offer.agent_id)
         _release(status, item, now=now)
     item.status, item.ended_at, item.offer_expires_at = WorkItemStatus.WITHDRAWN, now, None
-    item.save(update_fields=["status", "ended_at", "offer_expires_at"])
+    sql.update(item, ["status", "ended_at", "offer_expires_at"])
     record(
         "work_item.withdrawn",
         actor=actor,
@@ -790,7 +808,7 @@ def reroute(item_id: int) -> None:
     )
     if required_key != item.required_key:  # overflowed to the next tier
         item.required_key = required_key
-        item.save(update_fields=["required_key"])
+        sql.update(item, ["required_key"])
     _route_item(item, get_channel(item.channel), now=now)
 
 
