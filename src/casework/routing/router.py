@@ -78,7 +78,8 @@ class NewWorkItem:
     the item's own skills ({skill code: minimum level}); `desired_skills` are preferred at
     those levels and relax while the item waits (e.g. the topic an IVR menu chose);
     `queue` skips the routing table; `preferred_agent_id` replaces the customer's last
-    agent as the one who gets it first (a call transferred to a colleague)."""
+    agent as the one who gets it first (a call transferred to a colleague); `affinity=False`
+    gives it to nobody first (a call transferred away from the customer's last agent)."""
 
     channel: str
     external_id: str = ""
@@ -91,6 +92,7 @@ class NewWorkItem:
     required_skills: Mapping[str, int] = field(default_factory=dict)
     desired_skills: Mapping[str, int] = field(default_factory=dict)
     preferred_agent_id: int | None = None
+    affinity: bool = True
 
 
 # --- Submitting and routing a work item ---
@@ -268,6 +270,8 @@ def _preferred_agent(new: NewWorkItem, case: Case | None) -> int | None:
     recently active open case."""
     if new.preferred_agent_id is not None:
         return new.preferred_agent_id
+    if not new.affinity:
+        return None
     if case is not None and case.owner_id and case.status in OPEN_STATUSES:
         return case.owner_id
     customer_id = new.customer_id if new.customer_id is not None else _customer_of(case)

@@ -9,9 +9,11 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from casework.channels.phone.models import Call, CallDirection, CallOutcome, CallState
+from casework.events.models import Event
 from casework.routing.models import WorkItem, WorkItemStatus
 from casework.routing.router import NewWorkItem, accept_offer, submit_work_item
 from tests.channels.phone.conftest import form
+from tests.factories import CaseFactory
 from tests.routing.conftest import SYSTEM, as_agent
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +106,85 @@ def test_sipgate_queued_call_gets_no_dial_and_dtmf_is_kept_but_ignored(
     assert ET.fromstring(queued.content).find("Dial") is None
     assert dtmf.status_code == 200
     assert Call.objects.get().state == CallState.WAITING
+
+
+SIPGATE_URL = "/api/v1/cti/sipgate/sipgate/token-sipgate"
+HELMUT_CALLS = {"from": "493023456789", "to": "4980012345", "direction": "in"}
+
+
+def _sipgate(client, **fields):  # noqa: ANN001, ANN202
+    return client.post(SIPGATE_URL, data=form({**HELMUT_CALLS, **fields}), content_type=FORM)
+
+
+@pytest.fixture
+def helmut_talks_to_anna(client, provider_connection, line_agent, helmut):  # noqa: ANN001, ANN201
+    """Helmut's call (callId A1) rings at Anna (w3), who answers; Bernd (w4) is free."""
+    provider_connection("sipgate")
+    anna, bernd = line_agent("w3"), line_agent("w4")
+    case = CaseFactory(customer=helmut)
+    _sipgate(client, event="newCall", callId="A1", origCallId="A1")
+    Call.objects.filter(provider_call_id="A1").update(case=case)
+    _sipgate(client, event="answer", callId="A1", userId="w3", user="Anna")
+    return anna, bernd, case
+
+
+def test_sipgate_transfer_to_a_colleague_continues_the_call(client, helmut_talks_to_anna):  # noqa: ANN001
+    anna, bernd, case = helmut_talks_to_anna
+
+    response = _sipgate(
+        client, event="newCall", callId="B2", origCallId="A1", **{"userId[]": ["w4"]}
+    )
+
+    assert ET.fromstring(response.content).find("Dial/Number").text == "w4"
+    first, second = Call.objects.get(provider_call_id="A1"), Call.objects.get(provider_call_id="B2")
+    assert second.transferred_from == first and second.case == case
+    assert second.customer == first.customer and second.interaction.case == case
+    assert (second.state, second.agent) == (CallState.RINGING, bernd)
+    assert first.transfers == 1
+    transferred = Event.objects.get(code="call.transferred")
+    assert transferred.object_id == first.pk
+    assert transferred.payload["to_call_id"] == second.pk
+    assert transferred.payload["from_agent_id"] == anna.pk
+
+    # Anna's leg ends; Bernd's is answered and ends: two answered calls on the one case.
+    _sipgate(client, event="hangup", callId="A1", cause="normalClearing")
+    _sipgate(client, event="answer", callId="B2", userId="w4", user="Bernd")
+    _sipgate(client, event="hangup", callId="B2", cause="normalClearing")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.outcome == second.outcome == CallOutcome.ANSWERED
+    assert (first.agent, second.agent) == (anna, bernd)
+
+
+def test_a_sipgate_transfer_without_a_named_colleague_does_not_wait_for_the_first_agent(
+    client, helmut_talks_to_anna
+):  # noqa: ANN001
+    """Helmut's last agent is Anna: affinity would hold the transferred call for her while
+    she is still on the first leg. A transfer is a hand-over away from her."""
+    _anna, bernd, _case = helmut_talks_to_anna
+
+    response = _sipgate(client, event="newCall", callId="B2", origCallId="A1")
+
+    assert ET.fromstring(response.content).find("Dial/Number").text == "w4"
+    assert Call.objects.get(provider_call_id="B2").agent == bernd
+    assert (
+        not WorkItem.objects.get(external_id=f"call-{Call.objects.get(provider_call_id='B2').pk}")
+        .offers.filter(is_affinity=True)
+        .exists()
+    )
+
+
+def test_a_new_call_naming_an_unknown_original_is_an_ordinary_call(
+    client, provider_connection, line_agent, helmut
+):  # noqa: ANN001
+    provider_connection("sipgate")
+    line_agent("w3")
+
+    _sipgate(client, event="newCall", callId="C3", origCallId="gone")
+
+    call = Call.objects.get()
+    assert call.transferred_from is None and call.customer == helmut
+    assert call.state == CallState.RINGING
 
 
 def test_sipgate_wrong_token_is_refused(client, provider_connection):  # noqa: ANN001

@@ -85,6 +85,8 @@ class CtiEvent:
     occurred_at: datetime | None = None
     language: str = ""
     topic: str = ""
+    # sipgate.io reports a transferred call as a new call naming the one it continues.
+    original_call_id: str = ""
     # callback_requested: the number to call (default: the caller's) and the time window.
     callback_number: str = ""
     window_start: datetime | None = None
@@ -218,7 +220,8 @@ _PROVIDER_KINDS = {
 def parse_provider(fields: Mapping[str, list[str]]) -> CtiEvent:
     """sipgate.io push events and Zammad generic CTI events (form-encoded, or JSON for
     Zammad): `event` newCall|answer|hangup, `from`, `to`, `direction` in|out, `callId`,
-    `user[]`/`userId[]` (the agents concerned), `answeringNumber`, `cause`."""
+    `user[]`/`userId[]` (the agents concerned), `answeringNumber`, `cause`; sipgate's
+    `origCallId` on a new call that continues another one (a transfer)."""
 
     def first(*names: str) -> str:
         for name in names:
@@ -240,9 +243,14 @@ def parse_provider(fields: Mapping[str, list[str]]) -> CtiEvent:
     if not agent and (kind == EventKind.ANSWERED or not inbound):
         agent = first("userId[]", "userId", "user[]", "user")
     cause = first("cause")
+    call_id, original = first("callId"), first("origCallId")
+    if kind == EventKind.NEW_CALL and original and original != call_id:
+        # A transfer: the colleague it goes to, if sipgate names one.
+        agent = first("userId[]", "userId", "user[]", "user")
     return _event(
         kind=kind,
-        call_id=first("callId"),
+        call_id=call_id,
+        original_call_id=original if original != call_id else "",
         direction=direction or "",
         remote=first("from") if inbound else first("to"),
         local=first("to") if inbound else first("from"),
@@ -256,7 +264,7 @@ def _event(**values: Any) -> CtiEvent:
     call_id = values["call_id"]
     if not call_id:
         raise InvalidInput(_("the call id is missing"), field="call_id")
-    if len(call_id) > 250:
+    if len(call_id) > 250 or len(values.get("original_call_id", "")) > 250:
         raise InvalidInput(_("the call id is longer than 250 characters"), field="call_id")
     for name in (
         "remote",

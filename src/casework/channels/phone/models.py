@@ -178,6 +178,16 @@ class Call(models.Model):
     held_since = models.DateTimeField(null=True, blank=True)
     hold_seconds = models.PositiveIntegerField(_("on hold (s)"), default=0)
     transfers = models.PositiveSmallIntegerField(_("transfers"), default=0)
+    # A telephone system that reports a transfer as a new call of its own (sipgate.io):
+    # the call this one continues.
+    transferred_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("continues the call"),
+    )
     wrap_up = models.ForeignKey(
         WrapUpCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

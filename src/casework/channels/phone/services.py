@@ -180,10 +180,16 @@ def _lock_call(connection: CtiConnection, call_id: str) -> Call | None:
 def _start_call(connection: CtiConnection, event: CtiEvent, *, at: datetime) -> Call:
     """A call we learn of: from its new-call event, or from a later one when the first was
     lost (then it starts in the state that event describes)."""
-    number, withheld = _remote_number(event.remote)
-    direction = event.direction or CallDirection.INBOUND
-    customer = _identify(number)
-    hotline = _hotline(connection, event.local) if direction == CallDirection.INBOUND else None
+    original = _original_call(connection, event)
+    if original is not None:
+        # A transfer reported as a call of its own: the same caller, on the same case.
+        number, withheld = original.remote_number, original.is_withheld
+        direction, customer, hotline = original.direction, original.customer, original.hotline
+    else:
+        number, withheld = _remote_number(event.remote)
+        direction = event.direction or CallDirection.INBOUND
+        customer = _identify(number)
+        hotline = _hotline(connection, event.local) if direction == CallDirection.INBOUND else None
     call = Call.objects.create(
         connection=connection,
         provider_call_id=event.call_id,
@@ -194,6 +200,8 @@ def _start_call(connection: CtiConnection, event: CtiEvent, *, at: datetime) -> 
         local_number=event.local,
         hotline=hotline,
         customer=customer,
+        case_id=original.case_id if original else None,
+        transferred_from=original,
         state=CallState.WAITING,
         started_at=at,
     )
@@ -213,6 +221,7 @@ def _start_call(connection: CtiConnection, event: CtiEvent, *, at: datetime) -> 
             direction=direction,
             occurred_at=at,
             customer_id=customer.pk if customer else None,
+            case_id=call.case_id,
             sender=label,
             subject=subject,
             payload={"call_id": call.pk},
@@ -236,7 +245,19 @@ def _start_call(connection: CtiConnection, event: CtiEvent, *, at: datetime) -> 
     return call
 
 
+def _original_call(connection: CtiConnection, event: CtiEvent) -> Call | None:
+    if not event.original_call_id or event.kind != EventKind.NEW_CALL:
+        return None
+    return (
+        Call.objects.filter(connection=connection, provider_call_id=event.original_call_id)
+        .select_related("customer", "hotline", "work_item__queue")
+        .first()
+    )
+
+
 def _after_start(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
+    if event.kind == EventKind.NEW_CALL and call.transferred_from is not None:
+        return _continue_transferred(call, event)
     if event.kind == EventKind.NEW_CALL and call.direction == CallDirection.INBOUND:
         _route(call, event)
         return _answer(call), _("applied")
@@ -275,6 +296,52 @@ def _route(call: Call, event: CtiEvent) -> None:
             replace(new, queue=call.connection.default_queue.code), actor=SYSTEM
         )
     _follow(call, item)
+
+
+def _continue_transferred(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]:
+    """The new call of a transfer: routed in the first call's queue to the colleague the
+    telephone system names, else to whoever is best — not back to the agent who handed
+    it on, as the customer's last agent would be."""
+    original = call.transferred_from
+    assert original is not None
+    target = _agent_for(event.agent) if event.agent else None
+    first_item = original.work_item
+    item = router.submit_work_item(
+        router.NewWorkItem(
+            channel="phone",
+            external_id=f"call-{call.pk}",
+            customer_id=call.customer_id,
+            case_id=call.case_id,
+            language=first_item.language if first_item else call.connection.language,
+            queue=(
+                first_item.queue.code
+                if first_item is not None
+                else call.connection.default_queue.code
+            ),
+            preferred_agent_id=target.pk if target else None,
+            affinity=False,
+        ),
+        actor=SYSTEM,
+    )
+    _follow(call, item)
+    original.transfers += 1
+    original.save(update_fields=["transfers"])
+    record(
+        "call.transferred",
+        actor=SYSTEM,
+        object_type="call",
+        object_id=original.pk,
+        payload={
+            "from_agent_id": original.agent_id,
+            "to_agent_id": target.pk if target else None,
+            "to_queue": None,
+            "work_item_id": item.pk,
+            "to_call_id": call.pk,
+        },
+    )
+    return _answer(call), _("applied: the call continues call %(call)s") % {
+        "call": original.provider_call_id[:40]
+    }
 
 
 def _follow(call: Call, item: WorkItem) -> None:
