@@ -65,7 +65,7 @@ PG_DATABASE = "casework_bench_engine"
 WORK_NAME = "case-engine"
 QUEUE_CODE = "retention"  # both case types route here
 SHIPPED_CASETYPES_DIR = report.REPO_DIR / "src" / "casework" / "cases" / "casetypes"
-CUSTOMERS = 200
+CUSTOMERS = 200  # at least; one more per case the run opens (see CustomerPool)
 OPEN_BATCH = 500
 WARM_UP_CASES = 30
 COUNTED_CASES = 50
@@ -278,7 +278,32 @@ def admin_actor() -> Any:
     return Actor.system(ADMIN_LABEL)
 
 
-def seed(customers: int) -> list[int]:
+class CustomerPool:
+    """Customers whose contract ends in 60 days, each for one case: a retention order
+    extends the contract, after which the decision table has no offer for it (and the case
+    would stop at an exception instead of running straight through)."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids, self.taken = ids, 0
+
+    def take(self) -> int:
+        if self.taken >= len(self.ids):
+            raise RuntimeError(f"all {len(self.ids)} customers have had their case")
+        self.taken += 1
+        return self.ids[self.taken - 1]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def customers_needed(args: argparse.Namespace, throughput: bool) -> int:
+    per_type = WARM_UP_CASES + args.latency_cases + COUNTED_CASES
+    if args.profile:
+        per_type += args.profile_cases
+    return max(CUSTOMERS, 2 * per_type + (args.cases if throughput else 0))
+
+
+def seed(customers: int) -> CustomerPool:
     """The queue, both case types published, a mailbox to send the confirmations from,
     and customers whose contract ends in 60 days (gold and silver: every case is booked)."""
     from django.db import transaction
@@ -294,6 +319,7 @@ def seed(customers: int) -> list[int]:
         build_search_name,
     )
     from casework.kernel import clock
+    from casework.offers.demo import ensure_demo_offers
     from casework.routing.models import Queue, Team
 
     with transaction.atomic():
@@ -310,6 +336,9 @@ def seed(customers: int) -> list[int]:
     today = clock.localtime(clock.now()).date()
     ids = []
     with transaction.atomic():
+        # The retention order applies the offer its decision table chose: the catalogue
+        # must hold it (discount-20 for gold, free-option for silver).
+        ensure_demo_offers()
         Mailbox.objects.get_or_create(
             address="service@casework-bench.example.com",
             defaults={
@@ -326,32 +355,46 @@ def seed(customers: int) -> list[int]:
                 "monthly_fee": "19.99",
             },
         )
-        for index in range(1, customers + 1):
-            spec = dataset.customer_spec(index)
-            customer = Customer.objects.create(
-                kind="person",
-                customer_number=f"E{index:08d}",
-                first_name=spec.first_name or "Erika",
-                last_name=spec.last_name or "Muster",
-                search_name=build_search_name(spec.first_name, spec.last_name, ""),
-                language="de" if index % 4 else "en",
-                preferred_channel="email",
-                segment="gold" if index % 3 else "silver",
+        for start in range(1, customers + 1, 1000):
+            indexes = range(start, min(start + 1000, customers + 1))
+            batch = []
+            for index in indexes:
+                spec = dataset.customer_spec(index)
+                batch.append(
+                    Customer(
+                        kind="person",
+                        customer_number=f"E{index:08d}",
+                        first_name=spec.first_name or "Erika",
+                        last_name=spec.last_name or "Muster",
+                        search_name=build_search_name(spec.first_name, spec.last_name, ""),
+                        language="de" if index % 4 else "en",
+                        preferred_channel="email",
+                        segment="gold" if index % 3 else "silver",
+                    )
+                )
+            created = Customer.objects.bulk_create(batch)
+            CustomerIdentifier.objects.bulk_create(
+                CustomerIdentifier(
+                    customer=customer,
+                    kind="email",
+                    value=f"kunde{index}@casework-bench.example.com",
+                )
+                for index, customer in zip(indexes, created, strict=True)
             )
-            CustomerIdentifier.objects.create(
-                customer=customer, kind="email", value=f"kunde{index}@casework-bench.example.com"
+            Contract.objects.bulk_create(
+                Contract(
+                    customer=customer,
+                    contract_number=f"V-BENCH-{index:06d}",
+                    product=product,
+                    status="active",
+                    start_date=today - timedelta(days=900),
+                    end_date=today + timedelta(days=60),
+                    monthly_fee=product.monthly_fee,
+                )
+                for index, customer in zip(indexes, created, strict=True)
             )
-            Contract.objects.create(
-                customer=customer,
-                contract_number=f"V-BENCH-{index:06d}",
-                product=product,
-                status="active",
-                start_date=today - timedelta(days=900),
-                end_date=today + timedelta(days=60),
-                monthly_fee=product.monthly_fee,
-            )
-            ids.append(customer.pk)
-    return ids
+            ids += [customer.pk for customer in created]
+    return CustomerPool(ids)
 
 
 def new_case(case_type: Any, customer_id: int, number: int) -> Any:
@@ -431,7 +474,7 @@ def resolved_seconds(run: CaseRun, resolved_at: Any) -> float:
 
 
 def latency_phase(
-    key: str, customer_ids: list[int], count: int, quiet_wait: float, pg_name: str | None
+    key: str, customers: CustomerPool, count: int, quiet_wait: float, pg_name: str | None
 ) -> dict[str, Any]:
     from django.db.models import Max
 
@@ -440,13 +483,12 @@ def latency_phase(
     from casework.kernel.models import Job
 
     case_type = get_case_type(key)
-    rng = random.Random(11)
     number = 0
 
     def next_customer() -> int:
         nonlocal number
         number += 1
-        return rng.choice(customer_ids)
+        return customers.take()
 
     for _ in range(WARM_UP_CASES):
         run_case(case_type, next_customer(), number)
@@ -534,16 +576,15 @@ def print_latency(engine: str, result: dict[str, Any]) -> None:
     )
 
 
-def profile_phase(key: str, customer_ids: list[int], count: int, out_path: Path) -> str:
+def profile_phase(key: str, customers: CustomerPool, count: int, out_path: Path) -> str:
     from casework.cases.services import get_case_type
 
     case_type = get_case_type(key)
-    rng = random.Random(13)
     profiler = cProfile.Profile()
     began = time.perf_counter()
     profiler.enable()
     for number in range(count):
-        run_case(case_type, rng.choice(customer_ids), number)
+        run_case(case_type, customers.take(), number)
     profiler.disable()
     seconds = time.perf_counter() - began
     print(
@@ -562,7 +603,7 @@ def profile_phase(key: str, customer_ids: list[int], count: int, out_path: Path)
 # Throughput: cases opened up front, then N worker processes
 
 
-def open_in_batches(key: str, customer_ids: list[int], count: int) -> tuple[int, int, float]:
+def open_in_batches(key: str, customers: CustomerPool, count: int) -> tuple[int, int, float]:
     """Open `count` cases, OPEN_BATCH per transaction; returns (first id, last id, seconds)."""
     from casework.cases.services import get_case_type, open_case
     from casework.events.services import recording_transaction
@@ -575,8 +616,7 @@ def open_in_batches(key: str, customer_ids: list[int], count: int) -> tuple[int,
     for start in range(0, count, OPEN_BATCH):
         with recording_transaction():
             for number in range(start, min(start + OPEN_BATCH, count)):
-                customer_id = customer_ids[number % len(customer_ids)]
-                case = open_case(new_case(case_type, customer_id, number), actor=actor)
+                case = open_case(new_case(case_type, customers.take(), number), actor=actor)
                 first = first or case.pk
                 last = case.pk
         done = min(start + OPEN_BATCH, count)
@@ -678,7 +718,7 @@ def bare_updates(
 
 
 def throughput_phase(
-    env: dict[str, str], args: argparse.Namespace, customer_ids: list[int], pg_name: str | None
+    env: dict[str, str], args: argparse.Namespace, customers: CustomerPool, pg_name: str | None
 ) -> dict[str, Any]:
     from django.db import connections
     from django.db.models import Max
@@ -687,7 +727,7 @@ def throughput_phase(
 
     print(f"\nthroughput: opening {args.cases:,} {SHIPPED_KEY} cases, {OPEN_BATCH} per transaction")
     first_job = Job.objects.aggregate(last=Max("pk"))["last"] or 0
-    first, last, open_seconds = open_in_batches(SHIPPED_KEY, customer_ids, args.cases)
+    first, last, open_seconds = open_in_batches(SHIPPED_KEY, customers, args.cases)
     calls_before = Billing.calls
     connections.close_all()
     log = dataset.CACHE_DIR / f"case-engine-{args.db}"
@@ -1112,9 +1152,9 @@ def run(args: argparse.Namespace, place: Place, casetypes_dir: Path) -> dict[str
         write_case_types(casetypes_dir)
         migrate_seconds = place.create(env)
         setup_django(env)
-        customer_ids = seed(CUSTOMERS)
         facts = report.machine_facts()
         throughput = args.db == "pg" and not args.no_throughput
+        customers = seed(customers_needed(args, throughput))
         report.print_header(
             f"case_engine: straight-through cases end to end, and engine throughput ({args.db})",
             facts,
@@ -1126,7 +1166,8 @@ def run(args: argparse.Namespace, place: Place, casetypes_dir: Path) -> dict[str
                 "case types": f"{SHIPPED_KEY} v1 (shipped; decision → integration → notify → "
                 f"done), {BENCH_KEY} v1 (decision → set_data → notify → done)",
                 "billing": f"ThreadingHTTPServer on {servers.HOST}:{billing.server_address[1]}",
-                "customers": f"{len(customer_ids)} (gold and silver, contract ending in 60 days)",
+                "customers": f"{len(customers):,} (gold and silver, contract ending in 60 days, "
+                "one per case)",
                 "latency": f"{args.latency_cases:,} cases per case type, after "
                 f"{WARM_UP_CASES} warm-ups",
                 "throughput": f"{args.cases:,} cases, {args.workers} worker processes"
@@ -1134,14 +1175,14 @@ def run(args: argparse.Namespace, place: Place, casetypes_dir: Path) -> dict[str
                 else "not run",
             },
         )
-        return measure_all(args, place, env, customer_ids, facts, throughput)
+        return measure_all(args, place, env, customers, facts, throughput)
 
 
 def measure_all(
     args: argparse.Namespace,
     place: Place,
     env: dict[str, str],
-    customer_ids: list[int],
+    customers: CustomerPool,
     facts: dict[str, Any],
     throughput: bool,
 ) -> dict[str, Any]:
@@ -1149,7 +1190,7 @@ def measure_all(
     for key in (SHIPPED_KEY, BENCH_KEY):
         print(f"\nlatency: {args.latency_cases:,} {key} cases, one after the other")
         latencies[key] = latency_phase(
-            key, customer_ids, args.latency_cases, args.quiet_wait, place.pg_name
+            key, customers, args.latency_cases, args.quiet_wait, place.pg_name
         )
         print_latency(args.db, latencies[key])
     profiles = {}
@@ -1158,7 +1199,7 @@ def measure_all(
         report.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         for key in (SHIPPED_KEY, BENCH_KEY):
             path = report.RESULTS_DIR / f"case_engine-{args.db}-{key}-{stamp}.prof.txt"
-            profiles[key] = profile_phase(key, customer_ids, args.profile_cases, path)
+            profiles[key] = profile_phase(key, customers, args.profile_cases, path)
 
     checks = []
     summary = []
@@ -1185,7 +1226,7 @@ def measure_all(
 
     flow: dict[str, Any] | None = None
     if throughput:
-        flow = throughput_phase(env, args, customer_ids, place.pg_name)
+        flow = throughput_phase(env, args, customers, place.pg_name)
         problems = problems_of(flow["check"], args.cases)
         print_throughput(flow, problems)
         summary.append(
