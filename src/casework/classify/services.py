@@ -84,6 +84,29 @@ def list_versions(task: ClassifierTask) -> list[ModelVersion]:
     return list(task.versions.defer("model_data", "training_data").order_by("number"))
 
 
+def active_labels(task_name: str) -> list[str]:
+    """The labels the task's active version can answer (empty: no task or no active version):
+    what an agent may choose from when correcting it."""
+    labels = (
+        ModelVersion.objects.filter(task__name=task_name, is_active=True)
+        .values_list("labels", flat=True)
+        .first()
+    )
+    return [str(label) for label in labels or []]
+
+
+def latest_corrections(interaction_id: int) -> dict[str, Correction]:
+    """Each task's latest correction of one interaction's text, by task name."""
+    latest: dict[str, Correction] = {}
+    for correction in (
+        Correction.objects.filter(interaction_id=interaction_id)
+        .select_related("task")
+        .order_by("created_at", "pk")
+    ):
+        latest[correction.task.name] = correction
+    return latest
+
+
 def train_version(
     task_name: str,
     source: LabelledSource,

@@ -110,6 +110,22 @@ class ServiceTypeForm(forms.Form):
     )
 
 
+class ClassificationForm(forms.Form):
+    """A better label for one classifier task of the case's first message (topic, urgency,
+    sentiment); `prefix` is the task, so several of them live on one page."""
+
+    label = forms.ChoiceField()
+
+    def __init__(
+        self, *args: Any, task_label: str, choices: Sequence[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["label"]
+        assert isinstance(field, forms.ChoiceField)
+        field.label = task_label
+        field.choices = list(choices)
+
+
 class AssignForm(forms.Form):
     """Pick an agent, or the empty choice to hand the case back to its queue."""
 

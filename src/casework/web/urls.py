@@ -29,6 +29,11 @@ urlpatterns = [
     path("cases/<int:case_id>/priority/", cases.case_priority, name="case_priority"),
     path("cases/<int:case_id>/owner/", cases.case_assign, name="case_assign"),
     path("cases/<int:case_id>/service-type/", cases.case_service_type, name="case_service_type"),
+    path(
+        "cases/<int:case_id>/classification/<slug:task>/",
+        cases.case_classification,
+        name="case_classification",
+    ),
     path("cases/<int:case_id>/resolution/", cases.case_resolve, name="case_resolve"),
     path("cases/<int:case_id>/email-reply/", cases.case_email_reply, name="case_email_reply"),
     path("cases/<int:case_id>/forward/", cases.case_forward, name="case_forward"),

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from casework.cases.models import Case
@@ -36,7 +37,13 @@ from casework.customers.queries import (
     list_customers_by_ids,
     search_customers,
 )
-from casework.intake.classification import correct_service_type
+from casework.intake.classification import (
+    CORRECTABLE_TASKS,
+    TaskLabel,
+    correct_label,
+    correct_service_type,
+    correctable_labels,
+)
 from casework.interactions.files import store_upload
 from casework.interactions.models import Interaction
 from casework.interactions.queries import list_for_case
@@ -47,6 +54,7 @@ from casework.routing.queries import list_all_queues, list_assignable_agents
 from casework.web.desk import desk_view, is_htmx
 from casework.web.forms import (
     AssignForm,
+    ClassificationForm,
     EmailReplyForm,
     ForwardForm,
     LinkCustomerForm,
@@ -60,6 +68,7 @@ from casework.web.forms import (
     SplitForm,
     StatusForm,
 )
+from casework.web.templatetags.desk import label_name, task_label
 from casework.web.views.process import process_context
 
 SUMMARY = "web/cases/_summary.html"
@@ -119,6 +128,43 @@ def case_service_type(request: HttpRequest, actor: Actor, case_id: int) -> HttpR
     correct_service_type(case, form.cleaned_data["service_type"], actor=actor)
     messages.success(request, _("Service type changed; the classifier learns from it."))
     return _changed(request, actor, case, SUMMARY)
+
+
+@require_POST
+@desk_view
+def case_classification(
+    request: HttpRequest, actor: Actor, case_id: int, task: str
+) -> HttpResponse:
+    """An agent corrects the topic, urgency or sentiment of the case's first message."""
+    case = access_case(actor, case_id)
+    if task not in CORRECTABLE_TASKS:
+        raise NotFound(_("“%(task)s” cannot be corrected here") % {"task": task})
+    shown = {item.task: item for item in correctable_labels(case)}
+    if task not in shown:
+        raise NotFound(_("there is nothing to correct for “%(task)s”") % {"task": task})
+    form = _classification_form(shown[task], data=request.POST)
+    if not form.is_valid():
+        return _invalid(request, actor, case, SUMMARY, classification_forms={task: form})
+    correct_label(case, task, form.cleaned_data["label"], actor=actor)
+    messages.success(request, _CORRECTED[task])
+    return _changed(request, actor, case, SUMMARY)
+
+
+_CORRECTED = {
+    "topic": _lazy("Topic corrected; the classifier learns from it."),
+    "urgency": _lazy("Urgency corrected; the classifier learns from it."),
+    "sentiment": _lazy("Sentiment corrected; the classifier learns from it."),
+}
+
+
+def _classification_form(item: TaskLabel, data: Any = None) -> ClassificationForm:
+    return ClassificationForm(
+        data,
+        prefix=item.task,
+        task_label=task_label(item.task),
+        choices=[(label, label_name(label)) for label in item.choices],
+        initial={"label": item.label},
+    )
 
 
 @require_POST
@@ -258,7 +304,7 @@ def _changed(request: HttpRequest, actor: Actor, case: Case, panel: str) -> Http
 
 
 def _invalid(
-    request: HttpRequest, actor: Actor, case: Case, panel: str, **bound: Form
+    request: HttpRequest, actor: Actor, case: Case, panel: str, **bound: Any
 ) -> HttpResponse:
     if is_htmx(request):
         return render(request, panel, _panel_context(actor, case, panel, **bound), status=422)
@@ -270,12 +316,24 @@ def _invalid(
 def _panel_context(actor: Actor, case: Case, panel: str, **extra: Any) -> dict[str, Any]:
     if panel == NOTES:
         return {**_notes_context(case, list_for_case(case.pk)), **extra}
-    return {**_summary_context(actor, case), **extra}
+    forms = extra.pop("classification_forms", None)
+    return {**_summary_context(actor, case, forms), **extra}
 
 
-def _summary_context(actor: Actor, case: Case) -> dict[str, Any]:
-    context: dict[str, Any] = {"case": case, "tasks": list_open_tasks_of_case(case.pk)}
+def _summary_context(
+    actor: Actor, case: Case, classification_forms: dict[str, ClassificationForm] | None = None
+) -> dict[str, Any]:
+    labels = correctable_labels(case)
+    context: dict[str, Any] = {
+        "case": case,
+        "tasks": list_open_tasks_of_case(case.pk),
+        "labels": labels,
+    }
     if case.is_open:
+        given = classification_forms or {}
+        context["classification_forms"] = [
+            (item.task, given.get(item.task) or _classification_form(item)) for item in labels
+        ]
         context |= {
             "status_form": StatusForm(initial={"status": case.status}),
             "priority_form": PriorityForm(initial={"priority": case.priority}),
@@ -299,10 +357,11 @@ def _notes_context(case: Case, interactions: Sequence[Interaction]) -> dict[str,
     }
 
 
-def _page_context(request: HttpRequest, actor: Actor, case: Case, **bound: Form) -> dict[str, Any]:
+def _page_context(request: HttpRequest, actor: Actor, case: Case, **bound: Any) -> dict[str, Any]:
     interactions = list_for_case(case.pk)
+    forms = bound.pop("classification_forms", None)
     context = {
-        **_summary_context(actor, case),
+        **_summary_context(actor, case, forms),
         **_notes_context(case, interactions),
         "contacts": [entry for entry in interactions if entry.channel != Channel.NOTE],
         "can_reply_by_email": case.is_open and find_mail_to_answer(case) is not None,
