@@ -62,8 +62,9 @@ from casework.cases.models import (
     TaskKind,
     TaskStatus,
 )
+from casework.customers.models import Contract
 from casework.events.services import record, recording_transaction
-from casework.kernel import clock, jobs
+from casework.kernel import clock, jobs, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from casework.routing.models import Queue
@@ -1199,22 +1200,45 @@ def build_context(case: Case) -> dict[str, Any]:
         "approvals": {},
         "subcases": {},
     }
-    for task in Task.objects.filter(
-        case=case, status=TaskStatus.DONE, kind=TaskKind.APPROVAL
-    ).order_by("completed_at", "pk"):
+    # Read for every step and transition: lean statements (kernel.sql), not the ORM.
+    approvals = sql.select(
+        Task, _DONE_APPROVALS, [case.pk, TaskStatus.DONE.value, TaskKind.APPROVAL.value]
+    )
+    for task in approvals:
         context["approvals"][task.step_key.replace("-", "_")] = {
             "approved": task.outcome.get("approved"),
             "by": task.completed_by_id,
         }
-    for child in (
-        Case.objects.filter(parent=case).exclude(parent_step="").select_related("resolution_code")
-    ):
+    for child in sql.select(Case, _SUBCASES, [case.pk]):
+        code = (
+            sql.fetch_one(_CODE_OF, [child.resolution_code_id])
+            if child.resolution_code_id
+            else None
+        )
         context["subcases"][child.parent_step.replace("-", "_")] = {
             "status": child.status,
-            "resolution_code": child.resolution_code.code if child.resolution_code else None,
+            "resolution_code": code[0] if code else None,
             "data": dict(child.data),
         }
     return context
+
+
+_DONE_APPROVALS = (
+    "SELECT {columns} FROM cases_task t WHERE t.case_id = %s AND t.status = %s AND t.kind = %s"
+    " ORDER BY t.completed_at, t.id"
+)
+_SUBCASES = "SELECT {columns} FROM cases_case t WHERE t.parent_id = %s AND t.parent_step <> ''"
+_CODE_OF = "SELECT code FROM cases_resolutioncode WHERE id = %s"
+_INTERESTS = "SELECT DISTINCT tag FROM customers_interest WHERE customer_id = %s"
+_ACTIVE_CONTRACT = (
+    "SELECT {columns} FROM customers_contract t WHERE t.customer_id = %s AND t.status = %s"
+    " ORDER BY t.start_date DESC LIMIT 1"
+)
+_PRODUCT_CODE = "SELECT code FROM customers_product WHERE id = %s"
+_OPTION_CODES = (
+    "SELECT p.code FROM customers_contract_options o"
+    " JOIN customers_product p ON p.id = o.product_id WHERE o.contract_id = %s"
+)
 
 
 def _connected_hosts() -> list[str]:
@@ -1236,7 +1260,7 @@ def _customer_context(customer: Any) -> dict[str, Any]:
         "kind": customer.kind,
         "language": customer.language,
         "segment": customer.segment or None,
-        "interests": sorted(set(customer.interests.values_list("tag", flat=True))),
+        "interests": sorted(row[0] for row in sql.fetch_all(_INTERESTS, [customer.pk])),
         "federal_state": None,
         "is_known": True,
     }
@@ -1245,15 +1269,18 @@ def _customer_context(customer: Any) -> dict[str, Any]:
 def _contract_context(case: Case, customer: Any, today: date) -> dict[str, Any]:
     contract = case.contract if case.contract_id else None
     if contract is None and customer is not None:
-        contract = customer.contracts.filter(status="active").order_by("-start_date").first()
+        found = sql.select(Contract, _ACTIVE_CONTRACT, [customer.pk, "active"])
+        contract = found[0] if found else None
     if contract is None:
         return {"options": []}
     ends = contract.end_date
+    product = sql.fetch_one(_PRODUCT_CODE, [contract.product_id])
+    product_code = product[0] if product else None
     return {
         "number": contract.contract_number,
-        "product": contract.product.code,
-        "tariff": contract.product.code,
-        "options": sorted(contract.options.values_list("code", flat=True)),
+        "product": product_code,
+        "tariff": product_code,
+        "options": sorted(row[0] for row in sql.fetch_all(_OPTION_CODES, [contract.pk])),
         "status": contract.status,
         "starts_on": contract.start_date,
         "ends_on": ends,

@@ -345,7 +345,8 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
             % {"reference": case.reference},
             field="status",
         )
-    code = ResolutionCode.objects.filter(code=resolution_code, is_active=True).first()
+    found = sql.select(ResolutionCode, _ACTIVE_RESOLUTION_CODE, [resolution_code, True])
+    code = found[0] if found else None
     if code is None:
         raise InvalidInput(
             _("unknown resolution code “%(resolution_code)s”")
@@ -356,19 +357,20 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
     previous = case.status
     case.status, case.resolution_code, case.resolution_note = CaseStatus.RESOLVED, code, note
     case.resolved_at = case.last_activity_at = now
-    case.save(
-        update_fields=[
+    sql.update(
+        case,
+        [
             "status",
             "resolution_code",
             "resolution_note",
             "resolved_at",
             "last_activity_at",
             "updated_at",
-        ]
+        ],
     )
-    for task in Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES):
+    for task in sql.select(Task, _OPEN_TASKS, [case.pk, *(s.value for s in OPEN_TASK_STATUSES)]):
         task.status, task.completed_at = TaskStatus.DONE, now
-        task.save(update_fields=["status", "completed_at", "updated_at"])
+        sql.update(task, ["status", "completed_at", "updated_at"])
         record(
             "task.completed",
             actor=actor,
@@ -389,6 +391,16 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
         },
     )
     return case
+
+
+_ACTIVE_RESOLUTION_CODE = (
+    "SELECT {columns} FROM cases_resolutioncode t WHERE t.code = %s AND t.is_active = %s"
+)
+_OPEN_TASKS = (
+    "SELECT {columns} FROM cases_task t WHERE t.case_id = %s AND t.status IN ("
+    + ", ".join(["%s"] * len(OPEN_TASK_STATUSES))
+    + ")"
+)
 
 
 def reopen_case(case: Case, *, reason: str, actor: Actor) -> Case:

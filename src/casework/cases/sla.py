@@ -18,7 +18,7 @@ from casework.cases.calendar import add_business_time, business_time_between
 from casework.cases.definitions.specs import CaseTypeDefinition, SlaAction
 from casework.cases.models import Case, CaseSla, Priority, SlaKind
 from casework.events.services import record
-from casework.kernel import clock, jobs
+from casework.kernel import clock, jobs, sql
 from casework.kernel.actors import Actor
 
 SLA_ACTOR = Actor.system("sla")
@@ -37,7 +37,8 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
         SlaKind.RESOLUTION: definition.sla.resolution(priority),
     }
     for kind, target in targets.items():
-        clock_row = CaseSla.objects.create(
+        clock_row = sql.create(
+            CaseSla,
             case=case,
             kind=kind,
             target_business_seconds=int(target.total_seconds()),
@@ -87,31 +88,36 @@ def _cancel_timers(row: CaseSla) -> None:
 
 def first_response_given(case: Case) -> None:
     """An agent answered the customer (in the transaction of the answer)."""
-    _meet(case, SlaKind.FIRST_RESPONSE)
+    _meet(case, (SlaKind.FIRST_RESPONSE,))
 
 
 def stop_clocks(case: Case) -> None:
     """The case is resolved: its open clocks are met (or stay breached)."""
-    for kind in (SlaKind.FIRST_RESPONSE, SlaKind.RESOLUTION):
-        _meet(case, kind)
+    _meet(case, (SlaKind.FIRST_RESPONSE, SlaKind.RESOLUTION))
 
 
-def _meet(case: Case, kind: str) -> None:
-    row = CaseSla.objects.filter(case=case, kind=kind, met_at=None).first()
-    if row is None:
-        return
+# Every resolved case meets its clocks: read in one lean statement.
+_OPEN_CLOCKS = "SELECT {columns} FROM cases_casesla t WHERE t.case_id = %s AND t.met_at IS NULL"
+
+
+def _meet(case: Case, kinds: tuple[str, ...]) -> None:
+    rows = {row.kind: row for row in sql.select(CaseSla, _OPEN_CLOCKS, [case.pk])}
     now = clock.now()
-    _cancel_timers(row)
-    row.met_at = now
-    row.revision += 1  # its timers are stale now
-    row.save(update_fields=["met_at", "revision"])
-    record(
-        "sla.met",
-        actor=SLA_ACTOR,
-        object_type="case",
-        object_id=case.pk,
-        payload={"kind": kind, "in_time": row.breached_at is None},
-    )
+    for kind in kinds:
+        row = rows.get(kind)
+        if row is None:
+            continue
+        _cancel_timers(row)
+        row.met_at = now
+        row.revision += 1  # its timers are stale now
+        sql.update(row, ["met_at", "revision"])
+        record(
+            "sla.met",
+            actor=SLA_ACTOR,
+            object_type="case",
+            object_id=case.pk,
+            payload={"kind": kind, "in_time": row.breached_at is None},
+        )
 
 
 def pause_clocks(case: Case) -> None:
