@@ -180,3 +180,12 @@ def test_versions_lists_them(service_csv: Path):
     stdout, _ = run("versions", "--task", "service_type")
 
     assert "* v1" in stdout and "service.csv" in stdout
+
+
+def test_the_ensemble_recipe_is_trained_on_request(service_csv: Path):
+    stdout, stderr = train(service_csv, "--model", "ensemble")
+
+    version = ModelVersion.objects.get()
+    assert version.kind == "ensemble" and version.is_active
+    assert "18/18" in stderr  # fit (2 blocks, 5 folds, combine), score, fit again, done
+    assert 0 <= version.scores["accuracy"] <= 1

@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from casework.classify.linear import (
     ModelFileError,
@@ -12,6 +12,7 @@ from casework.classify.linear import (
     analyzer_for,
     fit,
     fit_temperature,
+    term_indices_for,
 )
 from casework.classify.texts import prepare
 from tests.classify.conftest import labelled_rows
@@ -96,3 +97,41 @@ def test_the_fast_character_ngrams_are_scikit_learns(text: str):
     reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer()
 
     assert Counter(fast(text)) == Counter(reference(text))
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (1, 3), (2, 3)])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a",
+        "Hallo",
+        "I  a   bc\tx\n\nÄÖÜ ß",
+        "Mein Router, seit gestern: nicht mehr!! 2x",
+        "ab " * 9,
+    ],
+)
+def test_the_word_ngrams_are_scikit_learns(text: str, ngram_range: tuple[int, int]):
+    params = {"analyzer": "word", "ngram_range": list(ngram_range)}
+
+    reference = TfidfVectorizer(analyzer="word", ngram_range=ngram_range).build_analyzer()
+
+    assert analyzer_for(params)(text) == reference(text)
+
+
+def test_known_terms_are_counted_as_scikit_learn_counts_them():
+    texts = [prepare(text) for text, _label in labelled_rows()]
+    for params in (
+        {"analyzer": "char_wb", "ngram_range": [2, 5]},
+        {"analyzer": "word", "ngram_range": [1, 2]},
+    ):
+        counter = CountVectorizer(
+            analyzer=params["analyzer"], ngram_range=tuple(params["ngram_range"]), min_df=2
+        ).fit(texts)
+        known = term_indices_for(params, dict(counter.vocabulary_))
+
+        # Twice: the second time the words' character n-grams come from the cache.
+        for text in [*texts, "völlig unbekannte Wörter", "", "Router Router router"] * 2:
+            row = counter.transform([text])
+            expected = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+            assert Counter(known(text).tolist()) == expected

@@ -1,15 +1,18 @@
-"""The default text model: word and character n-gram TF-IDF with a linear SVM, calibrated.
+"""Text models: word and character n-gram TF-IDF with linear weights, calibrated.
 
 No Django here. Words (uni- and bigrams) carry the topic; character n-grams inside word
 boundaries (2–5) carry inflections, compounds and typos, which matter for German and for
-short, badly spelled messages. A linear SVM (one-vs-rest) scores every label; a softmax over
-those scores with one temperature, fitted on held-out examples, turns them into calibrated
-probabilities (`fit_temperature`).
+short, badly spelled messages. The default recipe's linear SVM (one-vs-rest) scores every
+label; the `ensemble` recipe stacks three linear models into one (`stacking.py`); the
+`embeddings` recipe adds a static sentence embedding as features (`embeddings.py`). A
+softmax over the scores with one temperature, fitted on held-out examples, turns them into
+calibrated probabilities (`fit_temperature`).
 
 The stored form is a zip of JSON and NumPy arrays (`to_bytes`/`from_bytes`), not a pickle:
 loading it runs no code from the file, and a model trained with one scikit-learn release
 still loads with the next one, because only vocabularies, IDF weights and coefficients are
-kept.
+kept. Classifying needs NumPy only: the terms are computed here, exactly as scikit-learn's
+analysers compute them (see the tests), with each word's character n-grams remembered.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import json
 import math
 import re
 import zipfile
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,29 +29,59 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from casework.classify import embeddings, stacking
+
 FORMAT = "casework.classify.linear"
 FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
 class ModelKind:
-    """A recipe: which features and which regularisation."""
+    """A recipe: which features, which regularisation, which learner."""
 
     name: str
     vectorizers: tuple[dict[str, Any], ...]
     c: float
+    # Three linear models stacked into one (`stacking.py`) instead of one linear SVM.
+    stacked: bool = False
+    # A static sentence embedding as extra features (`embeddings.py`, optional package).
+    embedding: str | None = None
+    # How much the embedding's unit vector weighs against the term blocks (each of norm 1).
+    embedding_scale: float = 1.0
 
+
+_WORDS = {"analyzer": "word", "ngram_range": [1, 2], "sublinear_tf": True, "min_df": 1}
+_CHARS = {"analyzer": "char_wb", "ngram_range": [2, 5], "sublinear_tf": True, "min_df": 2}
 
 MODEL_KINDS: dict[str, ModelKind] = {
-    "default": ModelKind(
-        name="default",
-        vectorizers=(
-            {"analyzer": "word", "ngram_range": [1, 2], "sublinear_tf": True, "min_df": 1},
-            {"analyzer": "char_wb", "ngram_range": [2, 5], "sublinear_tf": True, "min_df": 2},
-        ),
+    "default": ModelKind(name="default", vectorizers=(_WORDS, _CHARS), c=0.5),
+    # The same features; a stack of a linear SVM, an NB-SVM and complement naive Bayes.
+    # Training takes about six times as long; classifying costs the same.
+    "ensemble": ModelKind(name="ensemble", vectorizers=(_WORDS, _CHARS), c=0.5, stacked=True),
+    # The ensemble with WordLlama's static sentence embedding beside the n-grams: words it
+    # never saw in training still count by their meaning. Needs casework[embeddings].
+    "embeddings": ModelKind(
+        name="embeddings",
+        vectorizers=(_WORDS, _CHARS),
         c=0.5,
+        stacked=True,
+        embedding="wordllama-l2-supercat-256",
     ),
 }
+
+# The settings of a feature block that is a sentence embedding, not a vectoriser.
+EMBEDDING_ANALYZER = "static_embedding"
+
+
+def fit_steps(kind: str) -> int:
+    """How many times `fit` advances its progress."""
+    recipe = MODEL_KINDS[kind]
+    return (
+        len(recipe.vectorizers)
+        + (1 if recipe.embedding else 0)
+        + (stacking.FOLDS if recipe.stacked else 0)
+        + 1
+    )
 
 
 class UnknownModelKind(ValueError):
@@ -62,19 +94,26 @@ class ModelFileError(ValueError):
 
 @dataclass(frozen=True)
 class FeatureBlock:
-    """One vectoriser's part of the features: its settings, terms and IDF weights."""
+    """One vectoriser's part of the features: its settings, terms and IDF weights. A
+    sentence embedding's block has no terms: its width is its dimension."""
 
     params: dict[str, Any]
     terms: list[str]
     idf: np.ndarray
 
+    @property
+    def width(self) -> int:
+        if self.params.get("analyzer") == EMBEDDING_ANALYZER:
+            return int(self.params["dim"])
+        return len(self.terms)
+
 
 class TextModel:
     """Labels, features and weights of a trained model; predicts for prepared texts.
 
-    Prediction computes the TF-IDF features itself (the analysers are scikit-learn's, so
-    the terms are the same as in training): scikit-learn's `transform` costs about 2 ms a
-    call in input validation alone, ten times the rest of the work for a single message."""
+    Prediction computes the TF-IDF features itself (the same terms as scikit-learn's
+    analysers find in training): scikit-learn's `transform` costs about 2 ms a call in input
+    validation alone, thirty times the rest of the work for a single message."""
 
     def __init__(
         self,
@@ -93,14 +132,14 @@ class TextModel:
         # Features × labels: the rows of a text's features are gathered and summed.
         self._weights = np.ascontiguousarray(coef.T, dtype=np.float32)
         self._intercept = np.asarray(intercept, dtype=np.float32)
-        self._readers: list[tuple[Callable[[str], list[str]], dict[str, int], np.ndarray]] = []
+        self._readers: list[Callable[[str], tuple[np.ndarray, np.ndarray] | None]] = []
         offset = 0
         for block in self.blocks:
-            analyzer = analyzer_for(block.params)
-            vocabulary = {term: offset + i for i, term in enumerate(block.terms)}
-            idf = np.concatenate([np.zeros(offset), np.asarray(block.idf, dtype=np.float64)])
-            self._readers.append((analyzer, vocabulary, idf))
-            offset += len(block.terms)
+            if block.params.get("analyzer") == EMBEDDING_ANALYZER:
+                self._readers.append(_embedding_reader(block.params, offset))
+            else:
+                self._readers.append(_tfidf_reader(block, offset))
+            offset += block.width
         if offset != self._weights.shape[0]:
             raise ModelFileError(f"{offset} terms but {self._weights.shape[0]} weights")
 
@@ -124,26 +163,19 @@ class TextModel:
         return softmax(self.decision(texts).astype(np.float64), self.temperature)
 
     def _features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """TF-IDF as scikit-learn computes it: sublinear tf, IDF, L2 norm per block."""
+        """The text's non-zero features: TF-IDF as scikit-learn computes it (sublinear tf,
+        IDF, L2 norm per block), and the embedding's dimensions if the model has one."""
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
-        for analyzer, vocabulary, idf in self._readers:
-            get = vocabulary.get
-            found: list[int] = []
-            frequencies: list[int] = []
-            for term, count in Counter(analyzer(text)).items():
-                index = get(term)
-                if index is not None:
-                    found.append(index)
-                    frequencies.append(count)
-            if not found:
-                continue
-            block = np.array(found, dtype=np.int64)
-            weights = (1.0 + np.log(np.array(frequencies, dtype=np.float64))) * idf[block]
-            indices.append(block)
-            values.append(weights / (np.sqrt(weights @ weights) or 1.0))
+        for reader in self._readers:
+            found = reader(text)
+            if found is not None:
+                indices.append(found[0])
+                values.append(found[1])
         if not indices:
             return np.empty(0, dtype=np.int64), np.empty(0)
+        if len(indices) == 1:
+            return indices[0], values[0]
         return np.concatenate(indices), np.concatenate(values)
 
     def to_bytes(self) -> bytes:
@@ -220,24 +252,11 @@ def fit(
     if recipe is None:
         raise UnknownModelKind(kind)
     vectorizers = [_vectorizer(params) for params in recipe.vectorizers]
-    blocks = []
+    matrices = []
     for vec in vectorizers:
-        blocks.append(vec.fit_transform(texts))
+        matrices.append(vec.fit_transform(texts))
         if step:
             step()
-    features = sp.hstack(blocks, format="csr")
-    from sklearn.svm import LinearSVC  # training only: classifying needs no scikit-learn
-
-    svm = LinearSVC(C=recipe.c, random_state=0)
-    svm.fit(features, list(labels))
-    if step:
-        step()
-    coef, intercept = svm.coef_, svm.intercept_
-    if coef.shape[0] == 1:
-        # Two labels: one score d for the second; as two columns (-d/2, d/2) the softmax
-        # below is the logistic function of d, and prediction needs no special case.
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
     blocks = [
         FeatureBlock(
             params=_params(vec),
@@ -246,9 +265,56 @@ def fit(
         )
         for vec in vectorizers
     ]
+    counting_columns = sum(matrix.shape[1] for matrix in matrices)
+    if recipe.embedding:
+        embedding = embeddings.load(recipe.embedding)
+        dense = embedding.embed(list(texts)) * recipe.embedding_scale
+        matrices.append(sp.csr_matrix(dense))
+        blocks.append(
+            FeatureBlock(
+                params={
+                    "analyzer": EMBEDDING_ANALYZER,
+                    "embedding": embedding.name,
+                    "dim": embedding.dim,
+                    "fingerprint": embedding.fingerprint,
+                    "scale": recipe.embedding_scale,
+                },
+                terms=[],
+                idf=np.empty(0),
+            )
+        )
+        if step:
+            step()
+    features = sp.hstack(matrices, format="csr")
+    classes = sorted({str(label) for label in labels})
+    index = {label: i for i, label in enumerate(classes)}
+    targets = np.array([index[str(label)] for label in labels])
+    if recipe.stacked:
+        stacked = stacking.fit_stacked(
+            features,
+            targets,
+            label_count=len(classes),
+            c=recipe.c,
+            counting_columns=counting_columns,
+            step=step,
+        )
+        coef, intercept = stacked.coef, stacked.intercept
+    else:
+        from sklearn.svm import LinearSVC  # training only: classifying needs no scikit-learn
+
+        svm = LinearSVC(C=recipe.c, random_state=0)
+        svm.fit(features, targets)
+        coef, intercept = svm.coef_, svm.intercept_
+    if step:
+        step()
+    if coef.shape[0] == 1:
+        # Two labels: one score d for the second; as two columns (-d/2, d/2) the softmax
+        # below is the logistic function of d, and prediction needs no special case.
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
     return TextModel(
         kind=kind,
-        labels=[str(label) for label in svm.classes_],
+        labels=classes,
         blocks=blocks,
         coef=coef,
         intercept=intercept,
@@ -302,26 +368,144 @@ def _vectorizer(params: dict[str, Any]) -> Any:  # a TfidfVectorizer to fit
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")
+_DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's
+# Words whose known character n-grams each reader remembers (per model, per process): a
+# bound on memory (about 10 MiB), not on speed; when full, it starts afresh.
+WORD_CACHE_SIZE = 50_000
+_NO_TERMS = np.empty(0, dtype=np.int64)
 
 
 def analyzer_for(params: dict[str, Any]) -> Callable[[str], list[str]]:
     """The terms of a text as the vectoriser with these settings finds them. Character
     n-grams within word boundaries get a faster equivalent of scikit-learn's (the same
-    terms in the same numbers, see the tests): they are most of the time per message."""
+    terms in the same numbers, see the tests)."""
+    low, high = params["ngram_range"]
+    if params.get("analyzer") == "word":
+        return _word_analyzer(params)
     if params.get("analyzer") != "char_wb":
         return _vectorizer(params).build_analyzer()
-    low, high = params["ngram_range"]
 
     def char_wb_ngrams(text: str) -> list[str]:
         grams: list[str] = []
         for word in _WHITE_SPACES.sub(" ", text.lower()).split():
-            padded = f" {word} "
-            length = len(padded)
-            for n in range(low, high + 1):
-                if n >= length:
-                    grams.append(padded)
-                    break
-                grams += [padded[i : i + n] for i in range(length - n + 1)]
+            grams += _word_ngrams(word, low, high)
         return grams
 
     return char_wb_ngrams
+
+
+def _tfidf_reader(
+    block: FeatureBlock, offset: int
+) -> Callable[[str], tuple[np.ndarray, np.ndarray] | None]:
+    vocabulary = {term: offset + i for i, term in enumerate(block.terms)}
+    idf = np.concatenate([np.zeros(offset), np.asarray(block.idf, dtype=np.float64)])
+    term_indices = term_indices_for(block.params, vocabulary)
+
+    def read(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+        found = term_indices(text)
+        if not len(found):
+            return None
+        columns, counts = np.unique(found, return_counts=True)
+        weights = (1.0 + np.log(counts)) * idf[columns]
+        return columns, weights / (np.sqrt(weights @ weights) or 1.0)
+
+    return read
+
+
+def _embedding_reader(
+    params: dict[str, Any], offset: int
+) -> Callable[[str], tuple[np.ndarray, np.ndarray] | None]:
+    try:
+        embedding = embeddings.load(params["embedding"], fingerprint=params["fingerprint"])
+    except embeddings.EmbeddingUnavailable as error:
+        raise ModelFileError(str(error)) from error
+    if embedding.dim != int(params["dim"]):
+        raise ModelFileError(f"the embedding has {embedding.dim} dimensions, not {params['dim']}")
+    columns = np.arange(offset, offset + embedding.dim)
+    scale = float(params.get("scale", 1.0))
+
+    def read(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+        vector = embedding.embed_one(text)
+        return columns, vector.astype(np.float64) * scale
+
+    return read
+
+
+def term_indices_for(
+    params: dict[str, Any], vocabulary: dict[str, int]
+) -> Callable[[str], np.ndarray]:
+    """A function from a text to the vocabulary indices of its known terms, one entry per
+    occurrence (the term frequencies are their counts).
+
+    Character n-grams within word boundaries are most of the time per message, and they
+    depend on the word alone: each word's known n-grams are looked up once and remembered,
+    so a message costs a dictionary look-up per word (the words of customer service repeat
+    a lot)."""
+    if params.get("analyzer") != "char_wb":
+        analyzer = analyzer_for(params)
+        get = vocabulary.get
+
+        def known_terms(text: str) -> np.ndarray:
+            found = [index for index in map(get, analyzer(text)) if index is not None]
+            return np.array(found, dtype=np.int64) if found else _NO_TERMS
+
+        return known_terms
+
+    low, high = params["ngram_range"]
+    cache: dict[str, np.ndarray] = {}
+
+    def of_word(word: str) -> np.ndarray:
+        get = vocabulary.get
+        found = [i for i in map(get, _word_ngrams(word, low, high)) if i is not None]
+        return np.array(found, dtype=np.int64) if found else _NO_TERMS
+
+    def known_char_ngrams(text: str) -> np.ndarray:
+        parts = []
+        for word in text.lower().split():  # what scikit-learn's char_wb splits on
+            terms = cache.get(word)
+            if terms is None:
+                if len(cache) >= WORD_CACHE_SIZE:
+                    cache.clear()
+                terms = cache[word] = of_word(word)
+            if len(terms):
+                parts.append(terms)
+        if not parts:
+            return _NO_TERMS
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    return known_char_ngrams
+
+
+def _word_analyzer(params: dict[str, Any]) -> Callable[[str], list[str]]:
+    """scikit-learn's word n-grams (default token pattern, lower case), without importing
+    scikit-learn: classifying a message needs NumPy only, and a process that only
+    classifies starts faster."""
+    low, high = params["ngram_range"]
+    pattern = re.compile(params.get("token_pattern") or _DEFAULT_TOKEN_PATTERN)
+    lowercase = params.get("lowercase", True)
+
+    def word_ngrams(text: str) -> list[str]:
+        tokens = pattern.findall(text.lower() if lowercase else text)
+        if high == 1:
+            return tokens if low == 1 else []
+        grams = list(tokens) if low == 1 else []
+        count = len(tokens)
+        for n in range(max(low, 2), min(high, count) + 1):
+            grams += [" ".join(tokens[i : i + n]) for i in range(count - n + 1)]
+        return grams
+
+    return word_ngrams
+
+
+def _word_ngrams(word: str, low: int, high: int) -> list[str]:
+    """scikit-learn's char_wb n-grams of one word: padded with a space on both sides; a
+    padded word shorter than n counts once, as a whole."""
+    padded = f" {word} "
+    length = len(padded)
+    grams: list[str] = []
+    for n in range(low, high + 1):
+        if n >= length:
+            grams.append(padded)
+            break
+        grams += [padded[i : i + n] for i in range(length - n + 1)]
+    return grams

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from django.utils.translation import gettext as _
 
-from casework.classify import linear, metrics
+from casework.classify import embeddings, linear, metrics
 from casework.classify.sources import Example
 from casework.classify.texts import has_words, prepare
 from casework.kernel.errors import InvalidInput
@@ -84,8 +84,8 @@ class TrainingOutcome:
 
 def training_steps(kind: str) -> int:
     """How many times `train()` advances its progress: fit, score, fit again."""
-    blocks = len(linear.MODEL_KINDS[kind].vectorizers) if kind in linear.MODEL_KINDS else 2
-    return 2 * (blocks + 1) + 2
+    fit = linear.fit_steps(kind) if kind in linear.MODEL_KINDS else 3
+    return 2 * fit + 2
 
 
 def check_trainable(
@@ -96,6 +96,16 @@ def check_trainable(
         raise TrainingRefused(
             _("unknown model %(kind)s; known: %(known)s")
             % {"kind": kind, "known": ", ".join(linear.MODEL_KINDS)}
+        )
+    embedding = linear.MODEL_KINDS[kind].embedding
+    if embedding and not embeddings.is_available(embedding):
+        raise TrainingRefused(
+            _("the model %(kind)s needs the package %(package)s: pip install 'casework[%(extra)s]'")
+            % {
+                "kind": kind,
+                "package": embeddings.SOURCES[embedding].package,
+                "extra": embeddings.SOURCES[embedding].extra,
+            }
         )
     if not 0.05 <= holdout_fraction <= 0.5:
         raise TrainingRefused(

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from casework.classify import services, training
 from casework.classify.charts import confusion_svg
-from casework.classify.linear import MODEL_KINDS
+from casework.classify.linear import MODEL_KINDS, fit_steps
 from casework.classify.progress import StepProgress
 from casework.classify.sources import LabelledSource, read_labelled_csv
 from casework.kernel.actors import Actor
@@ -43,7 +43,12 @@ class Command(BaseCommand):
             "--model",
             choices=sorted(MODEL_KINDS),
             default="default",
-            help="the model recipe (default: word and character n-grams, linear SVM)",
+            help=(
+                "the model recipe: default (word and character n-grams, linear SVM), "
+                "ensemble (the same features, three linear models stacked; slower to "
+                "train), embeddings (the ensemble with static sentence embeddings; needs "
+                "casework[embeddings])"
+            ),
         )
         train.add_argument(
             "--holdout",
@@ -159,7 +164,7 @@ class Command(BaseCommand):
         task = services.get_task(options["task"])
         active = services.get_version(task)
         progress = self._progress(
-            training.training_steps(active.kind) + len(MODEL_KINDS[active.kind].vectorizers) + 2,
+            training.training_steps(active.kind) + fit_steps(active.kind) + 1,
             task.name,
         )
         try:
