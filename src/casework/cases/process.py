@@ -1372,7 +1372,7 @@ def _default_title(step: CollectDataStep) -> BilingualText:
 def _save(case: Case, *fields: str) -> None:
     # Where the process stands is saved with every change: the engine moves `step` in
     # memory as it goes.
-    case.save(update_fields={*fields, "stage", "step", "updated_at"})
+    sql.update(case, sorted({*fields, "stage", "step", "updated_at"}))
 
 
 def _event(case: Case, code: str, **payload: Any) -> None:

@@ -30,7 +30,6 @@ from casework.cases.models import Case
 from casework.cases.notifications import Notification
 from casework.cases.sla import first_response_given
 from casework.channels.email.models import Mailbox, OutboundEmail, OutboundStatus
-from casework.customers.models import CustomerIdentifier
 from casework.events.services import recording_transaction
 from casework.interactions.files import StoredFile, read_bytes
 from casework.interactions.models import Attachment, Direction, Interaction
@@ -171,12 +170,22 @@ class NoMailToAnswer(InvalidInput):
 
 def find_mail_to_answer(case: Case) -> Interaction | None:
     """The newest e-mail from the customer on this case that came to one of our mailboxes."""
-    for interaction in Interaction.objects.filter(
-        case=case, channel="email", direction=Direction.INBOUND
-    ).order_by("-occurred_at", "-pk")[:20]:
+    for interaction in sql.select(Interaction, _INBOUND_MAILS, [case.pk, Direction.INBOUND.value]):
         if interaction.payload.get("mailbox") and interaction.payload.get("from"):
             return interaction
     return None
+
+
+# Every process notification and reply looks these up: lean statements, not the ORM.
+_INBOUND_MAILS = (
+    "SELECT {columns} FROM interactions_interaction t WHERE t.case_id = %s"
+    " AND t.channel = 'email' AND t.direction = %s ORDER BY t.occurred_at DESC, t.id DESC LIMIT 20"
+)
+_EMAIL_ADDRESS = (
+    "SELECT value FROM customers_customeridentifier WHERE customer_id = %s AND kind = 'email'"
+    " ORDER BY id LIMIT 1"
+)
+_ACTIVE_MAILBOX = "SELECT {columns} FROM email_channel_mailbox t WHERE t.is_active = %s"
 
 
 @recording_transaction()
@@ -244,26 +253,20 @@ def send_notification(notification: Notification) -> str | None:
     last mail on the case and sent from the mailbox it came to. None when the customer has
     no e-mail address or there is no mailbox to send from."""
     case = notification.case
-    address = (
-        CustomerIdentifier.objects.filter(customer_id=case.customer_id, kind="email")
-        .order_by("pk")
-        .values_list("value", flat=True)
-        .first()
-        if case.customer_id
-        else None
-    )
-    if address is None:
+    found = sql.fetch_one(_EMAIL_ADDRESS, [case.customer_id]) if case.customer_id else None
+    if found is None:
         return None
+    address = found[0]
     answered = find_mail_to_answer(case)
-    mailbox = None
-    if answered is not None:
-        mailbox = Mailbox.objects.filter(
-            address=answered.payload["mailbox"], is_active=True
-        ).first()
+    mailboxes = sql.select(Mailbox, _ACTIVE_MAILBOX + " ORDER BY t.id", [True])
+    mailbox = next(
+        (m for m in mailboxes if answered is not None and m.address == answered.payload["mailbox"]),
+        None,
+    )
     mailbox = (
         mailbox
-        or Mailbox.objects.filter(case_type=case.case_type, is_active=True).order_by("pk").first()
-        or Mailbox.objects.filter(is_active=True).order_by("pk").first()
+        or next((m for m in mailboxes if m.case_type_id == case.case_type_id), None)
+        or (mailboxes[0] if mailboxes else None)
     )
     if mailbox is None:
         return None
