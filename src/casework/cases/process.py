@@ -480,16 +480,37 @@ def _complete(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> N
     case.process_status = ProcessStatus.COMPLETED
     _save(case, "process_status")
     _event(case, "case.process_completed", stage=stage.key)
-    code, _created = ResolutionCode.objects.get_or_create(
-        code=stage.key[:50], defaults={"name_de": stage.name.de, "name_en": stage.name.en}
-    )
+    code = _resolution_code(stage)
     if case.status in OPEN_STATUSES:
-        resolve_case(case, resolution_code=code.code, actor=ENGINE_ACTOR)
-        case.refresh_from_db()
+        resolved = resolve_case(case, resolution_code=code.code, actor=ENGINE_ACTOR)
+        for field in _RESOLVED_FIELDS:
+            setattr(case, field, getattr(resolved, field))
     sla.stop_clocks(case)
     notify_event(case, definition, "case.resolved")
     if case.parent_id is not None:
         resume_parent(case.parent_id)
+
+
+_RESOLVED_FIELDS = (
+    "status",
+    "resolution_code_id",
+    "resolution_note",
+    "resolved_at",
+    "last_activity_at",
+    "updated_at",
+)
+_RESOLUTION_CODE = "SELECT {columns} FROM cases_resolutioncode t WHERE t.code = %s"
+
+
+def _resolution_code(stage: StageSpec) -> ResolutionCode:
+    """The resolution code named after the final stage, created the first time."""
+    found = sql.select(ResolutionCode, _RESOLUTION_CODE, [stage.key[:50]])
+    if found:
+        return found[0]
+    code, _created = ResolutionCode.objects.get_or_create(
+        code=stage.key[:50], defaults={"name_de": stage.name.de, "name_en": stage.name.en}
+    )
+    return code
 
 
 # -- the steps -----------------------------------------------------------------------------

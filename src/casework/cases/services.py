@@ -332,7 +332,8 @@ def add_note(case: Case, text: str, *, actor: Actor) -> None:
 
 @recording_transaction()
 def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Actor) -> Case:
-    case = lock_case(case)
+    # Every case ends here: the row is locked in lean SQL (nothing below reads its queue).
+    case = sql.select_locked(Case, _CASE, [case.pk])[0]
     if case.status not in OPEN_STATUSES:
         raise InvalidTransition(
             _("case %(reference)s is %(status)s already")
@@ -393,6 +394,7 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
     return case
 
 
+_CASE = "SELECT {columns} FROM cases_case t WHERE t.id = %s"
 _ACTIVE_RESOLUTION_CODE = (
     "SELECT {columns} FROM cases_resolutioncode t WHERE t.code = %s AND t.is_active = %s"
 )
