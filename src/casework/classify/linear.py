@@ -370,8 +370,8 @@ def _vectorizer(params: dict[str, Any]) -> Any:  # a TfidfVectorizer to fit
 _WHITE_SPACES = re.compile(r"\s\s+")
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's
 # Words whose known character n-grams each reader remembers (per model, per process): a
-# bound on memory (about 10 MiB), not on speed; when full, it starts afresh.
-WORD_CACHE_SIZE = 50_000
+# bound on memory (about 7 MiB per model when full), not on speed; then it starts afresh.
+WORD_CACHE_SIZE = 20_000
 _NO_TERMS = np.empty(0, dtype=np.int64)
 
 
@@ -457,7 +457,7 @@ def term_indices_for(
     def of_word(word: str) -> np.ndarray:
         get = vocabulary.get
         found = [i for i in map(get, _word_ngrams(word, low, high)) if i is not None]
-        return np.array(found, dtype=np.int64) if found else _NO_TERMS
+        return np.array(found, dtype=np.int32) if found else _NO_TERMS
 
     def known_char_ngrams(text: str) -> np.ndarray:
         parts = []

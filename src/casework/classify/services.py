@@ -302,6 +302,7 @@ def retrain(
     if not new_corrections:
         return RetrainOutcome(active, None, False, 0)
 
+    training.check_recipe(active.kind)
     base = training.TrainingSet.from_bytes(bytes(active.training_data))
     baseline_set, candidate_set = apply_corrections(base, corrections)
     _model, baseline_scores = training.fit_and_score(

@@ -88,10 +88,8 @@ def training_steps(kind: str) -> int:
     return 2 * fit + 2
 
 
-def check_trainable(
-    examples: Sequence[Example], *, holdout_fraction: float, kind: str = "default"
-) -> list[Example]:
-    """The usable examples (those with words in them), or TrainingRefused with the reason."""
+def check_recipe(kind: str) -> None:
+    """TrainingRefused unless the recipe exists and what it needs is installed."""
     if kind not in linear.MODEL_KINDS:
         raise TrainingRefused(
             _("unknown model %(kind)s; known: %(known)s")
@@ -107,6 +105,13 @@ def check_trainable(
                 "extra": embeddings.SOURCES[embedding].extra,
             }
         )
+
+
+def check_trainable(
+    examples: Sequence[Example], *, holdout_fraction: float, kind: str = "default"
+) -> list[Example]:
+    """The usable examples (those with words in them), or TrainingRefused with the reason."""
+    check_recipe(kind)
     if not 0.05 <= holdout_fraction <= 0.5:
         raise TrainingRefused(
             _("the held-out share must be between 0.05 and 0.5, not %(value)s")
