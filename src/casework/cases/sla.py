@@ -82,8 +82,7 @@ def _schedule(row: CaseSla) -> None:
 def _cancel_timers(row: CaseSla) -> None:
     """A met clock's timers would only find a stale revision: they leave the queue now
     instead of waiting there until their day (straight-through cases met them at once)."""
-    for what in ("warning", "breach"):
-        jobs.cancel(f"sla:{row.pk}:{row.revision}:{what}")
+    jobs.cancel(*(f"sla:{row.pk}:{row.revision}:{what}" for what in ("warning", "breach")))
 
 
 def first_response_given(case: Case) -> None:

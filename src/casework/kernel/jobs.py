@@ -88,17 +88,21 @@ def enqueue(
     return Job.objects.get(key=key)
 
 
-def cancel(key: str) -> bool:
-    """Cancel a queued job by its key (a timer that is no longer needed). In the caller's
-    transaction. Returns whether one was cancelled."""
+def cancel(*keys: str) -> int:
+    """Cancel queued jobs by their keys (timers that are no longer needed). In the caller's
+    transaction. Returns how many were cancelled."""
     finished_at = Job._meta.get_field("finished_at").get_db_prep_save(clock.now(), connection)
-    return bool(
-        sql.execute(_CANCEL, [JobStatus.CANCELLED.value, finished_at, key, JobStatus.QUEUED.value])
+    return sql.execute(
+        _CANCEL.format(keys=", ".join(["%s"] * len(keys))),
+        [JobStatus.CANCELLED.value, finished_at, *keys, JobStatus.QUEUED.value],
     )
 
 
-# Timers are cancelled on hot paths (every accepted offer): one statement, no ORM compiling.
-_CANCEL = 'UPDATE kernel_job SET status = %s, finished_at = %s WHERE "key" = %s AND status = %s'
+# Timers are cancelled on hot paths (every accepted offer, every resolved case's clocks):
+# one statement, no ORM compiling.
+_CANCEL = (
+    'UPDATE kernel_job SET status = %s, finished_at = %s WHERE "key" IN ({keys}) AND status = %s'
+)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -109,36 +113,37 @@ def run_due(limit: int = 50) -> int:
     """Run the jobs whose time has come (the worker's pass). Returns how many ran."""
     _discover_handlers()
     leased = _lease_due(limit)
-    for job_id in leased:
-        _run_one(job_id)
+    for job_id, kind in leased:
+        _run_one(job_id, kind)
     return len(leased)
 
 
-def _lease_due(limit: int) -> list[int]:
+def _lease_due(limit: int) -> list[tuple[int, str]]:
     """`leases.lease_due()` for jobs, in lean SQL: the worker asks every few milliseconds.
-    A pass that finds nothing due takes no write lock (SQLite has only one)."""
+    Returns (id, kind) of each leased job. On SQLite a pass that finds nothing due takes no
+    write lock (there is only one); PostgreSQL skips rows others lock instead."""
     now = clock.now()
     due_params = [JobStatus.QUEUED.value, _NEXT_ATTEMPT_AT.get_db_prep_save(now, connection)]
-    if not sql.fetch_one(_ANY_DUE, due_params):
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    if not skip_locked and not sql.fetch_one(_ANY_DUE, due_params):
         return []
     with transaction.atomic():
-        due = _DUE
-        if connection.features.has_select_for_update_skip_locked:
-            due += " FOR UPDATE SKIP LOCKED"
-        ids = [row[0] for row in sql.fetch_all(due, [*due_params, limit])]
+        due = _DUE + (" FOR UPDATE SKIP LOCKED" if skip_locked else "")
+        leased = [(row[0], row[1]) for row in sql.fetch_all(due, [*due_params, limit])]
+        ids = [job_id for job_id, _kind in leased]
         if ids:
             # The attempt is counted and the next try moved past the lease before it runs.
             sql.execute(
                 _LEASE.format(ids=", ".join(["%s"] * len(ids))),
                 [_NEXT_ATTEMPT_AT.get_db_prep_save(now + LEASE, connection), *ids],
             )
-    return ids
+    return leased
 
 
 _NEXT_ATTEMPT_AT = Job._meta.get_field("next_attempt_at")
 _ANY_DUE = "SELECT 1 FROM kernel_job WHERE status = %s AND next_attempt_at <= %s LIMIT 1"
 _DUE = (
-    "SELECT id FROM kernel_job WHERE status = %s AND next_attempt_at <= %s"
+    "SELECT id, kind FROM kernel_job WHERE status = %s AND next_attempt_at <= %s"
     " ORDER BY next_attempt_at, id LIMIT %s"
 )
 _LEASE = "UPDATE kernel_job SET attempts = attempts + 1, next_attempt_at = %s WHERE id IN ({ids})"
@@ -155,18 +160,18 @@ def _discover_handlers() -> None:
         _discovered = True
 
 
-def _run_one(job_id: int) -> None:
+def _run_one(job_id: int, kind: str) -> None:
     error = ""
     try:
         # Imported here: events sits above kernel, and only running jobs needs it.
         from casework.events.services import recording_transaction
 
-        found = sql.select(Job, _JOB, [job_id])
-        job = found[0] if found else None
-        registration = _registry.get(job.kind) if job is not None else None
-        if job is not None and registration is not None and not registration.transactional:
-            if job.status != JobStatus.QUEUED:
+        registration = _registry.get(kind)
+        if registration is not None and not registration.transactional:
+            found = sql.select(Job, _JOB, [job_id])
+            if not found or found[0].status != JobStatus.QUEUED:
                 return
+            job = found[0]
             registration.handler(job.payload)  # commits its own changes
             with recording_transaction():
                 Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(

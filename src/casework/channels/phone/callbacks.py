@@ -220,8 +220,7 @@ def cancel_callback(callback_id: int, *, actor: Actor, customer_id: int | None =
         item = WorkItem.objects.get(pk=callback.work_item_id)
         if item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
             router.withdraw_work_item(item.pk, actor=actor, reason="callback cancelled")
-    jobs.cancel(f"{DUE_JOB}:{callback.pk}")
-    jobs.cancel(f"{ENDED_JOB}:{callback.pk}")
+    jobs.cancel(f"{DUE_JOB}:{callback.pk}", f"{ENDED_JOB}:{callback.pk}")
     callback.status = CallbackStatus.CANCELLED
     callback.save(update_fields=["status"])
     record("callback.cancelled", actor=actor, object_type="callback", object_id=callback.pk)
