@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from casework.cases.calendar import add_business_time, business_time_between
@@ -79,12 +80,6 @@ def _schedule(row: CaseSla) -> None:
     )
 
 
-def _cancel_timers(row: CaseSla) -> None:
-    """A met clock's timers would only find a stale revision: they leave the queue now
-    instead of waiting there until their day (straight-through cases met them at once)."""
-    jobs.cancel(*(f"sla:{row.pk}:{row.revision}:{what}" for what in ("warning", "breach")))
-
-
 def first_response_given(case: Case) -> None:
     """An agent answered the customer (in the transaction of the answer)."""
     _meet(case, (SlaKind.FIRST_RESPONSE,))
@@ -95,28 +90,38 @@ def stop_clocks(case: Case) -> None:
     _meet(case, (SlaKind.FIRST_RESPONSE, SlaKind.RESOLUTION))
 
 
-# Every resolved case meets its clocks: read in one lean statement.
-_OPEN_CLOCKS = "SELECT {columns} FROM cases_casesla t WHERE t.case_id = %s AND t.met_at IS NULL"
+# Every resolved case meets its clocks: one statement marks them and says which they were.
+_MEET = (
+    "UPDATE cases_casesla SET met_at = %s, revision = revision + 1"
+    " WHERE case_id = %s AND met_at IS NULL AND kind IN ({kinds})"
+    " RETURNING id, kind, revision, breached_at"
+)
 
 
 def _meet(case: Case, kinds: tuple[str, ...]) -> None:
-    rows = {row.kind: row for row in sql.select(CaseSla, _OPEN_CLOCKS, [case.pk])}
     now = clock.now()
-    for kind in kinds:
-        row = rows.get(kind)
-        if row is None:
-            continue
-        _cancel_timers(row)
-        row.met_at = now
-        row.revision += 1  # its timers are stale now
-        sql.update(row, ["met_at", "revision"])
-        record(
-            "sla.met",
-            actor=SLA_ACTOR,
-            object_type="case",
-            object_id=case.pk,
-            payload={"kind": kind, "in_time": row.breached_at is None},
-        )
+    met = sql.fetch_all(
+        _MEET.format(kinds=", ".join(["%s"] * len(kinds))),
+        [_MET_AT.get_db_prep_save(now, connection), case.pk, *(str(kind) for kind in kinds)],
+    )
+    # Their timers (scheduled under the revision before) would only find a stale clock.
+    stale = [f"sla:{pk}:{revision - 1}:{what}" for pk, _k, revision, _b in met for what in _TIMERS]
+    if stale:
+        jobs.cancel(*stale)
+    by_kind = {kind: breached_at for _pk, kind, _revision, breached_at in met}
+    for kind in kinds:  # in the order asked, as the history shows them
+        if kind in by_kind:
+            record(
+                "sla.met",
+                actor=SLA_ACTOR,
+                object_type="case",
+                object_id=case.pk,
+                payload={"kind": kind, "in_time": by_kind[kind] is None},
+            )
+
+
+_MET_AT = CaseSla._meta.get_field("met_at")
+_TIMERS = ("warning", "breach")
 
 
 def pause_clocks(case: Case) -> None:
