@@ -475,14 +475,14 @@ def enter_stage(case: Case, definition: CaseTypeDefinition, stage_key: str, **wh
 
 def _complete(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> None:
     from casework.cases import sla
-    from casework.cases.services import resolve_case
+    from casework.cases.services import resolve_in_transaction
 
     case.process_status = ProcessStatus.COMPLETED
     _save(case, "process_status")
     _event(case, "case.process_completed", stage=stage.key)
     code = _resolution_code(stage)
     if case.status in OPEN_STATUSES:
-        resolved = resolve_case(case, resolution_code=code.code, actor=ENGINE_ACTOR)
+        resolved = resolve_in_transaction(case, resolution_code=code.code, actor=ENGINE_ACTOR)
         for field in _RESOLVED_FIELDS:
             setattr(case, field, getattr(resolved, field))
     sla.stop_clocks(case)

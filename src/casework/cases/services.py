@@ -332,6 +332,14 @@ def add_note(case: Case, text: str, *, actor: Actor) -> None:
 
 @recording_transaction()
 def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Actor) -> Case:
+    return resolve_in_transaction(case, resolution_code=resolution_code, note=note, actor=actor)
+
+
+def resolve_in_transaction(
+    case: Case, *, resolution_code: str, note: str = "", actor: Actor
+) -> Case:
+    """`resolve_case()` in the caller's recording transaction (the case engine completing a
+    process): no savepoint of its own, a failure undoes the caller's change with it."""
     # Every case ends here: the row is locked in lean SQL (nothing below reads its queue).
     case = sql.select_locked(Case, _CASE, [case.pk])[0]
     if case.status not in OPEN_STATUSES:
