@@ -9,7 +9,7 @@ CASEWORK_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 $(BIN)/casework: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,embeddings]'
 	touch $(BIN)/casework
 
 install: $(BIN)/casework
