@@ -130,6 +130,7 @@ _CREATE_HEAD = (
     "ON CONFLICT (id) DO NOTHING"
 )
 _MOVE_HEAD = f"UPDATE {_HEAD_TABLE} SET last_seq = %s, last_hash = %s WHERE id = 1"
+_ONE_STATEMENT_EVENTS = 500  # more go in batches (`sql.insert_many`), then the head
 
 
 def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> None:
@@ -170,6 +171,11 @@ def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> N
                 hash=prev_hash,
             )
         )
+    if connection.vendor == "postgresql" and len(events) <= _ONE_STATEMENT_EVENTS:
+        # One round trip for the events and the head: every writing transaction ends here.
+        insert, params = sql.insert_rows_statement(events)
+        sql.execute(f"WITH appended AS ({insert}) {_MOVE_HEAD}", [*params, seq, prev_hash])
+        return
     sql.insert_many(events)
     sql.execute(_MOVE_HEAD, [seq, prev_hash])
 

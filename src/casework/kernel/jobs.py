@@ -120,22 +120,24 @@ def run_due(limit: int = 50) -> int:
 
 def _lease_due(limit: int) -> list[tuple[int, str]]:
     """`leases.lease_due()` for jobs, in lean SQL: the worker asks every few milliseconds.
-    Returns (id, kind) of each leased job. On SQLite a pass that finds nothing due takes no
-    write lock (there is only one); PostgreSQL skips rows others lock instead."""
+    The attempt is counted and the next try moved past the lease before a job runs.
+    Returns (id, kind) of each leased job, the longest due first."""
     now = clock.now()
     due_params = [JobStatus.QUEUED.value, _NEXT_ATTEMPT_AT.get_db_prep_save(now, connection)]
-    skip_locked = connection.features.has_select_for_update_skip_locked
-    if not skip_locked and not sql.fetch_one(_ANY_DUE, due_params):
+    lease_until = _NEXT_ATTEMPT_AT.get_db_prep_save(now + LEASE, connection)
+    if connection.features.has_select_for_update_skip_locked:
+        # PostgreSQL: one statement, one round trip; rows other workers hold are skipped.
+        rows = sql.fetch_all(_LEASE_DUE, [*due_params, limit, lease_until])
+        return [(job_id, kind) for job_id, kind, _due in sorted(rows, key=lambda r: (r[2], r[0]))]
+    # SQLite: a pass that finds nothing due takes no write lock (there is only one).
+    if not sql.fetch_one(_ANY_DUE, due_params):
         return []
     with transaction.atomic():
-        due = _DUE + (" FOR UPDATE SKIP LOCKED" if skip_locked else "")
-        leased = [(row[0], row[1]) for row in sql.fetch_all(due, [*due_params, limit])]
-        ids = [job_id for job_id, _kind in leased]
-        if ids:
-            # The attempt is counted and the next try moved past the lease before it runs.
+        leased = [(row[0], row[1]) for row in sql.fetch_all(_DUE, [*due_params, limit])]
+        if leased:
             sql.execute(
-                _LEASE.format(ids=", ".join(["%s"] * len(ids))),
-                [_NEXT_ATTEMPT_AT.get_db_prep_save(now + LEASE, connection), *ids],
+                _LEASE.format(ids=", ".join(["%s"] * len(leased))),
+                [lease_until, *(job_id for job_id, _kind in leased)],
             )
     return leased
 
@@ -147,6 +149,13 @@ _DUE = (
     " ORDER BY next_attempt_at, id LIMIT %s"
 )
 _LEASE = "UPDATE kernel_job SET attempts = attempts + 1, next_attempt_at = %s WHERE id IN ({ids})"
+_LEASE_DUE = (
+    "WITH due AS (SELECT id, next_attempt_at FROM kernel_job"
+    " WHERE status = %s AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s"
+    " FOR UPDATE SKIP LOCKED)"
+    " UPDATE kernel_job j SET attempts = j.attempts + 1, next_attempt_at = %s FROM due"
+    " WHERE j.id = due.id RETURNING j.id, j.kind, due.next_attempt_at"
+)
 
 
 _discovered = False

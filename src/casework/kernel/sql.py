@@ -71,25 +71,29 @@ def insert_many(instances: Sequence[Model], *, batch_size: int = 500) -> None:
     """INSERT new instances of one model in multi-row statements (their pks stay unset)."""
     if not instances:
         return
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        for start in range(0, len(instances), batch_size):
+            cursor.execute(*insert_rows_statement(instances[start : start + batch_size]))
+
+
+def insert_rows_statement(instances: Sequence[Model]) -> tuple[str, list[Any]]:
+    """The multi-row INSERT of `insert_many()` as one statement and its parameters, for a
+    caller that sends it together with another (e.g. inside a PostgreSQL `WITH`)."""
     db = connections[DEFAULT_DB_ALIAS]
     model = type(instances[0])
     quote = db.ops.quote_name
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(quote(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    with db.cursor() as cursor:
-        for start in range(0, len(instances), batch_size):
-            batch = instances[start : start + batch_size]
-            params = [
-                f.get_db_prep_save(f.pre_save(instance, add=True), db)
-                for instance in batch
-                for f in fields
-            ]
-            cursor.execute(
-                f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
-                + ", ".join([row] * len(batch)),
-                params,
-            )
+    params = [
+        f.get_db_prep_save(f.pre_save(instance, add=True), db)
+        for instance in instances
+        for f in fields
+    ]
+    statement = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join(
+        [row] * len(instances)
+    )
+    return statement, params
 
 
 def create(model: type[M], **values: Any) -> M:
