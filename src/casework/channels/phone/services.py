@@ -326,19 +326,7 @@ def _continue_transferred(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]
     _follow(call, item)
     original.transfers += 1
     original.save(update_fields=["transfers"])
-    record(
-        "call.transferred",
-        actor=SYSTEM,
-        object_type="call",
-        object_id=original.pk,
-        payload={
-            "from_agent_id": original.agent_id,
-            "to_agent_id": target.pk if target else None,
-            "to_queue": None,
-            "work_item_id": item.pk,
-            "to_call_id": call.pk,
-        },
-    )
+    _record_transfer(original, original.agent_id, target, None, item, to_call=call)
     return _answer(call), _("applied: the call continues call %(call)s") % {
         "call": original.provider_call_id[:40]
     }
@@ -535,22 +523,33 @@ def _transferred(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnsw
     item = router.submit_work_item(new, actor=SYSTEM)
     call.save(update_fields=["transfers", "held_since", "hold_seconds"])
     _follow(call, item)
-    record(
-        "call.transferred",
-        actor=SYSTEM,
-        object_type="call",
-        object_id=call.pk,
-        payload={
-            "from_agent_id": previous.pk if previous else None,
-            "to_agent_id": target.pk if target else None,
-            "to_queue": event.to_queue or None,
-            "work_item_id": item.pk,
-        },
-    )
+    _record_transfer(call, previous.pk if previous else None, target, event.to_queue, item)
     if previous is not None:
         realtime.publish(realtime.agent_group(previous.pk), {"kind": "call", "call": call.pk})
     _signal(call)
     return _answer(call), _("applied")
+
+
+def _record_transfer(
+    call: Call,
+    from_agent_id: int | None,
+    to_agent: Agent | None,
+    to_queue: str | None,
+    item: WorkItem,
+    *,
+    to_call: Call | None = None,
+) -> None:
+    """`call.transferred` on the call handed on; `to_call` when the telephone system
+    reported the transfer as a call of its own."""
+    payload: dict[str, Any] = {
+        "from_agent_id": from_agent_id,
+        "to_agent_id": to_agent.pk if to_agent else None,
+        "to_queue": to_queue or None,
+        "work_item_id": item.pk,
+    }
+    if to_call is not None:
+        payload["to_call_id"] = to_call.pk
+    record("call.transferred", actor=SYSTEM, object_type="call", object_id=call.pk, payload=payload)
 
 
 def _hangup(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
