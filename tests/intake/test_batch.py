@@ -104,6 +104,34 @@ def database_state() -> dict[str, Any]:
     }
 
 
+def histories() -> dict[tuple[str, str], list[str]]:
+    """Each object's events in the order they were recorded, by the object's natural key
+    (PostgreSQL does not give ids back when a transaction rolls back)."""
+    names = {
+        "case": dict(Case.objects.values_list("pk", "reference")),
+        "task": dict(Task.objects.values_list("pk", "case__reference")),
+        "interaction": dict(Interaction.objects.values_list("pk", "external_id")),
+        "customer": dict(Customer.objects.values_list("pk", "customer_number")),
+    }
+    found: dict[tuple[str, str], list[str]] = {}
+    for object_type, object_id, code in Event.objects.order_by("seq").values_list(
+        "object_type", "object_id", "code"
+    ):
+        found.setdefault((object_type, names[object_type][object_id]), []).append(code)
+    return found
+
+
+def assert_same_data(expected_state: dict[str, Any], expected_histories: dict) -> None:
+    """The database holds what one `ingest()` after another wrote. A batch writes the new
+    cases of several messages with one statement per table, so the events of one message
+    need not be next to each other in the chain; each object's history is the same."""
+    state = database_state()
+    assert sorted(state.pop("events")) == sorted(expected_state["events"])
+    assert state == {k: v for k, v in expected_state.items() if k != "events"}
+    assert histories() == expected_histories
+    assert verify_chain().is_intact
+
+
 class _RollBack(Exception):
     pass
 
@@ -134,7 +162,7 @@ def test_a_batch_gives_the_answers_and_the_data_of_one_ingest_after_another(
                     one_by_one.append(ingest(message))
                 except DomainError as error:
                     one_by_one.append(error)
-            expected_state = database_state()
+            expected = database_state(), histories()
             raise _RollBack
     except _RollBack:
         pass
@@ -143,8 +171,7 @@ def test_a_batch_gives_the_answers_and_the_data_of_one_ingest_after_another(
     batched = ingest_batch(messages)
 
     assert describe(batched) == describe(one_by_one)
-    assert database_state() == expected_state
-    assert verify_chain().is_intact
+    assert_same_data(*expected)
     reply = next(
         r
         for r in batched
@@ -218,14 +245,16 @@ def test_a_message_that_failed_earlier_in_the_batch_is_tried_again_when_repeated
 
 
 def test_a_database_error_rolls_the_whole_batch_back(email_intake, monkeypatch):
-    original = services._ingest_new
+    original = services.classify_message
+    calls = []
 
-    def fail_on_second(message: InboundMessage, identifiers: list) -> IntakeResult:  # noqa: ANN001
-        if message.external_id == "<m2@x>":
+    def fail_on_second(text: str):  # noqa: ANN202
+        calls.append(text)
+        if len(calls) == 2:
             raise OperationalError("disk I/O error")
-        return original(message, identifiers)
+        return original(text)
 
-    monkeypatch.setattr(services, "_ingest_new", fail_on_second)
+    monkeypatch.setattr(services, "classify_message", fail_on_second)
 
     with pytest.raises(OperationalError):
         ingest_batch([mail("<m1@x>"), mail("<m2@x>"), mail("<m3@x>")])
@@ -277,3 +306,44 @@ def test_a_message_survives_its_json_form_unchanged():
     )
 
     assert message_from_json(message_to_json(message)) == message
+
+
+def test_new_cases_are_written_together_with_the_outcome_of_one_ingest_after_another(
+    email_intake,
+):
+    known = [IdentifierFactory(kind="email", value=f"known{n}@example.de") for n in range(4)]
+    stored = CaseFactory(customer=known[0].customer)
+    messages = [mail(f"<k{n}@x>", address=f"known{n % 4}@example.de") for n in range(8)]
+    messages.insert(3, mail("<stranger@x>", address="stranger@example.de"))  # a new customer
+    messages.insert(6, mail("<stranger-2@x>", address="stranger@example.de"))  # now known
+    reply = mail("<reply@x>", address="known0@example.de", subject=f"AW: [{stored.reference}]")
+    messages.insert(8, reply)
+    messages.append(mail("<k1@x>", address="known1@example.de"))  # a repeat, after the rest
+    one_by_one = []
+    try:
+        with transaction.atomic():
+            one_by_one = [ingest(message) for message in messages]
+            expected = database_state(), histories()
+            raise _RollBack
+    except _RollBack:
+        pass
+
+    with CaptureQueriesContext(connection) as queries:
+        batched = ingest_batch(messages)
+
+    assert describe(batched) == describe(one_by_one)
+    assert_same_data(*expected)
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    # The five new cases up to the stranger's second message (which must find the customer
+    # created with the first) in one go, that one alone, the five after it in one go; the
+    # reply to the stored case in between at once (its task and interaction).
+    counts = {
+        table: sum(f'"{table}" (' in statement for statement in inserts)
+        for table in ("customers_customer", "cases_case", "cases_task", "interactions_interaction")
+    }
+    assert counts == {
+        "customers_customer": 1,
+        "cases_case": 3,
+        "cases_task": 4,
+        "interactions_interaction": 4,
+    }

@@ -3,6 +3,7 @@ change, its events; the web desktop, the API and the intake pipeline call these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,16 +41,22 @@ class InvalidTransition(Conflict):
 def next_case_reference(at: datetime) -> str:
     """CW-<year>-<6 digits>, counted per year. Runs in the caller's transaction, which holds
     the year's row locked until commit, so two cases never share a number."""
+    return next_case_references(at, 1)[0]
+
+
+def next_case_references(at: datetime, count: int) -> list[str]:
+    """`count` consecutive references with one counter update (see `next_case_reference`)."""
     year = clock.localtime(at).year
-    row = sql.fetch_one(_NEXT_REFERENCE, [year])
+    row = sql.fetch_one(_NEXT_REFERENCES, [count, year])
     if row is None:
-        CaseSequence.objects.create(year=year, last_number=1)
-        row = (1,)
-    return f"CW-{year}-{row[0]:06d}"
+        CaseSequence.objects.create(year=year, last_number=count)
+        row = (count,)
+    last = row[0]
+    return [f"CW-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
-_NEXT_REFERENCE = (
-    f"UPDATE {CaseSequence._meta.db_table} SET last_number = last_number + 1 "
+_NEXT_REFERENCES = (
+    f"UPDATE {CaseSequence._meta.db_table} SET last_number = last_number + %s "
     "WHERE year = %s RETURNING last_number"
 )
 
@@ -70,8 +77,55 @@ class NewCase:
 
 def open_case(new: NewCase, *, actor: Actor) -> Case:
     """Must run in a transaction (the intake pipeline's or `open_case_atomically`)."""
+    return open_cases([new], actor=actor)[0]
+
+
+def open_cases(news: Sequence[NewCase], *, actor: Actor) -> list[Case]:
+    """`open_case()` for several cases in one go, as one after another would open them,
+    with one counter update for their references and one INSERT for the cases and one for
+    their first tasks (a batch of the intake). Must run in a transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("open_case() must run inside a transaction")
+    if not news:
+        return []
+    now = clock.now()
+    cases = [_new_case_row(new, now) for new in news]
+    for case, reference in zip(cases, next_case_references(now, len(cases)), strict=True):
+        case.reference = reference
+    sql.insert_returning(cases)
+    from casework.cases import process  # the engine builds on these services
+
+    tasks = []
+    for case, new in zip(cases, news, strict=True):
+        record(
+            "case.opened",
+            actor=actor,
+            object_type="case",
+            object_id=case.pk,
+            payload={
+                "reference": case.reference,
+                "case_type": new.case_type.code,
+                "service_type": case.service_type,
+                "customer_id": new.customer_id,
+                "queue": case.queue.code,
+                "priority": case.priority,
+                "parent_id": new.parent_id,
+            },
+        )
+        definition = process.published_definition(new.case_type.code)
+        if definition is None:
+            title = new.task_title or case.subject
+            tasks.append(_new_task_row(case, title=title, assignee_id=new.owner_id))
+        else:
+            # The process decides what work the case needs; it starts in this transaction.
+            process.start_process(case, definition, actor=actor)
+    sql.insert_returning(tasks)
+    for task in tasks:
+        _record_task_created(task, actor)
+    return cases
+
+
+def _new_case_row(new: NewCase, now: datetime) -> Case:
     subject = " ".join(new.subject.split())[:300]
     if not subject:
         raise InvalidInput(_("a case needs a subject"), field="subject")
@@ -87,10 +141,7 @@ def open_case(new: NewCase, *, actor: Actor) -> Case:
             _("unknown priority “%(priority)s”") % {"priority": priority}, field="priority"
         )
     queue = new.queue or new.case_type.default_queue
-    now = clock.now()
-    case = sql.create(
-        Case,
-        reference=next_case_reference(now),
+    return Case(
         case_type=new.case_type,
         service_type=service_type,
         status=CaseStatus.NEW,
@@ -104,30 +155,6 @@ def open_case(new: NewCase, *, actor: Actor) -> Case:
         parent_id=new.parent_id,
         last_activity_at=now,
     )
-    record(
-        "case.opened",
-        actor=actor,
-        object_type="case",
-        object_id=case.pk,
-        payload={
-            "reference": case.reference,
-            "case_type": new.case_type.code,
-            "service_type": service_type,
-            "customer_id": new.customer_id,
-            "queue": queue.code,
-            "priority": priority,
-            "parent_id": new.parent_id,
-        },
-    )
-    from casework.cases import process  # the engine builds on these services
-
-    definition = process.published_definition(new.case_type.code)
-    if definition is None:
-        create_task(case, title=new.task_title or subject, actor=actor, assignee_id=new.owner_id)
-    else:
-        # The process decides what work the case needs; it starts in this transaction.
-        process.start_process(case, definition, actor=actor)
-    return case
 
 
 @recording_transaction()
@@ -145,8 +172,30 @@ def create_task(
     due_at: datetime | None = None,
     assignee_id: int | None = None,
 ) -> Task:
-    task = sql.create(
-        Task,
+    task = sql.insert(
+        _new_task_row(
+            case,
+            title=title,
+            queue=queue,
+            priority=priority,
+            due_at=due_at,
+            assignee_id=assignee_id,
+        )
+    )
+    _record_task_created(task, actor)
+    return task
+
+
+def _new_task_row(
+    case: Case,
+    *,
+    title: str,
+    queue: Queue | None = None,
+    priority: int | None = None,
+    due_at: datetime | None = None,
+    assignee_id: int | None = None,
+) -> Task:
+    return Task(
         case=case,
         queue=queue or case.queue,
         title=title[:300],
@@ -155,19 +204,21 @@ def create_task(
         assignee_id=assignee_id,
         status=TaskStatus.IN_PROGRESS if assignee_id else TaskStatus.OPEN,
     )
+
+
+def _record_task_created(task: Task, actor: Actor) -> None:
     record(
         "task.created",
         actor=actor,
         object_type="task",
         object_id=task.pk,
         payload={
-            "case_id": case.pk,
+            "case_id": task.case_id,
             "queue": task.queue.code,
             "title": task.title,
-            "assignee_id": assignee_id,
+            "assignee_id": task.assignee_id,
         },
     )
-    return task
 
 
 def lock_case(case: Case) -> Case:
@@ -436,16 +487,23 @@ def reopen_case(case: Case, *, reason: str, actor: Actor) -> Case:
 
 
 def touch_case(case: Case, at: datetime) -> None:
-    Case.objects.filter(pk=case.pk).update(last_activity_at=at, updated_at=clock.now())
+    case.last_activity_at = at
+    sql.update(case, ["last_activity_at", "updated_at"])  # `updated_at` is auto_now
 
 
 def ensure_open_task(case: Case, *, title: str, actor: Actor) -> Task:
     """A new message on a case needs someone to look: reuse the open task or create one
     (for the owner, if the case has one — the customer returns to the same agent)."""
-    task = Task.objects.filter(case=case, status__in=OPEN_TASK_STATUSES).first()
-    if task is not None:
-        return task
+    found = sql.select(Task, _OPEN_TASK_OF_CASE, [case.pk, *OPEN_TASK_STATUSES])
+    if found:
+        return found[0]
     return create_task(case, title=title, actor=actor, assignee_id=case.owner_id)
+
+
+_OPEN_TASK_OF_CASE = (
+    f"SELECT {{columns}} FROM {Task._meta.db_table} t WHERE t.case_id = %s "
+    f"AND t.status IN ({', '.join(['%s'] * len(OPEN_TASK_STATUSES))}) ORDER BY t.id LIMIT 1"
+)
 
 
 @recording_transaction()

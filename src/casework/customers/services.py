@@ -33,6 +33,7 @@ from casework.customers.models import (
     PaymentMethod,
     PaymentMethodKind,
     Product,
+    build_search_name,
 )
 from casework.events.services import record, recording_transaction
 from casework.interactions.models import Direction, Interaction
@@ -128,64 +129,100 @@ def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identi
 
 @recording_transaction()
 def create_customer(data: NewCustomer, *, actor: Actor) -> Customer:
-    identifiers = validate_new_customer(data)
-    _ensure_identifiers_free([identifier for _, identifier in identifiers])
-    number = data.customer_number.strip() or next_customer_number()
-    if Customer.objects.filter(customer_number=number).exists():
-        raise Conflict(
-            _("customer number %(number)s exists already") % {"number": number},
-            field="customer_number",
-        )
-    customer = Customer.objects.create(
-        kind=data.kind,
-        customer_number=number,
-        salutation=data.salutation.strip(),
-        first_name=data.first_name.strip(),
-        last_name=data.last_name.strip(),
-        organisation_name=data.organisation_name.strip(),
-        birth_date=data.birth_date,
-        street=data.street.strip(),
-        postal_code=data.postal_code.strip(),
-        city=data.city.strip(),
-        country=data.country.strip().upper() or "DE",
-        language=data.language,
-        preferred_channel=data.preferred_channel,
-        is_provisional=data.is_provisional,
-        segment=data.segment,
-    )
-    rows = [
-        CustomerIdentifier(
-            customer=customer,
-            kind=identifier.kind,
-            value=identifier.value,
-            raw_value=raw.value.strip(),
-        )
-        for raw, identifier in identifiers
-    ]
-    rows.append(
-        CustomerIdentifier(
-            customer=customer, kind=IdentifierKind.CUSTOMER_NUMBER, value=number, raw_value=number
+    return create_customers([data], actor=actor)[0]
+
+
+@recording_transaction()
+def create_customers(datas: Sequence[NewCustomer], *, actor: Actor) -> list[Customer]:
+    """`create_customer()` for several new customers, with one statement per table for all
+    of them (a batch of the intake). Raises as `create_customer()` would for the first that
+    cannot be created, and creates none then."""
+    checked = [validate_new_customer(data) for data in datas]
+    wanted = [identifier for identifiers in checked for _, identifier in identifiers]
+    if len(set(wanted)) < len(wanted):
+        raise IdentifierTaken(_("two of the new customers have the same identifier"))
+    _ensure_identifiers_free(wanted)
+    given = [data.customer_number.strip() for data in datas]
+    generated = iter(next_customer_numbers(sum(1 for number in given if not number)))
+    numbers = [number or next(generated) for number in given]
+    taken = set(
+        Customer.objects.filter(customer_number__in=numbers).values_list(
+            "customer_number", flat=True
         )
     )
+    for number in numbers:
+        if number in taken:
+            raise Conflict(
+                _("customer number %(number)s exists already") % {"number": number},
+                field="customer_number",
+            )
+    customers = []
+    for data, number in zip(datas, numbers, strict=True):
+        first_name, last_name = data.first_name.strip(), data.last_name.strip()
+        organisation_name = data.organisation_name.strip()
+        customers.append(
+            Customer(
+                kind=data.kind,
+                customer_number=number,
+                salutation=data.salutation.strip(),
+                first_name=first_name,
+                last_name=last_name,
+                organisation_name=organisation_name,
+                # What `Customer.save()` sets; these rows are inserted without it.
+                search_name=build_search_name(first_name, last_name, organisation_name),
+                birth_date=data.birth_date,
+                street=data.street.strip(),
+                postal_code=data.postal_code.strip(),
+                city=data.city.strip(),
+                country=data.country.strip().upper() or "DE",
+                language=data.language,
+                preferred_channel=data.preferred_channel,
+                is_provisional=data.is_provisional,
+                segment=data.segment,
+            )
+        )
+    sql.insert_returning(customers)
+    rows_of = []
+    for customer, identifiers in zip(customers, checked, strict=True):
+        number = customer.customer_number
+        rows = [
+            CustomerIdentifier(
+                customer=customer,
+                kind=identifier.kind,
+                value=identifier.value,
+                raw_value=raw.value.strip(),
+            )
+            for raw, identifier in identifiers
+        ]
+        rows.append(
+            CustomerIdentifier(
+                customer=customer,
+                kind=IdentifierKind.CUSTOMER_NUMBER,
+                value=number,
+                raw_value=number,
+            )
+        )
+        rows_of.append(rows)
     try:
         with transaction.atomic():
-            CustomerIdentifier.objects.bulk_create(rows)
+            sql.insert_many([row for rows in rows_of for row in rows])
     except IntegrityError as error:
         # Lost a race with another writer between the check above and this insert.
         raise IdentifierTaken(_("an identifier belongs to another customer already")) from error
-    record(
-        "customer.created",
-        actor=actor,
-        object_type="customer",
-        object_id=customer.pk,
-        payload={
-            "customer_number": number,
-            "identifiers": [f"{row.kind}:{row.value}" for row in rows],
-            "is_provisional": data.is_provisional,
-            "segment": data.segment,
-        },
-    )
-    return customer
+    for customer, data, rows in zip(customers, datas, rows_of, strict=True):
+        record(
+            "customer.created",
+            actor=actor,
+            object_type="customer",
+            object_id=customer.pk,
+            payload={
+                "customer_number": customer.customer_number,
+                "identifiers": [f"{row.kind}:{row.value}" for row in rows],
+                "is_provisional": data.is_provisional,
+                "segment": data.segment,
+            },
+        )
+    return customers
 
 
 def _ensure_identifiers_free(identifiers: Sequence[Identifier]) -> None:
@@ -209,15 +246,22 @@ def _ensure_identifiers_free(identifiers: Sequence[Identifier]) -> None:
 
 def next_customer_number() -> str:
     """Must run inside a transaction: the sequence row stays locked until commit."""
-    row = sql.fetch_one(_NEXT_CUSTOMER_NUMBER, [CUSTOMER_NUMBER_PREFIX])
+    return next_customer_numbers(1)[0]
+
+
+def next_customer_numbers(count: int) -> list[str]:
+    """`count` consecutive customer numbers with one counter update."""
+    if count == 0:
+        return []
+    row = sql.fetch_one(_NEXT_CUSTOMER_NUMBER, [count, CUSTOMER_NUMBER_PREFIX])
     if row is None:
-        CustomerNumberSequence.objects.create(prefix=CUSTOMER_NUMBER_PREFIX, last_number=1)
-        row = (1,)
-    return f"{CUSTOMER_NUMBER_PREFIX}{row[0]:08d}"
+        CustomerNumberSequence.objects.create(prefix=CUSTOMER_NUMBER_PREFIX, last_number=count)
+        row = (count,)
+    return [f"{CUSTOMER_NUMBER_PREFIX}{n:08d}" for n in range(row[0] - count + 1, row[0] + 1)]
 
 
 _NEXT_CUSTOMER_NUMBER = (
-    f"UPDATE {CustomerNumberSequence._meta.db_table} SET last_number = last_number + 1 "
+    f"UPDATE {CustomerNumberSequence._meta.db_table} SET last_number = last_number + %s "
     "WHERE prefix = %s RETURNING last_number"
 )
 

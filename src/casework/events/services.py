@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -156,27 +156,14 @@ def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> N
             prev_hash=prev_hash,
         )
         prev_hash = entry_hash(entry)
-        events.append(
-            Event(
-                seq=seq,
-                occurred_at=entry.occurred_at,
-                code=entry.code,
-                actor_kind=entry.actor_kind,
-                actor_id=entry.actor_id,
-                actor_label=entry.actor_label,
-                object_type=entry.object_type,
-                object_id=entry.object_id,
-                payload=entry.payload,
-                prev_hash=entry.prev_hash,
-                hash=prev_hash,
-            )
-        )
+        # The entry with its hash is the row: no model instance per event.
+        events.append(replace(entry, hash=prev_hash))
     if connection.vendor == "postgresql" and len(events) <= _ONE_STATEMENT_EVENTS:
         # One round trip for the events and the head: every writing transaction ends here.
-        insert, params = sql.insert_rows_statement(events)
+        insert, params = sql.insert_rows_statement(events, model=Event)
         sql.execute(f"WITH appended AS ({insert}) {_MOVE_HEAD}", [*params, seq, prev_hash])
         return
-    sql.insert_many(events)
+    sql.insert_many(events, model=Event)
     sql.execute(_MOVE_HEAD, [seq, prev_hash])
 
 

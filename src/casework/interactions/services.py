@@ -35,9 +35,15 @@ class NewInteraction:
 
 def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
     """Must run inside the caller's transaction (the case change it belongs to)."""
+    return record_interactions([data], actor=actor)[0]
+
+
+def record_interactions(datas: Sequence[NewInteraction], *, actor: Actor) -> list[Interaction]:
+    """`record_interaction()` for several at once: one INSERT for the interactions and one
+    for all their attachments (a batch of the intake)."""
     if not connection.in_atomic_block:
         raise RuntimeError("record_interaction() must run inside the transaction of its change")
-    interaction = sql.insert(
+    interactions = [
         Interaction(
             customer_id=data.customer_id,
             case_id=data.case_id,
@@ -51,38 +57,41 @@ def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
             payload=data.payload,
             external_id=data.external_id,
         )
+        for data in datas
+    ]
+    sql.insert_returning(interactions)
+    sql.insert_many(
+        [
+            Attachment(
+                interaction_id=interaction.pk,
+                filename=attachment.filename[:255],
+                content_type=attachment.content_type[:255],
+                size_bytes=attachment.size_bytes,
+                sha256=attachment.sha256,
+                is_stored=attachment.is_stored,
+            )
+            for interaction, data in zip(interactions, datas, strict=True)
+            for attachment in data.attachments
+        ]
     )
-    if data.attachments:
-        sql.insert_many(
-            [
-                Attachment(
-                    interaction_id=interaction.pk,
-                    filename=attachment.filename[:255],
-                    content_type=attachment.content_type[:255],
-                    size_bytes=attachment.size_bytes,
-                    sha256=attachment.sha256,
-                    is_stored=attachment.is_stored,
-                )
-                for attachment in data.attachments
-            ]
+    for interaction, data in zip(interactions, datas, strict=True):
+        record(
+            "interaction.recorded",
+            actor=actor,
+            object_type="interaction",
+            object_id=interaction.pk,
+            payload={
+                "channel": data.channel,
+                "direction": data.direction,
+                "customer_id": data.customer_id,
+                "case_id": data.case_id,
+                "external_id": data.external_id,
+                # When the contact happened (a mail's arrival, a call's start), which may be
+                # before it was recorded: the figures count it then.
+                "occurred_at": data.occurred_at,
+            },
         )
-    record(
-        "interaction.recorded",
-        actor=actor,
-        object_type="interaction",
-        object_id=interaction.pk,
-        payload={
-            "channel": data.channel,
-            "direction": data.direction,
-            "customer_id": data.customer_id,
-            "case_id": data.case_id,
-            "external_id": data.external_id,
-            # When the contact happened (a mail's arrival, a call's start), which may be
-            # before it was recorded: the figures count it then.
-            "occurred_at": data.occurred_at,
-        },
-    )
-    return interaction
+    return interactions
 
 
 def move_interactions(

@@ -9,27 +9,81 @@ Models written with them must not rely on an overridden `save()` or on signals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
 
 
+# Field classes whose database value is the Python value itself when it has the plain
+# type: for those the ORM's conversion (a few calls per field and row) is skipped. Exact
+# classes only: a subclass may convert in `get_prep_value` (e.g. an encrypted text field).
+_PLAIN_TYPES: dict[type, tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.SlugField: (str,),
+    models.BooleanField: (bool,),
+    models.IntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.PositiveBigIntegerField: (int,),
+    models.AutoField: (int,),
+    models.BigAutoField: (int,),
+}
+_RELATIONS = (models.ForeignKey, models.OneToOneField)
+
+Preparer = Callable[[Model, Any], Any]
+
+
+def _preparer(field: Any) -> Preparer:
+    """How to turn the field's value on an instance into the database parameter: the
+    ORM's `get_db_prep_save(pre_save(…))`, or the value itself where that changes nothing."""
+
+    def prepare(instance: Model, db: Any) -> Any:
+        return field.get_db_prep_save(field.pre_save(instance, add=True), db)
+
+    target = field.target_field if type(field) in _RELATIONS else field
+    plain = _PLAIN_TYPES.get(type(target))
+    if plain is None or getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return prepare
+    attname = field.attname
+
+    def prepare_plain(instance: Model, db: Any) -> Any:
+        value = getattr(instance, attname)
+        if value is None or type(value) in plain:
+            return value
+        return prepare(instance, db)
+
+    return prepare_plain
+
+
 @cache
-def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Any, ...]]:
-    quote = connection.ops.quote_name
+def _insert_plan(model: type[Model]) -> tuple[tuple[Any, ...], tuple[Preparer, ...]]:
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    return fields, tuple(_preparer(f) for f in fields)
+
+
+def _row(instance: Model, preparers: tuple[Preparer, ...], db: Any) -> list[Any]:
+    return [prepare(instance, db) for prepare in preparers]
+
+
+@cache
+def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Preparer, ...]]:
+    quote = connection.ops.quote_name
+    fields, preparers = _insert_plan(model)
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders}) "
         f"RETURNING {quote(model._meta.pk.column)}"
     )
-    return sql, fields
+    return sql, preparers
 
 
 def insert(instance: M) -> M:
@@ -38,8 +92,8 @@ def insert(instance: M) -> M:
     # attribute access goes through a context-local lookup, once per field otherwise.
     db = connections[DEFAULT_DB_ALIAS]
     model = type(instance)
-    sql, fields = _insert_statement(model, db.vendor)
-    params = [f.get_db_prep_save(f.pre_save(instance, add=True), db) for f in fields]
+    sql, preparers = _insert_statement(model, db.vendor)
+    params = _row(instance, preparers, db)
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         instance.pk = cursor.fetchone()[0]
@@ -53,9 +107,9 @@ def insert_if_absent(instance: M) -> bool:
     (`ON CONFLICT DO NOTHING`); sets its pk and returns True if it was inserted."""
     db = connections[DEFAULT_DB_ALIAS]
     model = type(instance)
-    sql, fields = _insert_statement(model, db.vendor)
+    sql, preparers = _insert_statement(model, db.vendor)
     sql = sql.replace(" RETURNING ", " ON CONFLICT DO NOTHING RETURNING ")
-    params = [f.get_db_prep_save(f.pre_save(instance, add=True), db) for f in fields]
+    params = _row(instance, preparers, db)
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -67,33 +121,75 @@ def insert_if_absent(instance: M) -> bool:
     return True
 
 
-def insert_many(instances: Sequence[Model], *, batch_size: int = 500) -> None:
-    """INSERT new instances of one model in multi-row statements (their pks stay unset)."""
+def insert_many(
+    instances: Sequence[Any], *, batch_size: int = 500, model: type[Model] | None = None
+) -> None:
+    """INSERT new instances of one model in multi-row statements (their pks stay unset).
+    With `model`, the rows may be any objects with its fields' attributes (no instances)."""
     if not instances:
         return
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         for start in range(0, len(instances), batch_size):
-            cursor.execute(*insert_rows_statement(instances[start : start + batch_size]))
+            chunk = instances[start : start + batch_size]
+            cursor.execute(*insert_rows_statement(chunk, model=model))
 
 
-def insert_rows_statement(instances: Sequence[Model]) -> tuple[str, list[Any]]:
+def insert_rows_statement(
+    instances: Sequence[Any], *, model: type[Model] | None = None
+) -> tuple[str, list[Any]]:
     """The multi-row INSERT of `insert_many()` as one statement and its parameters, for a
     caller that sends it together with another (e.g. inside a PostgreSQL `WITH`)."""
     db = connections[DEFAULT_DB_ALIAS]
-    model = type(instances[0])
+    model = model or type(instances[0])
     quote = db.ops.quote_name
-    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
-    columns = ", ".join(quote(f.column) for f in fields)
+    fields, preparers = _insert_plan(model)
+    table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    if db.vendor == "postgresql" and len(instances) > 1:
+        # One array per column (as the ORM's bulk_create does): the statement stays short
+        # whatever the number of rows, so the driver parses it once and then knows it. A
+        # VALUES list of hundreds of placeholders is parsed anew for every batch.
+        rows = [[prepare(instance, db) for prepare in preparers] for instance in instances]
+        arrays = ", ".join(f"%s::{db_type}[]" for db_type in _array_types(model))
+        statement = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
+        return statement, [list(column) for column in zip(*rows, strict=True)]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [
-        f.get_db_prep_save(f.pre_save(instance, add=True), db)
-        for instance in instances
-        for f in fields
-    ]
-    statement = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES " + ", ".join(
-        [row] * len(instances)
-    )
-    return statement, params
+    params = [prepare(instance, db) for instance in instances for prepare in preparers]
+    return f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([row] * len(instances)), params
+
+
+@cache
+def _array_types(model: type[Model]) -> tuple[str, ...]:
+    # Without the length ("varchar", not "varchar(60)"): the column checks the values.
+    fields, _preparers = _insert_plan(model)
+    return tuple(f.db_type(connection).split("(")[0] for f in fields)
+
+
+def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> None:
+    """INSERT new instances of one model in multi-row statements and set their pks.
+
+    Each row's pk is matched to its instance by the order of the rows the database returns,
+    as the ORM's `bulk_create` does on PostgreSQL and on SQLite ≥ 3.35; checked by the
+    count, and instances of a database that cannot return rows get one INSERT each."""
+    if not instances:
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    if not db.features.can_return_rows_from_bulk_insert:
+        for instance in instances:
+            insert(instance)
+        return
+    pk_column = db.ops.quote_name(type(instances[0])._meta.pk.column)
+    with db.cursor() as cursor:
+        for start in range(0, len(instances), batch_size):
+            chunk = instances[start : start + batch_size]
+            statement, params = insert_rows_statement(chunk)
+            cursor.execute(f"{statement} RETURNING {pk_column}", params)
+            keys = cursor.fetchall()
+            if len(keys) != len(chunk):
+                raise RuntimeError(f"INSERT returned {len(keys)} keys for {len(chunk)} rows")
+            for instance, (key,) in zip(chunk, keys, strict=True):
+                instance.pk = key
+                instance._state.adding = False
+                instance._state.db = db.alias
 
 
 def create(model: type[M], **values: Any) -> M:

@@ -1,0 +1,105 @@
+"""The lean statements of `kernel.sql` store what the ORM's `save()` would store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import pytest
+
+from casework.cases.models import Case, CaseStatus, Priority
+from casework.channels.email.models import Mailbox
+from casework.interactions.models import Interaction
+from casework.kernel import sql
+from tests.factories import CaseFactory, CaseTypeFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+def test_an_inserted_row_reads_back_as_the_orm_stores_it():
+    customer = CustomerFactory()
+    case_type = CaseTypeFactory()
+    case = sql.insert(
+        Case(
+            reference="CW-2026-900001",
+            case_type=case_type,
+            service_type="support",
+            status=CaseStatus.NEW,  # a choices member, not a plain str
+            priority=Priority.HIGH,
+            tier=1,
+            customer_id=customer.pk,
+            queue=case_type.default_queue,
+            subject="Vertrag",
+            data={"a": [1, "ü"]},
+            last_activity_at=dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC),
+        )
+    )
+
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.status, stored.priority, stored.customer_id) == (
+        "new",
+        Priority.HIGH,
+        customer.pk,
+    )
+    assert stored.data == {"a": [1, "ü"]}
+    assert stored.last_activity_at == dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+    assert stored.created_at is not None  # auto_now_add, set as `save()` sets it
+
+
+def test_a_subclassed_field_is_converted_by_its_own_code():
+    case_type = CaseTypeFactory()
+    mailbox = sql.insert(
+        Mailbox(
+            address="service@example.de",
+            display_name="Service",
+            case_type=case_type,
+            imap_password="geheim",
+        )
+    )
+
+    raw = sql.fetch_one(
+        f"SELECT imap_password FROM {Mailbox._meta.db_table} WHERE id = %s", [mailbox.pk]
+    )
+    assert raw is not None and raw[0] != "geheim"  # encrypted on the way in
+    assert Mailbox.objects.get(pk=mailbox.pk).imap_password == "geheim"
+
+
+def test_a_value_of_another_type_goes_through_the_fields_conversion():
+    case = CaseFactory()
+    interaction = sql.insert(
+        Interaction(
+            case=case,
+            channel="email",
+            direction="inbound",
+            occurred_at=dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC),
+            subject=Colour.RED,  # a str subclass: stored as its value
+            external_id=12345,  # an int for a text column: stored as text
+        )
+    )
+
+    stored = Interaction.objects.get(pk=interaction.pk)
+    assert stored.subject == "red" and stored.external_id == "12345"
+
+
+def test_insert_returning_sets_each_instance_its_own_key():
+    case = CaseFactory()
+    rows = [
+        Interaction(
+            case=case,
+            channel="email",
+            direction="inbound",
+            occurred_at=dt.datetime(2026, 11, 2, 9, n, tzinfo=dt.UTC),
+            external_id=f"<m{n}@x>",
+        )
+        for n in range(5)
+    ]
+
+    sql.insert_returning(rows, batch_size=2)
+
+    stored = dict(Interaction.objects.values_list("external_id", "pk"))
+    assert [row.pk for row in rows] == [stored[f"<m{n}@x>"] for n in range(5)]
+    assert all(not row._state.adding for row in rows)
