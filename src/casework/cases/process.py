@@ -19,7 +19,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -324,8 +324,9 @@ def business_calendar() -> BusinessCalendar:
 # -- starting and advancing ----------------------------------------------------------------
 
 
-def start_process(case: Case, definition: CaseTypeDefinition, *, actor: Actor) -> None:
-    """In the transaction that opens the case."""
+def prepare_start(case: Case, definition: CaseTypeDefinition) -> None:
+    """Set a new case's process fields before its row is written (`open_cases`), so that
+    starting the process needs no second write of the row."""
     case.process_key, case.process_version = definition.key, definition.version
     case.stage, case.step = definition.initial_stage, ""
     case.process_status = ProcessStatus.RUNNING
@@ -338,16 +339,10 @@ def start_process(case: Case, definition: CaseTypeDefinition, *, actor: Actor) -
                 % {"key": definition.key, "problems": "; ".join(problems)},
                 field="data",
             )
-    case.save(
-        update_fields=[
-            "process_key",
-            "process_version",
-            "stage",
-            "step",
-            "process_status",
-            "process_revision",
-        ]
-    )
+
+
+def start_process(case: Case, definition: CaseTypeDefinition, *, actor: Actor) -> None:
+    """In the transaction that opens the case, whose row was written after `prepare_start`."""
     record(
         "case.process_started",
         actor=actor,
@@ -397,7 +392,25 @@ def advance_job(payload: dict[str, Any]) -> None:
 
 def advance(case: Case) -> None:
     """Run the process from where it stands until it needs someone or something. The case
-    row must be locked by the caller (the advance job, or a service that changed it)."""
+    row must be locked by the caller (the advance job, or a service that changed it).
+
+    The steps change the case in memory and the row is written once at the end (and
+    before any step that may read it from the database), not once per step."""
+    setattr(case, _UNSAVED, _Unsaved(case.stage, case.step))
+    try:
+        _advance(case)
+    except BaseException:
+        delattr(case, _UNSAVED)  # the transaction rolls back: nothing to write
+        raise
+    _write_unsaved(case, keep_deferring=False)
+
+
+# Steps that change only the case in memory and queue work for later: the case's row
+# need not be written before them. Before any other step the advance writes it.
+_IN_MEMORY_STEPS = (DecisionStep, SetDataStep, NotifyStep)
+
+
+def _advance(case: Case) -> None:
     definition = definition_of(case)
     # Built once: within one advance only the case's data, stage and sub-cases change.
     context = build_context(case)
@@ -422,6 +435,8 @@ def advance(case: Case) -> None:
         if not applies:
             _event(case, "case.step_skipped", step=step.key, stage=stage.key)
             continue
+        if not isinstance(step, _IN_MEMORY_STEPS):
+            _write_unsaved(case)
         if not _run_step(case, definition, stage, step, context):
             return
         if isinstance(step, SubcaseStep):
@@ -481,10 +496,11 @@ def _complete(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> N
     _save(case, "process_status")
     _event(case, "case.process_completed", stage=stage.key)
     code = _resolution_code(stage)
+    _write_unsaved(case)  # resolving reads the row
     if case.status in OPEN_STATUSES:
-        resolved = resolve_in_transaction(case, resolution_code=code.code, actor=ENGINE_ACTOR)
-        for field in _RESOLVED_FIELDS:
-            setattr(case, field, getattr(resolved, field))
+        resolved = resolve_in_transaction(case, resolution_code=code, actor=ENGINE_ACTOR)
+        for name in _RESOLVED_FIELDS:
+            setattr(case, name, getattr(resolved, name))
     sla.stop_clocks(case)
     notify_event(case, definition, "case.resolved")
     if case.parent_id is not None:
@@ -1392,8 +1408,37 @@ def _default_title(step: CollectDataStep) -> BilingualText:
 
 def _save(case: Case, *fields: str) -> None:
     # Where the process stands is saved with every change: the engine moves `step` in
-    # memory as it goes.
+    # memory as it goes. Within an advance the write waits for its end (`advance`).
+    unsaved = getattr(case, _UNSAVED, None)
+    if unsaved is not None:
+        unsaved.fields.update(fields)
+        return
     sql.update(case, sorted({*fields, "stage", "step", "updated_at"}))
+
+
+_UNSAVED = "_casework_unsaved"
+
+
+@dataclass
+class _Unsaved:
+    """What an advance changed in memory since the row was last written."""
+
+    stage: str  # as written
+    step: str
+    fields: set[str] = field(default_factory=set)
+
+
+def _write_unsaved(case: Case, *, keep_deferring: bool = True) -> None:
+    """Write what an advance changed in memory so far (see `advance`)."""
+    unsaved = getattr(case, _UNSAVED, None)
+    if unsaved is None:
+        return
+    if keep_deferring:
+        setattr(case, _UNSAVED, _Unsaved(case.stage, case.step))
+    else:
+        delattr(case, _UNSAVED)
+    if unsaved.fields or (unsaved.stage, unsaved.step) != (case.stage, case.step):
+        sql.update(case, sorted({*unsaved.fields, "stage", "step", "updated_at"}))
 
 
 def _event(case: Case, code: str, **payload: Any) -> None:

@@ -88,15 +88,20 @@ def open_cases(news: Sequence[NewCase], *, actor: Actor) -> list[Case]:
         raise RuntimeError("open_case() must run inside a transaction")
     if not news:
         return []
+    from casework.cases import process  # the engine builds on these services
+
     now = clock.now()
     cases = [_new_case_row(new, now) for new in news]
+    definitions = [process.published_definition(new.case_type.code) for new in news]
+    for case, definition in zip(cases, definitions, strict=True):
+        if definition is not None:
+            process.prepare_start(case, definition)
     for case, reference in zip(cases, next_case_references(now, len(cases)), strict=True):
         case.reference = reference
     sql.insert_returning(cases)
-    from casework.cases import process  # the engine builds on these services
 
     tasks = []
-    for case, new in zip(cases, news, strict=True):
+    for case, new, definition in zip(cases, news, definitions, strict=True):
         record(
             "case.opened",
             actor=actor,
@@ -112,7 +117,6 @@ def open_cases(news: Sequence[NewCase], *, actor: Actor) -> list[Case]:
                 "parent_id": new.parent_id,
             },
         )
-        definition = process.published_definition(new.case_type.code)
         if definition is None:
             title = new.task_title or case.subject
             tasks.append(_new_task_row(case, title=title, assignee_id=new.owner_id))
@@ -386,11 +390,26 @@ def resolve_case(case: Case, *, resolution_code: str, note: str = "", actor: Act
     return resolve_in_transaction(case, resolution_code=resolution_code, note=note, actor=actor)
 
 
+def _active_resolution_code(code: str | ResolutionCode) -> ResolutionCode:
+    if isinstance(code, ResolutionCode):
+        if code.is_active:
+            return code
+        code = code.code
+    found = sql.select(ResolutionCode, _ACTIVE_RESOLUTION_CODE, [code, True])
+    if not found:
+        raise InvalidInput(
+            _("unknown resolution code “%(resolution_code)s”") % {"resolution_code": code},
+            field="resolution_code",
+        )
+    return found[0]
+
+
 def resolve_in_transaction(
-    case: Case, *, resolution_code: str, note: str = "", actor: Actor
+    case: Case, *, resolution_code: str | ResolutionCode, note: str = "", actor: Actor
 ) -> Case:
     """`resolve_case()` in the caller's recording transaction (the case engine completing a
-    process): no savepoint of its own, a failure undoes the caller's change with it."""
+    process): no savepoint of its own, a failure undoes the caller's change with it. The
+    engine passes the code it has read already (an active one needs no second look-up)."""
     # Every case ends here: the row is locked in lean SQL (nothing below reads its queue).
     case = sql.select_locked(Case, _CASE, [case.pk])[0]
     if case.status not in OPEN_STATUSES:
@@ -405,14 +424,7 @@ def resolve_in_transaction(
             % {"reference": case.reference},
             field="status",
         )
-    found = sql.select(ResolutionCode, _ACTIVE_RESOLUTION_CODE, [resolution_code, True])
-    code = found[0] if found else None
-    if code is None:
-        raise InvalidInput(
-            _("unknown resolution code “%(resolution_code)s”")
-            % {"resolution_code": resolution_code},
-            field="resolution_code",
-        )
+    code = _active_resolution_code(resolution_code)
     now = clock.now()
     previous = case.status
     case.status, case.resolution_code, case.resolution_note = CaseStatus.RESOLVED, code, note

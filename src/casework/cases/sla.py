@@ -21,6 +21,7 @@ from casework.cases.models import Case, CaseSla, Priority, SlaKind
 from casework.events.services import record
 from casework.kernel import clock, jobs, sql
 from casework.kernel.actors import Actor
+from casework.kernel.models import Job
 
 SLA_ACTOR = Actor.system("sla")
 
@@ -37,9 +38,8 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
         SlaKind.FIRST_RESPONSE: definition.sla.first_response(priority),
         SlaKind.RESOLUTION: definition.sla.resolution(priority),
     }
-    for kind, target in targets.items():
-        clock_row = sql.create(
-            CaseSla,
+    rows = [
+        CaseSla(
             case=case,
             kind=kind,
             target_business_seconds=int(target.total_seconds()),
@@ -47,13 +47,17 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
             due_at=add_business_time(now, target, calendar),
             warning_at=_warning_at(now, target, definition, calendar),
         )
-        _schedule(clock_row)
+        for kind, target in targets.items()
+    ]
+    sql.insert_returning(rows)
+    jobs.enqueue_all([timer for row in rows for timer in _timers(row)])
+    for row in rows:
         record(
             "sla.started",
             actor=SLA_ACTOR,
             object_type="case",
             object_id=case.pk,
-            payload={"kind": kind, "due_at": clock_row.due_at.isoformat()},
+            payload={"kind": row.kind, "due_at": row.due_at.isoformat()},
         )
 
 
@@ -65,18 +69,25 @@ def _warning_at(now: Any, target: timedelta, definition: CaseTypeDefinition, cal
 
 
 def _schedule(row: CaseSla) -> None:
+    jobs.enqueue_all(_timers(row))
+
+
+def _timers(row: CaseSla) -> list[Job]:
+    """The clock's warning (if it has one) and breach, keyed by its revision."""
+    timers = []
     if row.warning_at is not None and row.warned_at is None:
-        jobs.enqueue(
-            "cases.sla_due",
-            {"sla_id": row.pk, "revision": row.revision, "what": "warning"},
-            at=row.warning_at,
-            key=f"sla:{row.pk}:{row.revision}:warning",
-        )
-    jobs.enqueue(
-        "cases.sla_due",
-        {"sla_id": row.pk, "revision": row.revision, "what": "breach"},
-        at=row.due_at,
-        key=f"sla:{row.pk}:{row.revision}:breach",
+        timers.append(_timer(row, "warning", row.warning_at))
+    timers.append(_timer(row, "breach", row.due_at))
+    return timers
+
+
+def _timer(row: CaseSla, what: str, at: Any) -> Job:
+    return Job(
+        kind="cases.sla_due",
+        payload={"sla_id": row.pk, "revision": row.revision, "what": what},
+        key=f"sla:{row.pk}:{row.revision}:{what}",
+        max_attempts=5,
+        next_attempt_at=at,
     )
 
 

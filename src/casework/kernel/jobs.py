@@ -17,7 +17,7 @@ the case engine turns that into an exception task for a person.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +86,17 @@ def enqueue(
     if sql.insert_if_absent(job):
         return job
     return Job.objects.get(key=key)
+
+
+def enqueue_all(jobs: Sequence[Job]) -> None:
+    """`enqueue()` for several new jobs (unsaved `Job`s with kind, payload, key, due time)
+    with one statement. A job whose key was enqueued before is left out, as with
+    `enqueue()`; the callers need no job back."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("enqueue() must run inside the transaction of its change")
+    if jobs:
+        statement, params = sql.insert_rows_statement(jobs)
+        sql.execute(f"{statement} ON CONFLICT DO NOTHING", params)
 
 
 def cancel(*keys: str) -> int:
