@@ -140,10 +140,11 @@ def _ingest_all(
 
     The usual message — a new case for a known or a new sender — is not written at once:
     such messages wait in `_Openings` and are written together, one INSERT per table for
-    all of them. A reply to a stored case by a known sender is written at once (the
-    waiting openings cannot concern it). Any other message (a reply to a case that may be
-    waiting, a repeat) first writes the waiting ones, so references, customer numbers and
-    everything a message may find are as if the messages had been ingested one by one."""
+    all of them. A reply to a stored case without a process, from a sender who needs no
+    new customer, is written at once (the waiting openings cannot concern it). Any other
+    message (a reply to a case that may be waiting, a repeat) first writes the waiting
+    ones, so references, customer numbers and everything a message may find are as if the
+    messages had been ingested one by one."""
     results: list[IntakeResult | DomainError | None] = [None] * len(checked)
     ingested: dict[tuple[str, str], IntakeResult] = {}
     existing = _existing_external_ids([message for message, _ in checked])
@@ -224,11 +225,12 @@ class _Openings:
         if not self.waiting:
             return
         openings = [opening for _, opening in self.waiting]
-        new = [opening for opening in openings if opening.new_customer is not None]
-        customers = create_customers([o.new_customer for o in new], actor=INTAKE_ACTOR)  # type: ignore[misc]
-        for opening, customer in zip(new, customers, strict=True):
-            opening.customer = customer
-            opening.new_case.customer_id = opening.interaction.customer_id = customer.pk
+        senders = [(o, o.new_customer) for o in openings if o.new_customer is not None]
+        if senders:
+            customers = create_customers([new for _, new in senders], actor=INTAKE_ACTOR)
+            for (opening, _new), customer in zip(senders, customers, strict=True):
+                opening.customer = customer
+                opening.new_case.customer_id = opening.interaction.customer_id = customer.pk
         cases = open_cases([o.new_case for o in openings], actor=INTAKE_ACTOR)
         for opening, case in zip(openings, cases, strict=True):
             opening.interaction.case_id = case.pk
@@ -406,7 +408,9 @@ def _reply_to_stored_case(
         case = _find_continued_case(message, customer)
     except DomainError:
         return None  # raised again where the message is ingested as usual
-    if case is None:
+    if case is None or case.process_key:
+        # A process the reply resumes may open sub-cases or look at other cases: it runs
+        # after what waits is written, as one message after another would have it.
         return None
     return _continue_case(message, identifiers, case, customer, match, candidates)
 
