@@ -167,9 +167,10 @@ def _array_types(model: type[Model]) -> tuple[str, ...]:
 def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> None:
     """INSERT new instances of one model in multi-row statements and set their pks.
 
-    Each row's pk is matched to its instance by the order of the rows the database returns,
-    as the ORM's `bulk_create` does on PostgreSQL and on SQLite ≥ 3.35; checked by the
-    count, and instances of a database that cannot return rows get one INSERT each."""
+    The rows are inserted in the order given, and each takes the next key of its table, so
+    the statement's keys in ascending order belong to the instances in order — whatever
+    order RETURNING gives them in (SQLite promises none). Instances of a database that
+    cannot return rows get one INSERT each."""
     if not instances:
         return
     db = connections[DEFAULT_DB_ALIAS]
@@ -183,10 +184,10 @@ def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> No
             chunk = instances[start : start + batch_size]
             statement, params = insert_rows_statement(chunk)
             cursor.execute(f"{statement} RETURNING {pk_column}", params)
-            keys = cursor.fetchall()
+            keys = sorted(key for (key,) in cursor.fetchall())
             if len(keys) != len(chunk):
                 raise RuntimeError(f"INSERT returned {len(keys)} keys for {len(chunk)} rows")
-            for instance, (key,) in zip(chunk, keys, strict=True):
+            for instance, key in zip(chunk, keys, strict=True):
                 instance.pk = key
                 instance._state.adding = False
                 instance._state.db = db.alias
