@@ -266,10 +266,9 @@ def _usual_opening(
         customer, match, candidates = _customer_from(identified)
     payload = dict(message.payload)
     new_case = _new_case_for(message, customer, payload)
-    if process.published_definition(new_case.case_type.code) is not None:
-        return None  # the case's process starts at once and may need what came before
     interaction = _interaction_for(message, customer, None, payload, match, candidates, identifiers)
-    return _Opening(message, customer, match, new_case, interaction, new_customer)
+    starts_process = process.published_definition(new_case.case_type.code) is not None
+    return _Opening(message, customer, match, new_case, interaction, new_customer, starts_process)
 
 
 def _ingest_each(
