@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
 from casework.cases.models import Case, CaseStatus
 from casework.channels.email import services
@@ -231,7 +232,16 @@ def test_a_mail_the_database_refuses_leaves_nothing_and_spares_the_others(mailbo
             raise DatabaseError("disk I/O error")  # … and then the database gives up
         return result
 
+    real_batch = services.ingest_batch
+
+    def batch_then_fail(messages):  # noqa: ANN001, ANN202
+        results = real_batch(messages)
+        if any(message.subject == "Frage 2" for message in messages):
+            raise DatabaseError("disk I/O error")
+        return results
+
     monkeypatch.setattr(services, "ingest", ingest_then_fail)
+    monkeypatch.setattr(services, "ingest_batch", batch_then_fail)
 
     results = receive_batch(prepared(mailbox, 4))
 
@@ -243,6 +253,33 @@ def test_a_mail_the_database_refuses_leaves_nothing_and_spares_the_others(mailbo
         "Frage 3",
     ]
     assert RawEmail.objects.count() == 3
+
+
+def test_a_batch_threads_a_senders_second_mail_as_one_mail_after_another_would(mailbox):
+    mailbox.thread_by_subject_days = 14
+    mailbox.save()
+
+    def mail(n: int, sender: str, subject: str) -> services.PreparedEmail:
+        raw = raw_mail(subject, message_id=f"run-{n}@example.net", sender=sender)
+        return prepare_email(raw, envelope_from=sender, mailbox=mailbox)
+
+    batch = [
+        mail(0, "jana.wolff@example.net", "Frage zum Vertrag"),
+        mail(1, "kai.berg@example.net", "Rechnung"),
+        mail(2, "jana.wolff@example.net", "Re: Frage zum Vertrag"),  # the same matter
+        mail(3, "lea.roth@example.net", "Kündigung"),
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        results = receive_batch(batch)
+
+    references = [r.case_reference for r in results]  # type: ignore[union-attr]
+    assert references[2] == references[0]
+    assert len(set(references)) == 3 and Case.objects.count() == 3
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    # Jana's first mail and Kai's together; her second (her case, found by its subject)
+    # starts the next run, with Lea's.
+    assert sum('"cases_case" (' in statement for statement in inserts) == 2
 
 
 def test_the_same_message_twice_in_one_batch_is_one_case(mailbox):

@@ -33,12 +33,12 @@ from casework.channels.email.outbound import (
     queue_acknowledgement,
 )
 from casework.channels.email.parsing import ParsedEmail, parse_message
-from casework.channels.email.threads import find_subject_case_id
+from casework.channels.email.threads import find_subject_case_id, normalise_subject
 from casework.customers.identifiers import InvalidIdentifier, normalise_email
 from casework.customers.models import Customer
 from casework.events.services import recording_transaction
 from casework.intake.messages import InboundMessage, SenderIdentifier, find_case_reference
-from casework.intake.services import ingest
+from casework.intake.services import IntakeResult, ingest, ingest_batch
 from casework.interactions.files import StoredFile, store_bytes
 from casework.kernel import clock, sql
 from casework.kernel.errors import DomainError, NotFound
@@ -142,9 +142,10 @@ def receive_batch(batch: Sequence[PreparedEmail]) -> list[ReceivedEmail | Except
         if len(batch) > 1:
             try:
                 # Usually every mail goes through: one savepoint for all of them instead
-                # of one each (two statements, on PostgreSQL two round trips, per mail).
+                # of one each (two statements, on PostgreSQL two round trips, per mail),
+                # and the intake's batch for runs of mails that cannot concern each other.
                 with recording_transaction():
-                    return [_store(prepared) for prepared in batch]
+                    return _store_together(batch)  # type: ignore[return-value]
             except Exception:  # noqa: BLE001, S110 - found again below, mail by mail
                 pass
         results: list[ReceivedEmail | Exception] = []
@@ -155,6 +156,42 @@ def receive_batch(batch: Sequence[PreparedEmail]) -> list[ReceivedEmail | Except
                 logger.warning("mail from %s not stored: %r", prepared.envelope_from, error)
                 results.append(error)
         return results
+
+
+def _store_together(batch: Sequence[PreparedEmail]) -> list[ReceivedEmail]:
+    """The mails of a batch as `_store` would store them one after another. Mails are
+    ingested together (`ingest_batch`) in runs whose threading look-ups cannot depend on
+    each other: a run ends before a second mail of the same sender or with the same
+    subject, and a mail without a Message-ID (found by its content) is stored alone."""
+    results: list[ReceivedEmail] = []
+    run: list[_Arrived] = []
+    seen: set[str] = set()
+
+    def store_run() -> None:
+        outcomes = ingest_batch([arrived.message for arrived in run])
+        results.extend(
+            _finish(arrived, outcome) for arrived, outcome in zip(run, outcomes, strict=True)
+        )
+        run.clear()
+        seen.clear()
+
+    for prepared in batch:
+        if prepared.content_key is not None:
+            if run:
+                store_run()
+            results.append(_store(prepared))
+            continue
+        marks = {
+            f"from:{prepared.parsed.sender.address.lower()}",
+            f"subject:{normalise_subject(prepared.parsed.subject)}",
+        }
+        if marks & seen:
+            store_run()
+        seen.update(marks)
+        run.append(_arrive(prepared))
+    if run:
+        store_run()
+    return results
 
 
 def prepare_email(raw: bytes, *, envelope_from: str, mailbox: Mailbox) -> PreparedEmail:
@@ -183,37 +220,70 @@ def store_email(prepared: PreparedEmail) -> ReceivedEmail:
 
 
 def _store(prepared: PreparedEmail) -> ReceivedEmail:
-    parsed, mailbox = prepared.parsed, prepared.mailbox
-    raw_row = RawEmail(
-        mailbox=mailbox,
+    if prepared.content_key is not None:
+        earlier = _earlier_with_content(prepared.content_key, prepared.received_at)
+        if earlier is not None and _within_duplicate_window(earlier, prepared.received_at):
+            return _content_duplicate(_raw_row(prepared), prepared, earlier)
+        arrived = _arrive(prepared, after=earlier)
+    else:
+        arrived = _arrive(prepared)
+    try:
+        outcome: IntakeResult | DomainError = ingest(arrived.message)
+    except DomainError as error:
+        outcome = error
+    except DatabaseError:
+        raise  # the database is the problem, not the mail: the sender must retry
+    except Exception as error:
+        # A mail that trips a bug must not be refused forever: keep it for re-processing.
+        logger.exception("e-mail %s quarantined", arrived.message.external_id)
+        return _quarantine(arrived.raw_row, f"{type(error).__name__}: {error}")
+    return _finish(arrived, outcome)
+
+
+@dataclass
+class _Arrived:
+    """A mail ready for the intake: its raw row (not yet written) and its message."""
+
+    prepared: PreparedEmail
+    raw_row: RawEmail
+    message: InboundMessage
+    bounced: OutboundEmail | None
+
+
+def _raw_row(prepared: PreparedEmail) -> RawEmail:
+    return RawEmail(
+        mailbox=prepared.mailbox,
         received_at=prepared.received_at,
         envelope_from=prepared.envelope_from,
         sha256=prepared.digest,
         size_bytes=len(prepared.raw),
         content=prepared.raw,
     )
+
+
+def _arrive(prepared: PreparedEmail, *, after: RawEmail | None = None) -> _Arrived:
+    """The mail's identity, the mail it bounces and the intake's message; `after` is an
+    earlier mail of the same content, outside the duplicate window."""
+    parsed = prepared.parsed
+    raw_row = _raw_row(prepared)
     external_id = parsed.message_id
     if prepared.content_key is not None:
-        earlier = _earlier_with_content(prepared.content_key, prepared.received_at)
-        if earlier is not None and _within_duplicate_window(earlier, prepared.received_at):
-            return _content_duplicate(raw_row, prepared, earlier)
         external_id = prepared.content_key
-        if earlier is not None:
+        if after is not None:
             # The same content again after the window: a message of its own.
             external_id += f":{prepared.received_at:%Y%m%dT%H%M%S%f}"
     raw_row.message_id = external_id[:400]
     bounced = find_bounced(parsed.bounced_message_id) if parsed.is_bounce else None
-    message = _inbound_message(prepared, external_id, bounced)
-    try:
-        result = ingest(message)
-    except DomainError as error:
-        return _quarantine(raw_row, error.message)
-    except DatabaseError:
-        raise  # the database is the problem, not the mail: the sender must retry
-    except Exception as error:
-        # A mail that trips a bug must not be refused forever: keep it for re-processing.
-        logger.exception("e-mail %s quarantined", external_id)
-        return _quarantine(raw_row, f"{type(error).__name__}: {error}")
+    return _Arrived(prepared, raw_row, _inbound_message(prepared, external_id, bounced), bounced)
+
+
+def _finish(arrived: _Arrived, outcome: IntakeResult | DomainError) -> ReceivedEmail:
+    """After the intake: the raw row written with the outcome, bounce and acknowledgement."""
+    prepared, raw_row, message = arrived.prepared, arrived.raw_row, arrived.message
+    parsed, mailbox = prepared.parsed, prepared.mailbox
+    if isinstance(outcome, DomainError):
+        return _quarantine(raw_row, outcome.message)
+    result = outcome
     if result.is_duplicate:
         raw_row.status = RawEmailStatus.DUPLICATE
         raw_row.reason = _("already received as interaction %(id)s") % {"id": result.interaction.pk}
@@ -221,8 +291,8 @@ def _store(prepared: PreparedEmail) -> ReceivedEmail:
             raw_row.content = b""  # the identical bytes are kept once already
     else:
         raw_row.status = RawEmailStatus.INGESTED
-        if bounced is not None:
-            mark_bounced(bounced, interaction_id=result.interaction.pk)
+        if arrived.bounced is not None:
+            mark_bounced(arrived.bounced, interaction_id=result.interaction.pk)
         # A case whose process informs the customer of its opening needs no second mail.
         if _wants_acknowledgement(
             mailbox, parsed, message, result.is_new_case
