@@ -138,6 +138,24 @@ class _RollBack(Exception):
     pass
 
 
+def one_after_another(messages: list[InboundMessage]) -> tuple[list[Any], tuple[Any, Any]]:
+    """What `ingest()` answers and writes for each message in turn (the data and each
+    object's history), then rolled back so that the batch starts from the same state."""
+    answers: list[IntakeResult | DomainError] = []
+    try:
+        with transaction.atomic():
+            for message in messages:
+                try:
+                    answers.append(ingest(message))
+                except DomainError as error:
+                    answers.append(error)
+            expected = database_state(), histories()
+            raise _RollBack
+    except _RollBack:
+        pass
+    return answers, expected
+
+
 INVALID = {"<bad-channel@x>", "<bad-phone@x>"}  # refused before anything is written
 FAILING = {"<no-customer@x>", "<foreign@x>"}  # fail while being ingested
 
@@ -156,18 +174,7 @@ def test_a_batch_gives_the_answers_and_the_data_of_one_ingest_after_another(
     earlier = ingest(mail("<earlier@x>", address="earlier@example.de"))
     messages = [m for m in mixed_messages() if m.external_id not in leave_out]
     messages.insert(2, mail("<earlier@x>", address="earlier@example.de"))  # a repeat
-    one_by_one: list[IntakeResult | DomainError] = []
-    try:
-        with transaction.atomic():
-            for message in messages:
-                try:
-                    one_by_one.append(ingest(message))
-                except DomainError as error:
-                    one_by_one.append(error)
-            expected = database_state(), histories()
-            raise _RollBack
-    except _RollBack:
-        pass
+    one_by_one, expected = one_after_another(messages)
     assert list(Interaction.objects.values_list("pk", flat=True)) == [earlier.interaction.pk]
 
     batched = ingest_batch(messages)
@@ -321,14 +328,7 @@ def test_new_cases_are_written_together_with_the_outcome_of_one_ingest_after_ano
     reply = mail("<reply@x>", address="known0@example.de", subject=f"AW: [{stored.reference}]")
     messages.insert(8, reply)
     messages.append(mail("<k1@x>", address="known1@example.de"))  # a repeat, after the rest
-    one_by_one = []
-    try:
-        with transaction.atomic():
-            one_by_one = [ingest(message) for message in messages]
-            expected = database_state(), histories()
-            raise _RollBack
-    except _RollBack:
-        pass
+    one_by_one, expected = one_after_another(messages)
 
     with CaptureQueriesContext(connection) as queries:
         batched = ingest_batch(messages)
@@ -360,14 +360,7 @@ def test_a_case_whose_process_starts_is_opened_alone_and_in_order(email_intake, 
         mail("<c@x>", address="newcomer@example.de", case_type=process_type),
         mail("<d@x>", address="member@example.de"),
     ]
-    one_by_one = []
-    try:
-        with transaction.atomic():
-            one_by_one = [ingest(message) for message in messages]
-            expected = database_state(), histories()
-            raise _RollBack
-    except _RollBack:
-        pass
+    one_by_one, expected = one_after_another(messages)
 
     batched = ingest_batch(messages)
 
