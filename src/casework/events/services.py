@@ -33,10 +33,13 @@ def record(
     object_type: str,
     object_id: int,
     payload: Mapping[str, Any] | None = None,
+    occurred_at: datetime | None = None,
 ) -> None:
     """Note an event of the current change. It is chained and written when the outermost
     `recording_transaction()` block ends, in the same database transaction as the change;
-    if the change's block fails, its events are dropped with it."""
+    if the change's block fails, its events are dropped with it. `occurred_at` is now
+    unless the change happened earlier (a writer that writes behind, as the router's
+    engine)."""
     if code not in EVENT_TYPES:
         raise UnknownEventCode(code)
     frames = _frames()
@@ -51,7 +54,7 @@ def record(
         )
     frames[-1].events.append(
         _Pending(
-            occurred_at=clock.now(),
+            occurred_at=occurred_at or clock.now(),
             code=code,
             actor=actor,
             object_type=object_type,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -64,8 +64,10 @@ def _preparer(field: Any) -> Preparer:
 
 
 @cache
-def _insert_plan(model: type[Model]) -> tuple[tuple[Any, ...], tuple[Preparer, ...]]:
-    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+def _insert_plan(
+    model: type[Model], with_pk: bool = False
+) -> tuple[tuple[Any, ...], tuple[Preparer, ...]]:
+    fields = tuple(f for f in model._meta.concrete_fields if with_pk or not f.primary_key)
     return fields, tuple(_preparer(f) for f in fields)
 
 
@@ -122,34 +124,39 @@ def insert_if_absent(instance: M) -> bool:
 
 
 def insert_many(
-    instances: Sequence[Any], *, batch_size: int = 500, model: type[Model] | None = None
+    instances: Sequence[Any],
+    *,
+    batch_size: int = 500,
+    model: type[Model] | None = None,
+    with_pk: bool = False,
 ) -> None:
-    """INSERT new instances of one model in multi-row statements (their pks stay unset).
+    """INSERT new instances of one model in multi-row statements (their pks stay unset,
+    unless `with_pk`: then each row's own key is written, e.g. one reserved beforehand).
     With `model`, the rows may be any objects with its fields' attributes (no instances)."""
     if not instances:
         return
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         for start in range(0, len(instances), batch_size):
             chunk = instances[start : start + batch_size]
-            cursor.execute(*insert_rows_statement(chunk, model=model))
+            cursor.execute(*insert_rows_statement(chunk, model=model, with_pk=with_pk))
 
 
 def insert_rows_statement(
-    instances: Sequence[Any], *, model: type[Model] | None = None
+    instances: Sequence[Any], *, model: type[Model] | None = None, with_pk: bool = False
 ) -> tuple[str, list[Any]]:
     """The multi-row INSERT of `insert_many()` as one statement and its parameters, for a
     caller that sends it together with another (e.g. inside a PostgreSQL `WITH`)."""
     db = connections[DEFAULT_DB_ALIAS]
     model = model or type(instances[0])
     quote = db.ops.quote_name
-    fields, preparers = _insert_plan(model)
+    fields, preparers = _insert_plan(model, with_pk)
     table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
     if db.vendor == "postgresql" and len(instances) > 1:
         # One array per column (as the ORM's bulk_create does): the statement stays short
         # whatever the number of rows, so the driver parses it once and then knows it. A
         # VALUES list of hundreds of placeholders is parsed anew for every batch.
         rows = [[prepare(instance, db) for prepare in preparers] for instance in instances]
-        arrays = ", ".join(f"%s::{db_type}[]" for db_type in _array_types(model))
+        arrays = ", ".join(f"%s::{db_type}[]" for db_type in _array_types(model, with_pk))
         statement = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
         return statement, [list(column) for column in zip(*rows, strict=True)]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -158,10 +165,14 @@ def insert_rows_statement(
 
 
 @cache
-def _array_types(model: type[Model]) -> tuple[str, ...]:
+def _array_types(model: type[Model], with_pk: bool = False) -> tuple[str, ...]:
+    fields, _preparers = _insert_plan(model, with_pk)
+    return tuple(_array_type(f) for f in fields)
+
+
+def _array_type(field: Any) -> str:
     # Without the length ("varchar", not "varchar(60)"): the column checks the values.
-    fields, _preparers = _insert_plan(model)
-    return tuple(f.db_type(connection).split("(")[0] for f in fields)
+    return field.db_type(connection).split("(")[0]
 
 
 def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> None:
@@ -285,6 +296,66 @@ def update(instance: Model, fields: Sequence[str]) -> int:
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def reserve_keys(model: type[Model], count: int) -> list[int]:
+    """`count` primary keys of `model`'s table that no other insert will take, for rows a
+    caller names before it writes them (a single writer that writes behind). PostgreSQL
+    takes them from the column's sequence; SQLite moves its AUTOINCREMENT counter on."""
+    db = connections[DEFAULT_DB_ALIAS]
+    table, column = model._meta.db_table, model._meta.pk.column
+    if db.vendor == "postgresql":
+        rows = fetch_all(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, column, count],
+        )
+        return sorted(key for (key,) in rows)
+    quote = db.ops.quote_name
+    with transaction.atomic():
+        counter = fetch_one("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        highest = fetch_one(f"SELECT MAX({quote(column)}) FROM {quote(table)}", [])
+        start = max(counter[0] if counter else 0, (highest[0] if highest else None) or 0)
+        statement = (
+            "UPDATE sqlite_sequence SET seq = %s WHERE name = %s"
+            if counter
+            else "INSERT INTO sqlite_sequence (seq, name) VALUES (%s, %s)"
+        )
+        execute(statement, [start + count, table])
+    return list(range(start + 1, start + count + 1))
+
+
+def update_many(model: type[Model], fields: Sequence[str], rows: Sequence[Any]) -> None:
+    """UPDATE the named fields of many stored rows by their pks, each to its own values:
+    one statement on PostgreSQL (the rows' values as arrays), one prepared statement run
+    for every row elsewhere. The rows may be any objects with the fields' attributes and
+    the pk's."""
+    if not rows:
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    meta = model._meta
+    targets = tuple(meta.get_field(name) for name in fields)
+    pk = meta.pk
+    preparers = tuple(_preparer(f) for f in (*targets, pk))
+    values = [[prepare(row, db) for prepare in preparers] for row in rows]
+    quote = db.ops.quote_name
+    table = quote(meta.db_table)
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            names = [f"v{i}" for i in range(len(targets))]
+            arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in (*targets, pk))
+            assignments = ", ".join(
+                f"{quote(f.column)} = v.{name}" for f, name in zip(targets, names, strict=True)
+            )
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) "
+                f"AS v({', '.join(names)}, pk) WHERE {table}.{quote(pk.column)} = v.pk",
+                [list(column) for column in zip(*values, strict=True)],
+            )
+            return
+        assignments = ", ".join(f"{quote(f.column)} = %s" for f in targets)
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s", values
+        )
 
 
 def select_locked(

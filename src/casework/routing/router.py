@@ -20,7 +20,7 @@ whatever happened to the process that made them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -105,27 +105,22 @@ def submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
         existing = sql.select(WorkItem, _ITEM_BY_EXTERNAL_ID, [new.channel, new.external_id])
         if existing:
             return existing[0]
-    channel = get_channel(new.channel)
     now = clock.now()
-    case = _find_case(new.case_id)
-    rule = _match_rule(new, case, now)
-    queue = _target_queue(new, rule)
-    plan = _plan(new, rule, queue, case)
-    required = matching.hard_requirements(plan, 0)
+    planned = plan_work_item(new, now=now)
     item = sql.create(
         WorkItem,
         channel=new.channel,
         external_id=new.external_id,
-        customer_id=new.customer_id if new.customer_id is not None else _customer_of(case),
-        case_id=case.pk if case else None,
-        queue_id=queue.pk,
-        rule_id=rule.pk if rule else None,
+        customer_id=planned.customer_id,
+        case_id=planned.case_id,
+        queue_id=planned.queue.pk,
+        rule_id=planned.rule_id,
         language=new.language,
-        priority=new.priority or (rule.priority if rule and rule.priority else None) or 2,
-        units=channel.units,
-        requirements=plan.to_json(),
-        required_key=matching.requirement_key(required),
-        preferred_agent_id=plan.preferred_agent_id,
+        priority=planned.priority,
+        units=planned.channel.units,
+        requirements=planned.plan.to_json(),
+        required_key=planned.required_key,
+        preferred_agent_id=planned.plan.preferred_agent_id,
         status=WorkItemStatus.QUEUED,
         queued_at=now,
     )
@@ -134,17 +129,61 @@ def submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
         actor=actor,
         object_type="work_item",
         object_id=item.pk,
-        payload={
-            "channel": item.channel,
-            "queue": queue.code,
-            "rule_id": item.rule_id,
-            "customer_id": item.customer_id,
-            "case_id": item.case_id,
-            "preferred_agent_id": item.preferred_agent_id,
-        },
+        payload=planned.queued_payload(item.pk),
     )
-    _route_item(item, channel, now=now)
+    _route_item(item, planned.channel, now=now)
     return item
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """Where a new work item goes and what it asks of an agent, before it is stored."""
+
+    channel: ChannelCapacity
+    queue: Queue
+    rule_id: int | None
+    case_id: int | None
+    customer_id: int | None
+    priority: int
+    plan: matching.RoutingPlan
+    required_key: str
+
+    def queued_payload(self, item_id: int) -> dict[str, object]:
+        """The payload of the item's `work_item.queued` event."""
+        return {
+            "channel": self.channel.channel,
+            "queue": self.queue.code,
+            "rule_id": self.rule_id,
+            "customer_id": self.customer_id,
+            "case_id": self.case_id,
+            "preferred_agent_id": self.plan.preferred_agent_id,
+        }
+
+
+def plan_work_item(
+    new: NewWorkItem,
+    *,
+    now: datetime,
+    last_agent_of: Callable[[int], int | None] | None = None,
+) -> PlannedItem:
+    """The routing table's answer for a new item: its queue, priority and plan (skills,
+    affinity, timings). `last_agent_of(customer_id)` names the agent who last served a
+    customer (the database's answer unless the caller knows better)."""
+    channel = get_channel(new.channel)
+    case = _find_case(new.case_id)
+    rule = _match_rule(new, case, now)
+    queue = _target_queue(new, rule)
+    plan = _plan(new, rule, queue, case, last_agent_of or last_agent_in_db)
+    return PlannedItem(
+        channel=channel,
+        queue=queue,
+        rule_id=rule.pk if rule else None,
+        case_id=case.pk if case else None,
+        customer_id=new.customer_id if new.customer_id is not None else _customer_of(case),
+        priority=new.priority or (rule.priority if rule and rule.priority else None) or 2,
+        plan=plan,
+        required_key=matching.requirement_key(matching.hard_requirements(plan, 0)),
+    )
 
 
 _ITEM_BY_EXTERNAL_ID = (
@@ -229,7 +268,11 @@ def _queue_requirements(queue_id: int | None) -> list[matching.Requirement]:
 
 
 def _plan(
-    new: NewWorkItem, rule: RoutingRule | None, queue: Queue, case: Case | None
+    new: NewWorkItem,
+    rule: RoutingRule | None,
+    queue: Queue,
+    case: Case | None,
+    last_agent_of: Callable[[int], int | None],
 ) -> matching.RoutingPlan:
     required = _queue_requirements(queue.pk)
     desired: list[matching.Requirement] = []
@@ -256,7 +299,7 @@ def _plan(
         required=matching.merge(required),
         desired=matching.merge(desired),
         overflow_required=overflow,
-        preferred_agent_id=_preferred_agent(new, case),
+        preferred_agent_id=_preferred_agent(new, case, last_agent_of),
         affinity_wait_seconds=rule.affinity_wait_seconds if rule else 30,
         relax_after_seconds=rule.relax_after_seconds if rule else 30,
         relax_levels=rule.relax_levels if rule else 3,
@@ -264,7 +307,9 @@ def _plan(
     )
 
 
-def _preferred_agent(new: NewWorkItem, case: Case | None) -> int | None:
+def _preferred_agent(
+    new: NewWorkItem, case: Case | None, last_agent_of: Callable[[int], int | None]
+) -> int | None:
     """Affinity: the agent the submitter names, else the owner of the contact's open case,
     else the agent who last served the customer, else the owner of the customer's most
     recently active open case."""
@@ -277,11 +322,17 @@ def _preferred_agent(new: NewWorkItem, case: Case | None) -> int | None:
     customer_id = new.customer_id if new.customer_id is not None else _customer_of(case)
     if customer_id is None:
         return None
-    last = sql.fetch_one(_LAST_AGENT, [customer_id])
+    last = last_agent_of(customer_id)
     if last is not None:
-        return last[0]
+        return last
     owner = sql.fetch_one(_OPEN_CASE_OWNER, [customer_id, *(s.value for s in OPEN_STATUSES)])
     return owner[0] if owner is not None else None
+
+
+def last_agent_in_db(customer_id: int) -> int | None:
+    """The agent who most recently accepted work of this customer."""
+    last = sql.fetch_one(_LAST_AGENT, [customer_id])
+    return last[0] if last is not None else None
 
 
 _LAST_AGENT = (

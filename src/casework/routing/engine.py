@@ -1,0 +1,1029 @@
+"""The router as a single writer: routing state in memory, decisions in memory, the
+database written behind (docs/adr/0012-router-decides-in-memory.md).
+
+`RouterEngine` holds what routing decisions need — agents' skills, capacity, occupancy,
+presence and idle time; waiting items by their hard requirements; pending offers and the
+router's timers — and changes it only through its operations. They follow the rules of
+the transactional router (`router.py`): the routing table and `matching` decide what an
+item needs and how that relaxes; the least occupied, then longest idle qualified agent gets
+it; an agent who frees up gets the most urgent waiting item they qualify for; declined or
+expired offers never go back to the same agent; an offer past its time expires and the
+agent who let it ring out is set to not responding.
+
+Every change is also noted for the database. `flush()` writes everything noted since the
+last flush in one transaction — new and changed work items, offers, agents' statuses,
+presence log rows, and the same events as the transactional router, with the times they
+happened — so the desk, the wall-board and the reports read the tables as before, at most
+one flush behind. A flush that fails keeps its notes for the next.
+
+The engine must be the only writer of the routing tables while it runs (one engine per
+database). Keys of new rows are reserved from the database beforehand (`sql.reserve_keys`),
+so nothing else that inserts there collides with them. `RouterEngine.load()` rebuilds the
+state from the tables — after a crash too: changes not flushed are lost, offers past their
+time expire at the first `run_timers()`, and waiting items are routed again.
+
+Timers (offer expiry, relaxation of an item's needs, the end of after-call work) live in
+the engine: `next_timer_at()` says when the next is due, `run_timers()` runs those due.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Model
+from django.utils.translation import gettext as _
+
+from casework.events.services import record, recording_transaction
+from casework.kernel import clock, realtime, sql
+from casework.kernel.actors import Actor, ActorKind
+from casework.kernel.errors import PermissionDenied
+from casework.routing import matching
+from casework.routing.config import (
+    AFTER_CALL_WORK,
+    AVAILABLE,
+    BUSY,
+    NOT_RESPONDING,
+    OFFLINE,
+    get_channel,
+    get_presence_state,
+)
+from casework.routing.errors import (
+    NoPendingOffer,
+    OfferExpired,
+    PresenceNotSelectable,
+    UnknownAgent,
+    UnknownWorkItem,
+    WorkItemNotActive,
+)
+from casework.routing.models import (
+    Agent,
+    AgentSkill,
+    AgentStatus,
+    ChannelCapacity,
+    Offer,
+    OfferStatus,
+    PresenceLog,
+    WorkItem,
+    WorkItemStatus,
+)
+from casework.routing.router import SYSTEM, NewWorkItem, last_agent_in_db, plan_work_item
+
+# Keys reserved from the database at a time, per table.
+_KEY_BLOCK = 500
+# How many waiting items of one kind a freed agent looks past (affinity holds, refusals).
+_SCAN_LIMIT = 40
+
+_QUEUED = WorkItemStatus.QUEUED.value
+_OFFERED = WorkItemStatus.OFFERED.value
+_ACCEPTED = WorkItemStatus.ACCEPTED.value
+_PENDING = OfferStatus.PENDING.value
+_NO_AGENTS: dict[int, None] = {}
+
+
+@dataclass(slots=True, eq=False)
+class AgentState:
+    """An agent as the router sees them; the fields an `AgentStatus` row stores, by name."""
+
+    agent_id: int
+    skills: dict[int, int]
+    capacity_units: int
+    used_units: int
+    presence_id: str
+    presence_since_at: datetime
+    is_routable: bool
+    idle_since_at: datetime | None
+    # Where the indexes hold the agent: "idle" (routable, nothing to do), "partial"
+    # (routable, room left) or "" (not offered anything).
+    slot: str = ""
+    after_work_until: datetime | None = None
+    last_completed: tuple[int, datetime] | None = None
+
+
+@dataclass(slots=True, eq=False)
+class ItemState:
+    """A work item as the router sees it; the fields a `WorkItem` row stores, by name."""
+
+    id: int
+    channel: str
+    external_id: str
+    customer_id: int | None
+    case_id: int | None
+    queue_id: int
+    rule_id: int | None
+    language: str
+    priority: int
+    units: int
+    requirements: dict[str, Any]
+    required_key: str
+    preferred_agent_id: int | None
+    status: str
+    agent_id: int | None
+    offer_expires_at: datetime | None
+    queued_at: datetime
+    accepted_at: datetime | None = None
+    ended_at: datetime | None = None
+    plan: matching.RoutingPlan = field(default_factory=matching.RoutingPlan)
+    offer: OfferState | None = None  # the pending offer
+    refused: set[int] = field(default_factory=set)  # agents who declined or let it expire
+    reroute_at: datetime | None = None
+
+
+@dataclass(slots=True, eq=False)
+class OfferState:
+    id: int
+    item_id: int
+    agent_id: int
+    status: str
+    offered_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None = None
+    is_affinity: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class PresenceRow:
+    id: int
+    agent_id: int
+    presence_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    set_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Noted:
+    code: str
+    actor: Actor
+    object_type: str
+    object_id: int
+    payload: dict[str, Any]
+    at: datetime
+
+
+@dataclass
+class _Journal:
+    """What changed since the last flush. Rows are the live state objects: a flush writes
+    their state at that moment (an item created and changed since is inserted as it is)."""
+
+    new_items: dict[int, ItemState] = field(default_factory=dict)
+    changed_items: dict[int, ItemState] = field(default_factory=dict)
+    new_offers: dict[int, OfferState] = field(default_factory=dict)
+    changed_offers: dict[int, OfferState] = field(default_factory=dict)
+    new_statuses: dict[int, AgentState] = field(default_factory=dict)
+    changed_statuses: dict[int, AgentState] = field(default_factory=dict)
+    new_logs: dict[int, PresenceRow] = field(default_factory=dict)
+    ended_logs: dict[int, PresenceRow] = field(default_factory=dict)
+    events: list[_Noted] = field(default_factory=list)
+    signals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return (
+            len(self.new_items)
+            + len(self.changed_items)
+            + len(self.new_offers)
+            + len(self.changed_offers)
+            + len(self.new_statuses)
+            + len(self.changed_statuses)
+            + len(self.new_logs)
+            + len(self.ended_logs)
+            + len(self.events)
+        )
+
+
+_ITEM_FIELDS = ("status", "agent_id", "offer_expires_at", "accepted_at", "ended_at", "required_key")
+_OFFER_FIELDS = ("status", "answered_at")
+_STATUS_FIELDS = ("presence_id", "presence_since_at", "is_routable", "used_units", "idle_since_at")
+
+
+class RouterEngine:
+    def __init__(self) -> None:
+        self._agents: dict[int, AgentState] = {}
+        self._items: dict[int, ItemState] = {}  # queued, offered or accepted
+        self._by_external_id: dict[tuple[str, str], ItemState] = {}
+        self._open_logs: dict[int, PresenceRow] = {}
+        self._last_agent: dict[int, int | None] = {}  # customer → agent who last took work
+        # Routable agents with nothing to do, in the order they became idle (longest first),
+        # all and per skill; routable agents with room left, all and per skill.
+        self._idle: dict[int, None] = {}
+        self._idle_by_skill: dict[int, dict[int, None]] = {}
+        self._partial: dict[int, None] = {}
+        self._partial_by_skill: dict[int, dict[int, None]] = {}
+        # Waiting items: required key → priority → [(queued_at, item id)] in order.
+        self._waiting: dict[str, dict[int, list[tuple[datetime, int]]]] = {}
+        self._key_requirements: dict[str, tuple[matching.Requirement, ...]] = {}
+        self._timers: list[tuple[datetime, int, str, Any]] = []
+        self._timer_seq = itertools.count()
+        self._keys: dict[type[Model], deque[int]] = {}
+        self._journal = _Journal()
+        # Offers made since the caller last took them (`take_new_offers`).
+        self._new_offers: list[OfferState] = []
+
+    # --- Loading -------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls) -> RouterEngine:
+        """The state the routing tables hold now."""
+        engine = cls()
+        skills: dict[int, dict[int, int]] = {}
+        for agent_id, skill_id, level in AgentSkill.objects.values_list(
+            "agent_id", "skill_id", "proficiency"
+        ):
+            skills.setdefault(agent_id, {})[skill_id] = level
+        statuses = sql.select(AgentStatus, "SELECT {columns} FROM routing_agentstatus t", [])
+        statuses.sort(key=lambda s: (s.idle_since_at or s.presence_since_at, s.agent_id))
+        after_work = max(
+            (c.after_work_seconds for c in ChannelCapacity.objects.filter(sets_busy=True)),
+            default=0,
+        )
+        for status in statuses:
+            agent = _agent_state(status, skills.get(status.agent_id, {}))
+            engine._agents[agent.agent_id] = agent
+            engine._reindex(agent)
+            if agent.presence_id == AFTER_CALL_WORK:
+                agent.after_work_until = agent.presence_since_at + timedelta(seconds=after_work)
+                engine._schedule(agent.after_work_until, "after_work", agent)
+        for row in sql.select(PresenceLog, _OPEN_LOGS, []):
+            engine._open_logs[row.agent_id] = _presence_row(row)
+        active = [_QUEUED, _OFFERED, _ACCEPTED]
+        for row in sql.select(WorkItem, _ACTIVE_ITEMS, active):
+            item = _item_state(row)
+            engine._items[item.id] = item
+            if item.external_id:
+                engine._by_external_id[(item.channel, item.external_id)] = item
+        if engine._items:
+            ids = list(engine._items)
+            placeholders = ", ".join(["%s"] * len(ids))
+            offers = f"SELECT {{columns}} FROM routing_offer t WHERE t.item_id IN ({placeholders})"
+            for offer in sql.select(Offer, offers, ids):
+                item = engine._items[offer.item_id]
+                if offer.status == _PENDING:
+                    item.offer = OfferState(
+                        offer.pk, offer.item_id, offer.agent_id, offer.status,
+                        offer.offered_at, offer.expires_at, None, offer.is_affinity,
+                    )  # fmt: skip
+                    engine._schedule(offer.expires_at, "expire", item.offer)
+                elif offer.status in (OfferStatus.DECLINED, OfferStatus.EXPIRED):
+                    item.refused.add(offer.agent_id)
+        now = clock.now()
+        for item in engine._items.values():
+            if item.status == _QUEUED:
+                engine._enqueue(item)
+                item.reroute_at = now  # look for an agent at the first run_timers()
+                engine._schedule(now, "reroute", item)
+        return engine
+
+    # --- Submitting and routing ------------------------------------------------------------
+
+    def submit(self, new: NewWorkItem, *, actor: Actor) -> ItemState:
+        """Queue a work item and offer it to the best agent who qualifies now, if any. An
+        `external_id` submitted before gives the item it made."""
+        if new.external_id:
+            known = self._by_external_id.get((new.channel, new.external_id))
+            if known is not None:
+                return known
+            stored = sql.select(WorkItem, _ITEM_BY_EXTERNAL_ID, [new.channel, new.external_id])
+            if stored:
+                return _item_state(stored[0])
+        now = clock.now()
+        planned = plan_work_item(new, now=now, last_agent_of=self._last_agent_of)
+        item = ItemState(
+            id=self._next_key(WorkItem),
+            channel=new.channel,
+            external_id=new.external_id,
+            customer_id=planned.customer_id,
+            case_id=planned.case_id,
+            queue_id=planned.queue.pk,
+            rule_id=planned.rule_id,
+            language=new.language,
+            priority=planned.priority,
+            units=planned.channel.units,
+            requirements=planned.plan.to_json(),
+            required_key=planned.required_key,
+            preferred_agent_id=planned.plan.preferred_agent_id,
+            status=_QUEUED,
+            agent_id=None,
+            offer_expires_at=None,
+            queued_at=now,
+            plan=planned.plan,
+        )
+        self._items[item.id] = item
+        if item.external_id:
+            self._by_external_id[(item.channel, item.external_id)] = item
+        self._journal.new_items[item.id] = item
+        self._note("work_item.queued", actor, item.id, planned.queued_payload(item.id), now)
+        self._route(item, planned.channel, now)
+        return item
+
+    def _last_agent_of(self, customer_id: int) -> int | None:
+        if customer_id not in self._last_agent:
+            self._last_agent[customer_id] = last_agent_in_db(customer_id)
+        return self._last_agent[customer_id]
+
+    def _route(self, item: ItemState, channel: ChannelCapacity, now: datetime) -> None:
+        """Offer a waiting item to the best qualified agent; if none qualifies now, it
+        waits, and is looked at again when its needs relax."""
+        needs = matching.needs_at(item.plan, (now - item.queued_at).total_seconds())
+        agent = self._find_agent(item, needs)
+        if agent is not None:
+            self._offer(item, agent, channel, now, is_affinity=needs.only_agent_id is not None)
+            return
+        self._enqueue(item)
+        if needs.changes_after is not None:
+            at = item.queued_at + timedelta(seconds=needs.changes_after)
+            if at != item.reroute_at:
+                item.reroute_at = at
+                self._schedule(at, "reroute", item)
+
+    def _find_agent(self, item: ItemState, needs: matching.Needs) -> AgentState | None:
+        """The qualified agent with room for the item: least occupied, then longest idle."""
+        units, refused, skills = item.units, item.refused, needs.skills
+        if needs.only_agent_id is not None:
+            agent = self._agents.get(needs.only_agent_id)
+            if (
+                agent is not None
+                and agent.slot
+                and agent.used_units + units <= agent.capacity_units
+                and agent.agent_id not in refused
+                and _meets(agent.skills, skills)
+            ):
+                return agent
+            return None
+        agents = self._agents
+        idle = (
+            min((self._idle_by_skill.get(s, _NO_AGENTS) for s, _l in skills), key=len)
+            if skills
+            else self._idle
+        )
+        for agent_id in idle:
+            agent = agents[agent_id]
+            if (
+                units <= agent.capacity_units
+                and agent_id not in refused
+                and _meets(agent.skills, skills)
+            ):
+                return agent
+        partial = (
+            min((self._partial_by_skill.get(s, _NO_AGENTS) for s, _l in skills), key=len)
+            if skills
+            else self._partial
+        )
+        best: AgentState | None = None
+        for agent_id in partial:
+            agent = agents[agent_id]
+            if (
+                agent.used_units + units <= agent.capacity_units
+                and agent_id not in refused
+                and _meets(agent.skills, skills)
+                and (best is None or _occupancy_order(agent) < _occupancy_order(best))
+            ):
+                best = agent
+        return best
+
+    def _offer(
+        self,
+        item: ItemState,
+        agent: AgentState,
+        channel: ChannelCapacity,
+        now: datetime,
+        *,
+        is_affinity: bool,
+    ) -> OfferState:
+        self._dequeue(item)
+        expires_at = now + timedelta(seconds=channel.offer_timeout_seconds)
+        item.status, item.agent_id, item.offer_expires_at = _OFFERED, agent.agent_id, expires_at
+        self._item_changed(item)
+        agent.used_units += item.units
+        self._status_changed(agent)
+        self._reindex(agent)
+        offer = OfferState(
+            self._next_key(Offer), item.id, agent.agent_id, _PENDING, now, expires_at,
+            None, is_affinity,
+        )  # fmt: skip
+        item.offer = offer
+        self._journal.new_offers[offer.id] = offer
+        self._new_offers.append(offer)
+        self._schedule(expires_at, "expire", offer)
+        self._journal.signals.append(
+            (agent.agent_id, {"kind": "offer", "item": item.id, "channel": item.channel})
+        )
+        payload = {
+            "offer_id": offer.id,
+            "agent_id": agent.agent_id,
+            "expires_at": expires_at,
+            "is_affinity": is_affinity,
+            "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
+        }
+        self._note("work_item.offered", SYSTEM, item.id, payload, now)
+        return offer
+
+    def _offer_waiting_work(self, agent: AgentState, now: datetime) -> OfferState | None:
+        """The most urgent waiting item the agent qualifies for and has room for (urgency:
+        priority, aged by waiting), offered to them."""
+        if not agent.is_routable or not self._waiting:
+            return None
+        free = agent.capacity_units - agent.used_units
+        if free <= 0:
+            return None
+        best: tuple[float, datetime, ItemState, matching.Needs] | None = None
+        for key, by_priority in self._waiting.items():
+            if not _meets(agent.skills, self._requirements_of(key)):
+                continue
+            for entries in by_priority.values():
+                # In queue order: the first that qualifies is the most urgent of its kind.
+                for queued_at, item_id in entries[:_SCAN_LIMIT]:
+                    item = self._items[item_id]
+                    if item.units > free or agent.agent_id in item.refused:
+                        continue
+                    waited = (now - queued_at).total_seconds()
+                    needs = matching.needs_at(item.plan, waited)
+                    if not matching.qualifies(agent.agent_id, agent.skills, needs):
+                        continue
+                    urgency = matching.urgency(
+                        item.priority, waited, item.plan.aging_seconds_per_level
+                    )
+                    if best is None or (-urgency, queued_at) < (-best[0], best[1]):
+                        best = (urgency, queued_at, item, needs)
+                    break
+        if best is None:
+            return None
+        _urgency, _queued, item, needs = best
+        return self._offer(
+            item, agent, get_channel(item.channel), now, is_affinity=needs.only_agent_id is not None
+        )
+
+    # --- Answering an offer ----------------------------------------------------------------
+
+    def accept(self, item_id: int, *, actor: Actor) -> ItemState:
+        """The agent the item is offered to takes it. An offer past its time has expired
+        even if its timer has not run yet: it expires here (the item is routed on) and
+        `OfferExpired` is raised."""
+        agent_id = _acting_agent(actor)
+        item = self._get_item(item_id)
+        offer = _pending_offer(item, agent_id)
+        now = clock.now()
+        if offer.expires_at <= now:
+            # Too late, but the agent is at the desk: they stay available.
+            self._end_offer(item, offer, OfferStatus.EXPIRED, now, agent_is_present=True)
+            raise OfferExpired(
+                _("the offer of work item %(item_id)s expired at %(expired_at)s")
+                % {
+                    "item_id": item_id,
+                    "expired_at": clock.localtime(offer.expires_at).strftime("%H:%M:%S"),
+                },
+                item_id=item_id,
+            )
+        offer.status, offer.answered_at = OfferStatus.ACCEPTED.value, now
+        self._offer_changed(offer)
+        item.status, item.accepted_at, item.offer_expires_at, item.offer = (
+            _ACCEPTED,
+            now,
+            None,
+            None,
+        )
+        self._item_changed(item)
+        if item.customer_id is not None:
+            self._last_agent[item.customer_id] = agent_id
+        agent = self._agents[agent_id]
+        if get_channel(item.channel).sets_busy and agent.is_routable:
+            self._change_presence(agent, BUSY, SYSTEM, now)
+        payload = {
+            "offer_id": offer.id,
+            "agent_id": agent_id,
+            "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
+        }
+        self._note("work_item.accepted", actor, item.id, payload, now)
+        return item
+
+    def decline(self, item_id: int, *, actor: Actor) -> ItemState:
+        """The agent turns the offer down; the item goes to the next agent (never back)."""
+        agent_id = _acting_agent(actor)
+        item = self._get_item(item_id)
+        offer = _pending_offer(item, agent_id)
+        self._end_offer(item, offer, OfferStatus.DECLINED, clock.now(), actor=actor)
+        return item
+
+    def _expire(self, offer: OfferState, now: datetime) -> None:
+        item = self._items.get(offer.item_id)
+        if offer.status != _PENDING or item is None:
+            return
+        self._end_offer(item, offer, OfferStatus.EXPIRED, now)
+
+    def _end_offer(
+        self,
+        item: ItemState,
+        offer: OfferState,
+        outcome: OfferStatus,
+        now: datetime,
+        *,
+        actor: Actor = SYSTEM,
+        agent_is_present: bool = False,
+    ) -> None:
+        offer.status, offer.answered_at = outcome.value, now
+        self._offer_changed(offer)
+        item.status, item.agent_id, item.offer_expires_at, item.offer = _QUEUED, None, None, None
+        item.refused.add(offer.agent_id)
+        self._item_changed(item)
+        agent = self._agents[offer.agent_id]
+        self._release(agent, item, now)
+        if outcome == OfferStatus.EXPIRED and agent.is_routable and not agent_is_present:
+            self._change_presence(agent, NOT_RESPONDING, SYSTEM, now)
+        declined = outcome == OfferStatus.DECLINED
+        code = "work_item.declined" if declined else "work_item.offer_expired"
+        self._note(code, actor, item.id, {"offer_id": offer.id, "agent_id": offer.agent_id}, now)
+        self._route(item, get_channel(item.channel), now)
+        if declined:
+            self._offer_waiting_work(agent, now)
+
+    # --- Ending work -----------------------------------------------------------------------
+
+    def complete(self, item_id: int, *, actor: Actor) -> ItemState:
+        """The agent has finished the item: the capacity is free again; a call starts the
+        channel's after-call work, otherwise the agent is offered the next waiting item."""
+        item = self._get_item(item_id)
+        if item.status != _ACCEPTED:
+            raise _not_active(item, _("work item %(item_id)s is %(status)s, not being worked"))
+        now = clock.now()
+        item.status, item.ended_at = WorkItemStatus.COMPLETED.value, now
+        self._item_changed(item)
+        self._forget(item)
+        assert item.agent_id is not None  # an accepted item has its agent
+        agent = self._agents[item.agent_id]
+        self._release(agent, item, now)
+        agent.last_completed = (item.id, now)
+        payload = {
+            "agent_id": item.agent_id,
+            "handled_seconds": round((now - (item.accepted_at or now)).total_seconds(), 3),
+        }
+        self._note("work_item.completed", actor, item.id, payload, now)
+        channel = get_channel(item.channel)
+        if channel.sets_busy and agent.presence_id == BUSY and agent.used_units == 0:
+            if channel.after_work_seconds:
+                self._change_presence(agent, AFTER_CALL_WORK, SYSTEM, now)
+                agent.after_work_until = now + timedelta(seconds=channel.after_work_seconds)
+                self._schedule(agent.after_work_until, "after_work", agent)
+                return item
+            self._change_presence(agent, AVAILABLE, SYSTEM, now)
+        self._offer_waiting_work(agent, now)
+        return item
+
+    def _end_after_work(self, agent: AgentState, at: datetime, now: datetime) -> None:
+        if agent.presence_id != AFTER_CALL_WORK or agent.after_work_until != at:
+            return  # the agent chose another state meanwhile, or a later call's timer runs
+        self._change_presence(agent, AVAILABLE, SYSTEM, now)
+        self._offer_waiting_work(agent, now)
+
+    def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> ItemState:
+        """The customer hung up or left before an agent took the item: a pending offer is
+        withdrawn and its capacity freed."""
+        item = self._get_item(item_id)
+        if item.status not in (_QUEUED, _OFFERED):
+            raise _not_active(
+                item, _("work item %(item_id)s is %(status)s and can no longer be withdrawn")
+            )
+        now = clock.now()
+        offer, agent = item.offer, None
+        if offer is not None:
+            offer.status, offer.answered_at = OfferStatus.WITHDRAWN.value, now
+            self._offer_changed(offer)
+            agent = self._agents[offer.agent_id]
+            self._release(agent, item, now)
+        self._dequeue(item)
+        item.status, item.ended_at, item.offer_expires_at, item.offer = (
+            WorkItemStatus.WITHDRAWN.value,
+            now,
+            None,
+            None,
+        )
+        self._item_changed(item)
+        self._forget(item)
+        waited = round((now - item.queued_at).total_seconds(), 3)
+        payload = {"reason": reason, "waited_seconds": waited}
+        self._note("work_item.withdrawn", actor, item.id, payload, now)
+        if agent is not None:
+            self._offer_waiting_work(agent, now)
+        return item
+
+    def _reroute(self, item: ItemState, at: datetime, now: datetime) -> None:
+        if item.status != _QUEUED or item.reroute_at != at or item.id not in self._items:
+            return
+        waited = (now - item.queued_at).total_seconds()
+        required_key = matching.requirement_key(matching.hard_requirements(item.plan, waited))
+        if required_key != item.required_key:  # overflowed to the next tier
+            self._dequeue(item)
+            item.required_key = required_key
+            self._item_changed(item)
+        self._route(item, get_channel(item.channel), now)
+
+    # --- Presence --------------------------------------------------------------------------
+
+    def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> AgentState:
+        """An agent (or their supervisor, or the system) sets the agent's presence. Becoming
+        available hands the agent the most urgent waiting work they qualify for."""
+        presence = get_presence_state(state)
+        if actor.kind == ActorKind.AGENT:
+            if actor.id != agent_id and not actor.is_supervisor:
+                raise PermissionDenied(_("only a supervisor may set another agent's presence"))
+            if not presence.is_selectable:
+                raise PresenceNotSelectable(
+                    _("the presence state “%(state)s” is set by the system only")
+                    % {"state": state},
+                    field="state",
+                )
+        agent = self._agent(agent_id)
+        now = clock.now()
+        self._change_presence(agent, presence.code, actor, now)
+        if agent.is_routable:
+            self._offer_waiting_work(agent, now)
+        return agent
+
+    def _agent(self, agent_id: int) -> AgentState:
+        """The agent's state: read from the tables if the agent came after the engine
+        loaded; an agent who has never had a status starts offline."""
+        agent = self._agents.get(agent_id)
+        if agent is not None:
+            return agent
+        if not Agent.objects.filter(pk=agent_id, user__is_active=True).exists():
+            raise UnknownAgent(
+                _("agent %(agent_id)s not found") % {"agent_id": agent_id}, agent_id=agent_id
+            )
+        skills = dict(
+            AgentSkill.objects.filter(agent_id=agent_id).values_list("skill_id", "proficiency")
+        )
+        stored = sql.select(AgentStatus, _STATUS, [agent_id])
+        if stored:
+            agent = _agent_state(stored[0], skills)
+            self._agents[agent_id] = agent
+            self._reindex(agent)
+            for row in sql.select(PresenceLog, _OPEN_LOGS + " AND t.agent_id = %s", [agent_id]):
+                self._open_logs[agent_id] = _presence_row(row)
+            return agent
+        now = clock.now()
+        agent = AgentState(agent_id, skills, 100, 0, OFFLINE, now, False, now)
+        self._agents[agent_id] = agent
+        self._journal.new_statuses[agent_id] = agent
+        self._open_log(agent, OFFLINE, "system:routing", now)
+        return agent
+
+    def refresh_agent(self, agent_id: int) -> None:
+        """Read an agent's skills and capacity again (after an administrator changed
+        them)."""
+        agent = self._agents.get(agent_id)
+        if agent is None:
+            return
+        stored = sql.select(AgentStatus, _STATUS, [agent_id])
+        skills = dict(
+            AgentSkill.objects.filter(agent_id=agent_id).values_list("skill_id", "proficiency")
+        )
+        slot = agent.slot
+        agent.is_routable = False  # out of every index under the old skills
+        self._reindex(agent)
+        agent.skills = skills
+        if stored:
+            agent.capacity_units = stored[0].capacity_units
+        agent.is_routable = get_presence_state(agent.presence_id).is_routable
+        self._reindex(agent, moved=bool(slot))
+
+    def _change_presence(self, agent: AgentState, code: str, actor: Actor, now: datetime) -> None:
+        previous = agent.presence_id
+        if previous == code:
+            return
+        presence = get_presence_state(code)
+        log = self._open_logs.get(agent.agent_id)
+        if log is not None:
+            log.ended_at = now
+            if log.id not in self._journal.new_logs:
+                self._journal.ended_logs[log.id] = log
+        self._open_log(agent, code, actor.label, now)
+        became_routable = presence.is_routable and not agent.is_routable
+        agent.presence_id, agent.presence_since_at = code, now
+        agent.is_routable = presence.is_routable
+        if became_routable:
+            agent.idle_since_at = now
+        self._status_changed(agent)
+        self._reindex(agent, moved=became_routable)
+        payload = {"before": {"presence": previous}, "after": {"presence": code}}
+        self._note("presence.changed", actor, agent.agent_id, payload, now, object_type="agent")
+        if previous == AFTER_CALL_WORK:
+            self._wrapped_up(agent, actor, now)
+
+    def _open_log(self, agent: AgentState, code: str, set_by: str, now: datetime) -> None:
+        log = PresenceRow(self._next_key(PresenceLog), agent.agent_id, code, now, None, set_by)
+        self._open_logs[agent.agent_id] = log
+        self._journal.new_logs[log.id] = log
+
+    def _wrapped_up(self, agent: AgentState, actor: Actor, now: datetime) -> None:
+        """After-call work ended: it belongs to the agent's last completed item."""
+        last = agent.last_completed
+        if last is None:  # completed before the engine loaded
+            last = (
+                WorkItem.objects.filter(agent_id=agent.agent_id, status=WorkItemStatus.COMPLETED)
+                .order_by("-ended_at")
+                .values_list("pk", "ended_at")
+                .first()
+            )
+            if last is None or last[1] is None:
+                return
+        item_id, ended_at = last
+        payload = {
+            "agent_id": agent.agent_id,
+            "after_work_seconds": round(max((now - ended_at).total_seconds(), 0), 3),
+        }
+        self._note("work_item.wrapped_up", actor, item_id, payload, now)
+
+    # --- Timers ----------------------------------------------------------------------------
+
+    def next_timer_at(self) -> datetime | None:
+        return self._timers[0][0] if self._timers else None
+
+    def run_timers(self) -> int:
+        """Run the timers due by now (offer expiry, relaxation, end of after-call work)."""
+        now = clock.now()
+        ran = 0
+        while self._timers and self._timers[0][0] <= now:
+            at, _seq, kind, target = heapq.heappop(self._timers)
+            ran += 1
+            if kind == "expire":
+                self._expire(target, now)
+            elif kind == "reroute":
+                self._reroute(target, at, now)
+            else:
+                self._end_after_work(target, at, now)
+        return ran
+
+    def _schedule(self, at: datetime, kind: str, target: Any) -> None:
+        heapq.heappush(self._timers, (at, next(self._timer_seq), kind, target))
+
+    # --- Writing behind --------------------------------------------------------------------
+
+    @property
+    def unflushed(self) -> int:
+        """Rows and events noted since the last flush."""
+        return len(self._journal)
+
+    def take_new_offers(self) -> list[OfferState]:
+        """The offers made since the last call (for a caller that connects them)."""
+        offers, self._new_offers = self._new_offers, []
+        return offers
+
+    def flush(self) -> int:
+        """Write everything noted since the last flush in one transaction; returns how
+        many rows and events that was. If it fails, nothing is written and the notes stay
+        for the next flush."""
+        journal = self._journal
+        size = len(journal)
+        if not size:
+            return 0
+        self._journal = _Journal()
+        try:
+            with recording_transaction():
+                _write(journal)
+        except BaseException:
+            self._journal = _merge(journal, self._journal)
+            raise
+        return size
+
+    # --- Bookkeeping -----------------------------------------------------------------------
+
+    def _next_key(self, model: type[Model]) -> int:
+        keys = self._keys.get(model)
+        if not keys:
+            keys = self._keys[model] = deque(sql.reserve_keys(model, _KEY_BLOCK))
+        return keys.popleft()
+
+    def _note(
+        self,
+        code: str,
+        actor: Actor,
+        object_id: int,
+        payload: dict[str, Any],
+        at: datetime,
+        *,
+        object_type: str = "work_item",
+    ) -> None:
+        self._journal.events.append(_Noted(code, actor, object_type, object_id, payload, at))
+
+    def _item_changed(self, item: ItemState) -> None:
+        if item.id not in self._journal.new_items:
+            self._journal.changed_items[item.id] = item
+
+    def _offer_changed(self, offer: OfferState) -> None:
+        if offer.id not in self._journal.new_offers:
+            self._journal.changed_offers[offer.id] = offer
+
+    def _status_changed(self, agent: AgentState) -> None:
+        if agent.agent_id not in self._journal.new_statuses:
+            self._journal.changed_statuses[agent.agent_id] = agent
+
+    def _get_item(self, item_id: int) -> ItemState:
+        item = self._items.get(item_id)
+        if item is not None:
+            return item
+        journal = self._journal
+        item = journal.changed_items.get(item_id) or journal.new_items.get(item_id)
+        if item is not None:
+            return item  # finished, not flushed yet
+        stored = sql.select(WorkItem, _ITEM, [item_id])
+        if not stored:
+            raise UnknownWorkItem(
+                _("work item %(item_id)s not found") % {"item_id": item_id}, item_id=item_id
+            )
+        return _item_state(stored[0])
+
+    def _forget(self, item: ItemState) -> None:
+        """A finished item leaves memory (its row is written by the next flush)."""
+        self._items.pop(item.id, None)
+        if item.external_id:
+            self._by_external_id.pop((item.channel, item.external_id), None)
+
+    def _release(self, agent: AgentState, item: ItemState, now: datetime) -> None:
+        agent.used_units = max(0, agent.used_units - item.units)
+        moved = agent.used_units == 0
+        if moved:
+            agent.idle_since_at = now
+        self._status_changed(agent)
+        self._reindex(agent, moved=moved)
+
+    def _reindex(self, agent: AgentState, *, moved: bool = False) -> None:
+        """Keep the agent in the index that matches their state: idle agents in the order
+        they became idle, agents with room left apart."""
+        slot = ""
+        if agent.is_routable and agent.used_units < agent.capacity_units:
+            slot = "idle" if agent.used_units == 0 else "partial"
+        if slot == agent.slot and not moved:
+            return
+        agent_id = agent.agent_id
+        if agent.slot == "idle":
+            self._idle.pop(agent_id, None)
+            for skill in agent.skills:
+                self._idle_by_skill[skill].pop(agent_id, None)
+        elif agent.slot == "partial":
+            self._partial.pop(agent_id, None)
+            for skill in agent.skills:
+                self._partial_by_skill[skill].pop(agent_id, None)
+        agent.slot = slot
+        if slot == "idle":
+            self._idle[agent_id] = None
+            for skill in agent.skills:
+                self._idle_by_skill.setdefault(skill, {})[agent_id] = None
+        elif slot == "partial":
+            self._partial[agent_id] = None
+            for skill in agent.skills:
+                self._partial_by_skill.setdefault(skill, {})[agent_id] = None
+
+    def _enqueue(self, item: ItemState) -> None:
+        entries = self._waiting.setdefault(item.required_key, {}).setdefault(item.priority, [])
+        entry = (item.queued_at, item.id)
+        index = bisect_left(entries, entry)
+        if index == len(entries) or entries[index] != entry:
+            insort(entries, entry)
+
+    def _dequeue(self, item: ItemState) -> None:
+        by_priority = self._waiting.get(item.required_key)
+        if by_priority is None:
+            return
+        entries = by_priority.get(item.priority)
+        if not entries:
+            return
+        entry = (item.queued_at, item.id)
+        index = bisect_left(entries, entry)
+        if index < len(entries) and entries[index] == entry:
+            del entries[index]
+            if not entries:
+                del by_priority[item.priority]
+                if not by_priority:
+                    del self._waiting[item.required_key]
+
+    def _requirements_of(self, key: str) -> tuple[matching.Requirement, ...]:
+        requirements = self._key_requirements.get(key)
+        if requirements is None:
+            requirements = self._key_requirements[key] = matching.parse_requirement_key(key)
+        return requirements
+
+
+_STATUS = "SELECT {columns} FROM routing_agentstatus t WHERE t.agent_id = %s"
+_OPEN_LOGS = "SELECT {columns} FROM routing_presencelog t WHERE t.ended_at IS NULL"
+_ITEM = "SELECT {columns} FROM routing_workitem t WHERE t.id = %s"
+_ACTIVE_ITEMS = "SELECT {columns} FROM routing_workitem t WHERE t.status IN (%s, %s, %s)"
+_ITEM_BY_EXTERNAL_ID = (
+    "SELECT {columns} FROM routing_workitem t WHERE t.channel = %s AND t.external_id = %s"
+)
+_ITEM_ATTRIBUTES = (
+    "id", "channel", "external_id", "customer_id", "case_id", "queue_id", "rule_id",
+    "language", "priority", "units", "requirements", "required_key", "preferred_agent_id",
+    "status", "agent_id", "offer_expires_at", "queued_at", "accepted_at", "ended_at",
+)  # fmt: skip
+
+
+def _agent_state(status: AgentStatus, skills: dict[int, int]) -> AgentState:
+    return AgentState(
+        agent_id=status.agent_id,
+        skills=skills,
+        capacity_units=status.capacity_units,
+        used_units=status.used_units,
+        presence_id=status.presence_id,
+        presence_since_at=status.presence_since_at,
+        is_routable=status.is_routable,
+        idle_since_at=status.idle_since_at,
+    )
+
+
+def _presence_row(row: PresenceLog) -> PresenceRow:
+    return PresenceRow(row.pk, row.agent_id, row.presence_id, row.started_at, None, row.set_by)
+
+
+def _item_state(row: WorkItem) -> ItemState:
+    return ItemState(
+        **{name: getattr(row, name) for name in _ITEM_ATTRIBUTES},
+        plan=matching.RoutingPlan.from_json(row.requirements),
+    )
+
+
+def _write(journal: _Journal) -> None:
+    """The journal's rows and events, inside the caller's transaction."""
+    sql.insert_many(list(journal.new_statuses.values()), model=AgentStatus, with_pk=True)
+    sql.update_many(AgentStatus, _STATUS_FIELDS, list(journal.changed_statuses.values()))
+    sql.insert_many(list(journal.new_items.values()), model=WorkItem, with_pk=True)
+    sql.update_many(WorkItem, _ITEM_FIELDS, list(journal.changed_items.values()))
+    # Offers that ended first: an item has one pending offer at a time (a unique index).
+    sql.update_many(Offer, _OFFER_FIELDS, list(journal.changed_offers.values()))
+    sql.insert_many(list(journal.new_offers.values()), model=Offer, with_pk=True)
+    sql.insert_many(list(journal.new_logs.values()), model=PresenceLog, with_pk=True)
+    sql.update_many(PresenceLog, ("ended_at",), list(journal.ended_logs.values()))
+    for noted in journal.events:
+        record(
+            noted.code,
+            actor=noted.actor,
+            object_type=noted.object_type,
+            object_id=noted.object_id,
+            payload=noted.payload,
+            occurred_at=noted.at,
+        )
+    for agent_id, payload in journal.signals:
+        realtime.publish(realtime.agent_group(agent_id), payload)
+
+
+def _merge(earlier: _Journal, later: _Journal) -> _Journal:
+    """A failed flush's notes with those made since, as one journal (rows are live
+    objects: the later state wins; a row new in either is new)."""
+    merged = _Journal()
+    for name in (
+        "new_items", "changed_items", "new_offers", "changed_offers",
+        "new_statuses", "changed_statuses", "new_logs", "ended_logs",
+    ):  # fmt: skip
+        getattr(merged, name).update(getattr(earlier, name))
+        getattr(merged, name).update(getattr(later, name))
+    for new, changed in (
+        (merged.new_items, merged.changed_items),
+        (merged.new_offers, merged.changed_offers),
+        (merged.new_statuses, merged.changed_statuses),
+        (merged.new_logs, merged.ended_logs),
+    ):
+        for key in new:
+            changed.pop(key, None)
+    merged.events = [*earlier.events, *later.events]
+    merged.signals = [*earlier.signals, *later.signals]
+    return merged
+
+
+def _meets(skills: Mapping[int, int], requirements: Sequence[matching.Requirement]) -> bool:
+    # A plain loop: twice as fast as all() over a generator, and this runs per candidate.
+    for skill, level in requirements:  # noqa: SIM110
+        if skills.get(skill, -1) < level:
+            return False
+    return True
+
+
+def _occupancy_order(agent: AgentState) -> tuple[int, datetime | None, int]:
+    return (agent.used_units, agent.idle_since_at, agent.agent_id)
+
+
+def _pending_offer(item: ItemState, agent_id: int) -> OfferState:
+    offer = item.offer
+    if offer is None or offer.agent_id != agent_id or offer.status != _PENDING:
+        raise NoPendingOffer(
+            _("work item %(item_id)s is not offered to you") % {"item_id": item.id},
+            item_id=item.id,
+            status=item.status,
+        )
+    return offer
+
+
+def _not_active(item: ItemState, message: str) -> WorkItemNotActive:
+    return WorkItemNotActive(
+        message % {"item_id": item.id, "status": WorkItemStatus(item.status).label},
+        item_id=item.id,
+        status=item.status,
+    )
+
+
+def _acting_agent(actor: Actor) -> int:
+    if actor.kind != ActorKind.AGENT or actor.id is None:
+        raise PermissionDenied(_("only an agent can answer an offer"))
+    return actor.id
