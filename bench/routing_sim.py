@@ -93,6 +93,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--working-share", type=float, default=0.55)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--max-wall", type=float, default=3600, help="stop the day after this")
+    parser.add_argument(
+        "--router",
+        choices=["engine", "transactional"],
+        default="engine",
+        help="the single-writer engine (default) or one transaction per router call",
+    )
+    parser.add_argument(
+        "--flush-ms", type=float, default=50, help="the engine writes behind this often"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     measure.add_quiet_wait_option(parser)
     args = parser.parse_args()
@@ -471,41 +480,180 @@ class RouterRun:
     statements: int = 0
     # Repeat calls by what their first agent was doing when they came in (see below).
     first_agent_states: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, Any] = field(default_factory=dict)  # the engine's tables afterwards
 
 
-def run_router(
-    agents: list[AgentSpec], contacts: list[Contact], ids: dict[str, Any], max_wall: float
-) -> RouterRun:
-    from django.db import connection
+class TransactionalRouter:
+    """The router's functions, one transaction per call; timers are jobs in the table."""
 
-    from casework.kernel import clock, jobs, sql
-    from casework.kernel.actors import Actor
-    from casework.kernel.models import Job, JobStatus
-    from casework.routing.errors import NoPendingOffer, OfferExpired, WorkItemNotActive
-    from casework.routing.models import Agent
-    from casework.routing.presence import set_presence
-    from casework.routing.queries import actor_for_agent
-    from casework.routing.router import (
-        NewWorkItem,
-        accept_offer,
-        complete_work_item,
-        submit_work_item,
-        withdraw_work_item,
-    )
+    def __init__(self, day_clock: dict[str, float]) -> None:
+        from django.db import connection
+
+        from casework.kernel import clock, jobs, sql
+        from casework.kernel.models import Job, JobStatus
+        from casework.routing import presence, router
+
+        self.sql, self.jobs, self.clock = sql, jobs, clock
+        self.router, self.presence = router, presence
+        self.day_clock = day_clock
+        self.last_offer = 0
+        self.next_job_check = 0.0
+        self.queued = JobStatus.QUEUED.value
+        next_attempt_at = Job._meta.get_field("next_attempt_at")
+        self.due_at = lambda moment: next_attempt_at.get_db_prep_save(moment, connection)
 
     # The benchmark's own look-ups, kept lean: they are not the router's work.
     _NEW_OFFERS = "SELECT id, item_id, agent_id FROM routing_offer WHERE id > %s ORDER BY id"
     _JOBS_DUE = "SELECT 1 FROM kernel_job WHERE status = %s AND next_attempt_at <= %s LIMIT 1"
-    next_attempt_at = Job._meta.get_field("next_attempt_at")
-
-    def due_at(moment: datetime) -> Any:
-        return next_attempt_at.get_db_prep_save(moment, connection)
-
     _AGENT_STATE = "SELECT presence_code, used_units FROM routing_agentstatus WHERE agent_id = %s"
-    first_state: dict[int, tuple[int, tuple[str, int] | None]] = {}
 
+    def submit(self, new: Any, actor: Any) -> int:
+        return self.router.submit_work_item(new, actor=actor).pk
+
+    def accept(self, item_id: int, actor: Any) -> None:
+        self.router.accept_offer(item_id, actor=actor)
+
+    def complete(self, item_id: int, actor: Any) -> None:
+        self.router.complete_work_item(item_id, actor=actor)
+
+    def withdraw(self, item_id: int, actor: Any) -> None:
+        self.router.withdraw_work_item(item_id, actor=actor)
+
+    def set_presence(self, agent_id: int, state: str, actor: Any) -> None:
+        self.presence.set_presence(agent_id, state, actor=actor)
+
+    def timers_until(self, now: float, timed: Any) -> None:
+        """The router's jobs, looked for once a simulated second (as a worker polls)."""
+        if now < self.next_job_check:
+            return
+        self.day_clock["t"] = now
+        if self.sql.fetch_one(self._JOBS_DUE, [self.queued, self.due_at(self.clock.now())]):
+            timed("jobs", self.jobs.run_due, limit=200)
+        self.next_job_check = math.floor(now) + 1.0
+
+    def new_offers(self) -> list[tuple[int, int]]:
+        rows = self.sql.fetch_all(self._NEW_OFFERS, [self.last_offer])
+        if rows:
+            self.last_offer = rows[-1][0]
+        return [(item_id, agent_id) for _offer, item_id, agent_id in rows]
+
+    def agent_state(self, agent_id: int) -> tuple[str, int] | None:
+        return self.sql.fetch_one(self._AGENT_STATE, [agent_id])
+
+    def flush_if_due(self, timed: Any) -> None:
+        pass
+
+    def finish(self) -> dict[str, Any]:
+        return {}
+
+
+class EngineRouter:
+    """The single-writer engine (docs/adr/0012): decisions in memory, its timers run at
+    their exact simulated time, the tables written behind every `flush_ms` of wall time."""
+
+    def __init__(self, day_clock: dict[str, float], flush_ms: float) -> None:
+        from casework.routing.engine import RouterEngine
+
+        self.engine = RouterEngine.load()
+        self.day_clock = day_clock
+        self.flush_seconds = flush_ms / 1000
+        self.last_flush = time.perf_counter()
+        self.flushed_rows = 0
+
+    def submit(self, new: Any, actor: Any) -> int:
+        return self.engine.submit(new, actor=actor).id
+
+    def accept(self, item_id: int, actor: Any) -> None:
+        self.engine.accept(item_id, actor=actor)
+
+    def complete(self, item_id: int, actor: Any) -> None:
+        self.engine.complete(item_id, actor=actor)
+
+    def withdraw(self, item_id: int, actor: Any) -> None:
+        self.engine.withdraw(item_id, actor=actor)
+
+    def set_presence(self, agent_id: int, state: str, actor: Any) -> None:
+        self.engine.set_presence(agent_id, state, actor=actor)
+
+    def timers_until(self, now: float, timed: Any) -> None:
+        while (at := self.engine.next_timer_at()) is not None and at <= day_time(now):
+            self.day_clock["t"] = (at - DAY_ORIGIN).total_seconds()
+            timed("timers", self.engine.run_timers)
+
+    def new_offers(self) -> list[tuple[int, int]]:
+        return [(offer.item_id, offer.agent_id) for offer in self.engine.take_new_offers()]
+
+    def agent_state(self, agent_id: int) -> tuple[str, int] | None:
+        state = self.engine.agent_state(agent_id)
+        return (state.presence_id, state.used_units) if state else None
+
+    def flush_if_due(self, timed: Any) -> None:
+        if time.perf_counter() - self.last_flush >= self.flush_seconds:
+            self.flushed_rows += timed("flush", self.engine.flush)
+            self.last_flush = time.perf_counter()
+
+    def finish(self) -> dict[str, Any]:
+        """The last flush, then the tables checked against the engine's state."""
+        from casework.kernel import sql
+
+        self.flushed_rows += self.engine.flush()
+        used = dict(sql.fetch_all("SELECT agent_id, used_units FROM routing_agentstatus", []))
+        held: dict[int, int] = defaultdict(int)
+        for agent_id, units in sql.fetch_all(
+            "SELECT agent_id, units FROM routing_workitem WHERE status IN ('offered', 'accepted')",
+            [],
+        ):
+            held[agent_id] += units
+        agents_off = sum(
+            1
+            for agent_id, units in used.items()
+            if units != held.get(agent_id, 0)
+            or units != (self.engine.agent_state(agent_id) or _NoState).used_units
+        )
+        pending = sql.fetch_one("SELECT COUNT(*) FROM routing_offer WHERE status = 'pending'", [])[
+            0
+        ]
+        offered = sql.fetch_one(
+            "SELECT COUNT(*) FROM routing_workitem WHERE status = 'offered'", []
+        )[0]
+        return {
+            "flushed_rows": self.flushed_rows,
+            "agents_whose_occupancy_disagrees": agents_off,
+            "pending_offers": pending,
+            "offered_items": offered,
+        }
+
+
+class _NoState:
+    used_units = 0
+
+
+def day_time(seconds: float) -> datetime:
+    return DAY_ORIGIN + timedelta(seconds=seconds)
+
+
+def run_router(
+    agents: list[AgentSpec],
+    contacts: list[Contact],
+    ids: dict[str, Any],
+    max_wall: float,
+    *,
+    engine: bool,
+    flush_ms: float,
+) -> RouterRun:
+    from casework.kernel import clock
+    from casework.kernel.actors import Actor
+    from casework.routing.errors import NoPendingOffer, OfferExpired, WorkItemNotActive
+    from casework.routing.models import Agent
+    from casework.routing.queries import actor_for_agent
+    from casework.routing.router import NewWorkItem
+
+    first_state: dict[int, tuple[int, tuple[str, int] | None]] = {}
     sim = {"t": 0.0}
     clock.now = lambda: DAY_ORIGIN + timedelta(seconds=sim["t"])  # the simulated clock
+    router: TransactionalRouter | EngineRouter = (
+        EngineRouter(sim, flush_ms) if engine else TransactionalRouter(sim)
+    )
     system = Actor.system("bench")
     agent_ids: list[int] = ids["agent_ids"]
     index_of = {agent_id: i for i, agent_id in enumerate(agent_ids)}
@@ -525,13 +673,11 @@ def run_router(
         heapq.heappush(events, (contact.at, next(seq), "arrive", contact))
     contact_of_item: dict[int, Contact] = {}
     item_of_contact: dict[int, int] = {}
-    last_offer = 0
     decisions = 0
     used_units = [0] * len(agents)
     staffed = 0
     busy_units = 0
     last_t = 0.0
-    next_job_check = 0.0
 
     def timed(kind: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
@@ -541,9 +687,8 @@ def run_router(
             latencies[kind].append(time.perf_counter() - began)
 
     def collect_offers() -> None:
-        nonlocal last_offer, decisions
-        for offer_id, item_id, agent_id in sql.fetch_all(_NEW_OFFERS, [last_offer]):
-            last_offer = max(last_offer, offer_id)
+        nonlocal decisions
+        for item_id, agent_id in router.new_offers():
             decisions += 1
             heapq.heappush(
                 events, (sim["t"] + RING_SECONDS, next(seq), "answer", (item_id, agent_id))
@@ -557,12 +702,8 @@ def run_router(
     finished = True
     while events:
         now, _, kind, data = heapq.heappop(events)
-        if now >= next_job_check:
-            sim["t"] = now
-            if sql.fetch_one(_JOBS_DUE, [JobStatus.QUEUED.value, due_at(clock.now())]):
-                timed("jobs", jobs.run_due, limit=200)
-                collect_offers()
-            next_job_check = math.floor(now) + 1.0
+        router.timers_until(now, timed)
+        collect_offers()
         outcome.busy_seconds += busy_units / 100 * (now - last_t)
         outcome.staffed_seconds += staffed * (now - last_t)
         last_t = sim["t"] = now
@@ -572,14 +713,14 @@ def run_router(
                 first_agent = outcome.answered[contact.repeat_of][1]
                 first_state[contact.index] = (
                     first_agent,
-                    sql.fetch_one(_AGENT_STATE, [agent_ids[first_agent]]),
+                    router.agent_state(agent_ids[first_agent]),
                 )
             skills = {contact.topic: 1}
             if contact.language != "de":
                 skills[f"lang-{contact.language}"] = 1
-            item = timed(
+            item_id = timed(
                 "submit",
-                submit_work_item,
+                router.submit,
                 NewWorkItem(
                     channel=contact.channel,
                     external_id=f"sim-{contact.index}",
@@ -588,19 +729,18 @@ def run_router(
                     required_skills=skills,
                     desired_skills={contact.topic: DESIRED_LEVEL},
                 ),
-                actor=system,
+                system,
             )
-            contact_of_item[item.pk] = contact
-            item_of_contact[contact.index] = item.pk
+            contact_of_item[item_id] = contact
+            item_of_contact[contact.index] = item_id
             if contact.patience_seconds:  # e-mails wait for as long as it takes
                 heapq.heappush(
                     events, (now + contact.patience_seconds, next(seq), "give_up", contact)
                 )
-            collect_offers()
         elif kind == "answer":
             item_id, agent_id = data
             try:
-                timed("accept", accept_offer, item_id, actor=actors[agent_id])
+                timed("accept", router.accept, item_id, actors[agent_id])
             except (NoPendingOffer, OfferExpired):
                 collect_offers()  # withdrawn meanwhile, or expired: moved on
                 continue
@@ -613,34 +753,34 @@ def run_router(
             heapq.heappush(events, (end, next(seq), "end", (item_id, agent_id)))
         elif kind == "end":
             item_id, agent_id = data
-            timed("complete", complete_work_item, item_id, actor=actors[agent_id])
+            timed("complete", router.complete, item_id, actors[agent_id])
             contact = contact_of_item[item_id]
             used_units[index_of[agent_id]] -= UNITS[contact.channel]
             busy_units -= UNITS[contact.channel]
-            collect_offers()
         elif kind == "give_up":
             contact = data
             if contact.index in outcome.answered:
                 continue
             try:
-                timed("withdraw", withdraw_work_item, item_of_contact[contact.index], actor=system)
+                timed("withdraw", router.withdraw, item_of_contact[contact.index], system)
                 outcome.abandoned.add(contact.index)
             except WorkItemNotActive:
                 pass  # accepted in the same instant
-            collect_offers()
         elif kind == "login":
             staffed += 1
-            timed("presence", set_presence, agent_ids[data], "available", actor=system)
-            collect_offers()
+            timed("presence", router.set_presence, agent_ids[data], "available", system)
         elif kind == "logout":
             staffed -= 1
-            timed("presence", set_presence, agent_ids[data], "offline", actor=system)
+            timed("presence", router.set_presence, agent_ids[data], "offline", system)
+        collect_offers()
+        router.flush_if_due(timed)
         if time.perf_counter() - began > max_wall:
             finished = False
             break
     wall = time.perf_counter() - began
     run = RouterRun(outcome, latencies, decisions, wall, sim["t"], finished)
     run.first_agent_states = first_agent_tally(first_state, outcome)
+    run.checks = router.finish()
     return run
 
 
@@ -683,6 +823,8 @@ def main() -> int:
         facts,
         {
             "database": args.db,
+            "router": args.router
+            + (f" (flushed every {args.flush_ms:g} ms)" if args.router == "engine" else ""),
             "scale": f"{args.scale} → {args.agents:,} agents, {args.teams} teams, "
             f"{args.calls:,} calls, {args.chats:,} chats, {args.emails:,} e-mails",
             "seed": args.seed,
@@ -704,13 +846,23 @@ def main() -> int:
     with measure.MachineLoad(fresh_db.pg_name(NAME) if args.db == "pg" else None) as load:
         counter = measure.QueryCounter()
         with counter.installed():
-            run = run_router(agents, contacts, ids, args.max_wall)
+            run = run_router(
+                agents,
+                contacts,
+                ids,
+                args.max_wall,
+                engine=args.router == "engine",
+                flush_ms=args.flush_ms,
+            )
     print(load.describe())
     run.statements = counter.total
 
     router_figures = run.outcome.figures(contacts)
     baseline_figures = baseline.figures(contacts)
-    all_calls = [latency for values in run.latencies.values() for latency in values]
+    # The engine's flushes write behind: no router call waits for one (their own row).
+    all_calls = [
+        latency for kind, values in run.latencies.items() if kind != "flush" for latency in values
+    ]
     overall = measure.Latency.of(all_calls)
     decisions_per_second = run.decisions / run.wall_seconds
     rows = [
@@ -720,8 +872,10 @@ def main() -> int:
     ]  # fmt: skip
     report.print_table(
         "Router calls (wall time)", ["call", "count", "p50 ms", "p99 ms", "total s"],
-        [*rows, ("all", overall.n, overall.p50, overall.p99, sum(all_calls))],
+        [*rows, ("all but flush", overall.n, overall.p50, overall.p99, sum(all_calls))],
     )  # fmt: skip
+    if run.checks:
+        print(f"\nthe tables after the last flush: {run.checks}")
     day_share = run.simulated_seconds / DAY_SECONDS
     print(
         f"\nsimulated {run.simulated_seconds / 3600:.2f} h of {DAY_SECONDS / 3600:.0f} h in "
@@ -790,6 +944,9 @@ def main() -> int:
             "latency_all": overall.as_dict(),
             "statements": run.statements,
             "first_agent_states": run.first_agent_states,
+            "router_mode": args.router,
+            "flush_ms": args.flush_ms,
+            "table_checks": run.checks,
             "load": load.figures,
             "checks": [check.as_dict() for check in checks],
         },

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
+import json
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
+from django.core.serializers.json import DjangoJSONEncoder
 
 from casework.events.models import Event
-from casework.events.services import verify_chain
+from casework.events.services import _as_stored, verify_chain
 from casework.intake.services import ingest
 from tests.intake.test_pipeline import mail
 
@@ -75,3 +80,24 @@ def test_events_of_a_failed_inner_block_are_dropped_and_the_rest_is_chained():
         record("case.updated", actor=actor, object_type="case", object_id=4)
     with recording_transaction(), transaction.atomic(), pytest.raises(RuntimeError):
         record("case.updated", actor=actor, object_type="case", object_id=5)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"a": 1, "b": "x", "c": None, "d": True, "e": 2.5},
+        {"before": {"presence": "busy"}, "after": {"presence": "available"}, "ids": [1, 2]},
+        {"at": dt.datetime(2026, 11, 30, 9, 0, 0, 123456, tzinfo=dt.UTC)},
+        {"amount": Decimal("10.50"), "pair": (1, 2)},
+        {"nested": [{"when": dt.date(2026, 12, 24)}]},
+        {1: "an integer key"},
+    ],
+)
+def test_a_payload_is_kept_as_the_database_gives_it_back(payload):
+    # What is hashed must be what is stored and read: a JSON round trip's result.
+    expected = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+
+    kept = _as_stored(payload)
+
+    assert kept == expected and json.dumps(kept) == json.dumps(expected)
+    assert kept is not payload

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -59,10 +59,50 @@ def record(
             actor=actor,
             object_type=object_type,
             object_id=object_id,
-            # JSON round trip now: the hash covers exactly what the database returns later.
-            payload=json.loads(json.dumps(payload or {}, cls=DjangoJSONEncoder)),
+            payload=_as_stored(payload or {}),
         )
     )
+
+
+def _as_stored(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as the database will return it, so the hash covers exactly that: a
+    copy, where values JSON would change (dates, decimals, tuples) went through a JSON
+    round trip."""
+    copied = _plain_copy(payload)
+    if copied is None:
+        copied = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    return copied
+
+
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of a dict or list of strings, numbers, booleans and None (JSON gives these
+    back unchanged), or None if anything else is inside. Faster than a round trip."""
+    if type(value) is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return None
+            if type(item) in _PLAIN_SCALARS:
+                copied[key] = item
+            else:
+                item = _plain_copy(item)
+                if item is None:
+                    return None
+                copied[key] = item
+        return copied
+    if type(value) is list:
+        items = []
+        for item in value:
+            if type(item) not in _PLAIN_SCALARS:
+                item = _plain_copy(item)
+                if item is None:
+                    return None
+            items.append(item)
+        return items
+    return None
 
 
 @dataclass(frozen=True)
@@ -146,21 +186,21 @@ def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> N
     events = []
     for item in pending:
         seq += 1
-        entry = ChainEntry(
-            seq=seq,
-            occurred_at=item.occurred_at,
-            code=item.code,
-            actor_kind=item.actor.kind.value,
-            actor_id=item.actor.id,
-            actor_label=item.actor.label,
-            object_type=item.object_type,
-            object_id=item.object_id,
-            payload=item.payload,
-            prev_hash=prev_hash,
+        fields = (
+            seq,
+            item.occurred_at,
+            item.code,
+            item.actor.kind.value,
+            item.actor.id,
+            item.actor.label,
+            item.object_type,
+            item.object_id,
+            item.payload,
+            prev_hash,
         )
-        prev_hash = entry_hash(entry)
+        prev_hash = entry_hash(ChainEntry(*fields))
         # The entry with its hash is the row: no model instance per event.
-        events.append(replace(entry, hash=prev_hash))
+        events.append(ChainEntry(*fields, prev_hash))
     if connection.vendor == "postgresql" and len(events) <= _ONE_STATEMENT_EVENTS:
         # One round trip for the events and the head: every writing transaction ends here.
         insert, params = sql.insert_rows_statement(events, model=Event)

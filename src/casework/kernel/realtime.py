@@ -25,6 +25,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -72,6 +73,27 @@ def publish(group: str, payload: dict[str, Any]) -> None:
             transaction.on_commit(lambda: _send_now(group, payload))
         return
     transaction.on_commit(lambda: _send_now(group, payload))
+
+
+def publish_many(signals: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """`publish()` for many signals at once: one INSERT for all where the database carries
+    them (a single writer flushing many changes)."""
+    for group, _payload in signals:
+        if not _GROUP.match(group):
+            raise ValueError(f"not a valid group name: {group!r}")
+    if is_embedded():
+        local = _listener.running and not _in_event_loop()
+        origin = ORIGIN if local else ""
+        sql.insert_many(
+            [
+                RealtimeSignal(group=group, payload=payload, origin=origin)
+                for group, payload in signals
+            ]
+        )
+        if not local:
+            return
+    for group, payload in signals:
+        transaction.on_commit(lambda group=group, payload=payload: _send_now(group, payload))
 
 
 def _in_event_loop() -> bool:

@@ -10,6 +10,7 @@ Models written with them must not rely on an overridden `save()` or on signals.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -49,10 +50,23 @@ def _preparer(field: Any) -> Preparer:
         return field.get_db_prep_save(field.pre_save(instance, add=True), db)
 
     target = field.target_field if type(field) in _RELATIONS else field
-    plain = _PLAIN_TYPES.get(type(target))
-    if plain is None or getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return prepare
     attname = field.attname
+    if type(target) is models.DateTimeField:
+
+        def prepare_datetime(instance: Model, db: Any) -> Any:
+            # An aware datetime in UTC, as the clock gives it: the backends' own
+            # conversion comes to the same (SQLite stores UTC text, psycopg adapts it).
+            value = getattr(instance, attname)
+            if type(value) is datetime and value.tzinfo is UTC:
+                return value if db.vendor == "postgresql" else str(value.replace(tzinfo=None))
+            return prepare(instance, db)
+
+        return prepare_datetime
+    plain = _PLAIN_TYPES.get(type(target))
+    if plain is None:
+        return prepare
 
     def prepare_plain(instance: Model, db: Any) -> Any:
         value = getattr(instance, attname)

@@ -73,7 +73,13 @@ from casework.routing.models import (
     WorkItem,
     WorkItemStatus,
 )
-from casework.routing.router import SYSTEM, NewWorkItem, last_agent_in_db, plan_work_item
+from casework.routing.router import (
+    SYSTEM,
+    NewWorkItem,
+    last_agent_in_db,
+    plan_work_item,
+    stored_item,
+)
 
 # Keys reserved from the database at a time, per table.
 _KEY_BLOCK = 500
@@ -288,9 +294,9 @@ class RouterEngine:
             known = self._by_external_id.get((new.channel, new.external_id))
             if known is not None:
                 return known
-            stored = sql.select(WorkItem, _ITEM_BY_EXTERNAL_ID, [new.channel, new.external_id])
-            if stored:
-                return _item_state(stored[0])
+            stored = stored_item(new.channel, new.external_id)
+            if stored is not None:
+                return _item_state(stored)
         now = clock.now()
         planned = plan_work_item(new, now=now, last_agent_of=self._last_agent_of)
         item = ItemState(
@@ -737,6 +743,10 @@ class RouterEngine:
         }
         self._note("work_item.wrapped_up", actor, item_id, payload, now)
 
+    def agent_state(self, agent_id: int) -> AgentState | None:
+        """The agent as the router sees them now (for reading only)."""
+        return self._agents.get(agent_id)
+
     # --- Timers ----------------------------------------------------------------------------
 
     def next_timer_at(self) -> datetime | None:
@@ -911,9 +921,6 @@ _STATUS = "SELECT {columns} FROM routing_agentstatus t WHERE t.agent_id = %s"
 _OPEN_LOGS = "SELECT {columns} FROM routing_presencelog t WHERE t.ended_at IS NULL"
 _ITEM = "SELECT {columns} FROM routing_workitem t WHERE t.id = %s"
 _ACTIVE_ITEMS = "SELECT {columns} FROM routing_workitem t WHERE t.status IN (%s, %s, %s)"
-_ITEM_BY_EXTERNAL_ID = (
-    "SELECT {columns} FROM routing_workitem t WHERE t.channel = %s AND t.external_id = %s"
-)
 _ITEM_ATTRIBUTES = (
     "id", "channel", "external_id", "customer_id", "case_id", "queue_id", "rule_id",
     "language", "priority", "units", "requirements", "required_key", "preferred_agent_id",
@@ -965,8 +972,10 @@ def _write(journal: _Journal) -> None:
             payload=noted.payload,
             occurred_at=noted.at,
         )
-    for agent_id, payload in journal.signals:
-        realtime.publish(realtime.agent_group(agent_id), payload)
+    if journal.signals:
+        realtime.publish_many(
+            [(realtime.agent_group(agent_id), payload) for agent_id, payload in journal.signals]
+        )
 
 
 def _merge(earlier: _Journal, later: _Journal) -> _Journal:
