@@ -36,6 +36,7 @@ was doing when they came in: free, on a call, working chats or e-mails, or logge
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import heapq
 import itertools
@@ -102,9 +103,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--flush-ms", type=float, default=50, help="the engine writes behind this often"
     )
+    parser.add_argument(
+        "--flush",
+        choices=["auto", "thread", "loop"],
+        default="auto",
+        help="the engine's writer thread, or flushes between the day's events; auto: the "
+        "thread on PostgreSQL (its work is in the server), between events on SQLite (its "
+        "work is in this process, where a thread only competes for the interpreter)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     measure.add_quiet_wait_option(parser)
     args = parser.parse_args()
+    if args.flush == "auto":
+        args.flush = "thread" if args.db == "pg" else "loop"
     for name in ("agents", "teams", "calls", "chats", "emails"):
         setattr(args, name, max(1, round(getattr(args, name) * args.scale)))
     # Scaled down, keep enough teams that every topic and language has its owners.
@@ -540,6 +551,9 @@ class TransactionalRouter:
     def agent_state(self, agent_id: int) -> tuple[str, int] | None:
         return self.sql.fetch_one(self._AGENT_STATE, [agent_id])
 
+    def running(self) -> Any:
+        return contextlib.nullcontext()
+
     def flush_if_due(self, timed: Any) -> None:
         pass
 
@@ -551,14 +565,30 @@ class EngineRouter:
     """The single-writer engine (docs/adr/0012): decisions in memory, its timers run at
     their exact simulated time, the tables written behind every `flush_ms` of wall time."""
 
-    def __init__(self, day_clock: dict[str, float], flush_ms: float) -> None:
+    def __init__(self, day_clock: dict[str, float], flush_ms: float, *, in_thread: bool) -> None:
         from casework.routing.engine import RouterEngine
 
         self.engine = RouterEngine.load()
         self.day_clock = day_clock
         self.flush_seconds = flush_ms / 1000
+        self.in_thread = in_thread
         self.last_flush = time.perf_counter()
-        self.flushed_rows = 0
+
+    @contextlib.contextmanager
+    def running(self) -> Any:
+        """The writer thread while the day runs (or nothing: the loop flushes itself)."""
+        if not self.in_thread:
+            yield
+            return
+        # A router call waiting for the interpreter behind the writer's Python waits for
+        # at most this long (the default, 5 ms, is the whole latency budget).
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)
+        try:
+            with self.engine.writing_behind(self.flush_seconds):
+                yield
+        finally:
+            sys.setswitchinterval(previous)
 
     def submit(self, new: Any, actor: Any) -> int:
         return self.engine.submit(new, actor=actor).id
@@ -588,15 +618,15 @@ class EngineRouter:
         return (state.presence_id, state.used_units) if state else None
 
     def flush_if_due(self, timed: Any) -> None:
-        if time.perf_counter() - self.last_flush >= self.flush_seconds:
-            self.flushed_rows += timed("flush", self.engine.flush)
+        if not self.in_thread and time.perf_counter() - self.last_flush >= self.flush_seconds:
+            timed("flush", self.engine.flush)
             self.last_flush = time.perf_counter()
 
     def finish(self) -> dict[str, Any]:
         """The last flush, then the tables checked against the engine's state."""
         from casework.kernel import sql
 
-        self.flushed_rows += self.engine.flush()
+        self.engine.flush()
         used = dict(sql.fetch_all("SELECT agent_id, used_units FROM routing_agentstatus", []))
         held: dict[int, int] = defaultdict(int)
         for agent_id, units in sql.fetch_all(
@@ -616,8 +646,14 @@ class EngineRouter:
         offered = sql.fetch_one(
             "SELECT COUNT(*) FROM routing_workitem WHERE status = 'offered'", []
         )[0]
+        flushes = self.engine.flushes
         return {
-            "flushed_rows": self.flushed_rows,
+            "flushes": len(flushes),
+            "flushed_rows": sum(rows for rows, _seconds in flushes),
+            "flush_seconds": round(sum(seconds for _rows, seconds in flushes), 2),
+            "flush_p50_ms": round(1000 * sorted(s for _r, s in flushes)[len(flushes) // 2], 1)
+            if flushes
+            else None,
             "agents_whose_occupancy_disagrees": agents_off,
             "pending_offers": pending,
             "offered_items": offered,
@@ -640,6 +676,7 @@ def run_router(
     *,
     engine: bool,
     flush_ms: float,
+    flush_in_thread: bool,
 ) -> RouterRun:
     from casework.kernel import clock
     from casework.kernel.actors import Actor
@@ -652,7 +689,9 @@ def run_router(
     sim = {"t": 0.0}
     clock.now = lambda: DAY_ORIGIN + timedelta(seconds=sim["t"])  # the simulated clock
     router: TransactionalRouter | EngineRouter = (
-        EngineRouter(sim, flush_ms) if engine else TransactionalRouter(sim)
+        EngineRouter(sim, flush_ms, in_thread=flush_in_thread)
+        if engine
+        else TransactionalRouter(sim)
     )
     system = Actor.system("bench")
     agent_ids: list[int] = ids["agent_ids"]
@@ -694,89 +733,94 @@ def run_router(
                 events, (sim["t"] + RING_SECONDS, next(seq), "answer", (item_id, agent_id))
             )
 
+    def run_day() -> bool:
+        """The day's events in time order; False if it stopped at --max-wall."""
+        nonlocal decisions, busy_units, staffed, last_t
+        while events:
+            now, _, kind, data = heapq.heappop(events)
+            router.timers_until(now, timed)
+            collect_offers()
+            outcome.busy_seconds += busy_units / 100 * (now - last_t)
+            outcome.staffed_seconds += staffed * (now - last_t)
+            last_t = sim["t"] = now
+            if kind == "arrive":
+                contact: Contact = data
+                if contact.repeat_of is not None and contact.repeat_of in outcome.answered:
+                    first_agent = outcome.answered[contact.repeat_of][1]
+                    first_state[contact.index] = (
+                        first_agent,
+                        router.agent_state(agent_ids[first_agent]),
+                    )
+                skills = {contact.topic: 1}
+                if contact.language != "de":
+                    skills[f"lang-{contact.language}"] = 1
+                item_id = timed(
+                    "submit",
+                    router.submit,
+                    NewWorkItem(
+                        channel=contact.channel,
+                        external_id=f"sim-{contact.index}",
+                        customer_id=ids["first_customer_id"] + contact.customer,
+                        language=contact.language,
+                        required_skills=skills,
+                        desired_skills={contact.topic: DESIRED_LEVEL},
+                    ),
+                    system,
+                )
+                contact_of_item[item_id] = contact
+                item_of_contact[contact.index] = item_id
+                if contact.patience_seconds:  # e-mails wait for as long as it takes
+                    heapq.heappush(
+                        events, (now + contact.patience_seconds, next(seq), "give_up", contact)
+                    )
+            elif kind == "answer":
+                item_id, agent_id = data
+                try:
+                    timed("accept", router.accept, item_id, actors[agent_id])
+                except (NoPendingOffer, OfferExpired):
+                    collect_offers()  # withdrawn meanwhile, or expired: moved on
+                    continue
+                contact = contact_of_item[item_id]
+                agent_index = index_of[agent_id]
+                outcome.answered[contact.index] = (now - contact.at - RING_SECONDS, agent_index)
+                used_units[agent_index] += UNITS[contact.channel]
+                busy_units += UNITS[contact.channel]
+                end = now + contact.handle_seconds
+                heapq.heappush(events, (end, next(seq), "end", (item_id, agent_id)))
+            elif kind == "end":
+                item_id, agent_id = data
+                timed("complete", router.complete, item_id, actors[agent_id])
+                contact = contact_of_item[item_id]
+                used_units[index_of[agent_id]] -= UNITS[contact.channel]
+                busy_units -= UNITS[contact.channel]
+            elif kind == "give_up":
+                contact = data
+                if contact.index in outcome.answered:
+                    continue
+                try:
+                    timed("withdraw", router.withdraw, item_of_contact[contact.index], system)
+                    outcome.abandoned.add(contact.index)
+                except WorkItemNotActive:
+                    pass  # accepted in the same instant
+            elif kind == "login":
+                staffed += 1
+                timed("presence", router.set_presence, agent_ids[data], "available", system)
+            elif kind == "logout":
+                staffed -= 1
+                timed("presence", router.set_presence, agent_ids[data], "offline", system)
+            collect_offers()
+            router.flush_if_due(timed)
+            if time.perf_counter() - began > max_wall:
+                return False
+        return True
+
     # The day's plan (every contact, every event) stays in memory for the whole run: keep it
     # out of the garbage collector's scans, which would otherwise stall router calls.
     gc.collect()
     gc.freeze()
     began = time.perf_counter()
-    finished = True
-    while events:
-        now, _, kind, data = heapq.heappop(events)
-        router.timers_until(now, timed)
-        collect_offers()
-        outcome.busy_seconds += busy_units / 100 * (now - last_t)
-        outcome.staffed_seconds += staffed * (now - last_t)
-        last_t = sim["t"] = now
-        if kind == "arrive":
-            contact: Contact = data
-            if contact.repeat_of is not None and contact.repeat_of in outcome.answered:
-                first_agent = outcome.answered[contact.repeat_of][1]
-                first_state[contact.index] = (
-                    first_agent,
-                    router.agent_state(agent_ids[first_agent]),
-                )
-            skills = {contact.topic: 1}
-            if contact.language != "de":
-                skills[f"lang-{contact.language}"] = 1
-            item_id = timed(
-                "submit",
-                router.submit,
-                NewWorkItem(
-                    channel=contact.channel,
-                    external_id=f"sim-{contact.index}",
-                    customer_id=ids["first_customer_id"] + contact.customer,
-                    language=contact.language,
-                    required_skills=skills,
-                    desired_skills={contact.topic: DESIRED_LEVEL},
-                ),
-                system,
-            )
-            contact_of_item[item_id] = contact
-            item_of_contact[contact.index] = item_id
-            if contact.patience_seconds:  # e-mails wait for as long as it takes
-                heapq.heappush(
-                    events, (now + contact.patience_seconds, next(seq), "give_up", contact)
-                )
-        elif kind == "answer":
-            item_id, agent_id = data
-            try:
-                timed("accept", router.accept, item_id, actors[agent_id])
-            except (NoPendingOffer, OfferExpired):
-                collect_offers()  # withdrawn meanwhile, or expired: moved on
-                continue
-            contact = contact_of_item[item_id]
-            agent_index = index_of[agent_id]
-            outcome.answered[contact.index] = (now - contact.at - RING_SECONDS, agent_index)
-            used_units[agent_index] += UNITS[contact.channel]
-            busy_units += UNITS[contact.channel]
-            end = now + contact.handle_seconds
-            heapq.heappush(events, (end, next(seq), "end", (item_id, agent_id)))
-        elif kind == "end":
-            item_id, agent_id = data
-            timed("complete", router.complete, item_id, actors[agent_id])
-            contact = contact_of_item[item_id]
-            used_units[index_of[agent_id]] -= UNITS[contact.channel]
-            busy_units -= UNITS[contact.channel]
-        elif kind == "give_up":
-            contact = data
-            if contact.index in outcome.answered:
-                continue
-            try:
-                timed("withdraw", router.withdraw, item_of_contact[contact.index], system)
-                outcome.abandoned.add(contact.index)
-            except WorkItemNotActive:
-                pass  # accepted in the same instant
-        elif kind == "login":
-            staffed += 1
-            timed("presence", router.set_presence, agent_ids[data], "available", system)
-        elif kind == "logout":
-            staffed -= 1
-            timed("presence", router.set_presence, agent_ids[data], "offline", system)
-        collect_offers()
-        router.flush_if_due(timed)
-        if time.perf_counter() - began > max_wall:
-            finished = False
-            break
+    with router.running():
+        finished = run_day()
     wall = time.perf_counter() - began
     run = RouterRun(outcome, latencies, decisions, wall, sim["t"], finished)
     run.first_agent_states = first_agent_tally(first_state, outcome)
@@ -824,7 +868,12 @@ def main() -> int:
         {
             "database": args.db,
             "router": args.router
-            + (f" (flushed every {args.flush_ms:g} ms)" if args.router == "engine" else ""),
+            + (
+                f" (flushed every {args.flush_ms:g} ms"
+                f"{' by its writer thread' if args.flush == 'thread' else ' between events'})"
+                if args.router == "engine"
+                else ""
+            ),
             "scale": f"{args.scale} → {args.agents:,} agents, {args.teams} teams, "
             f"{args.calls:,} calls, {args.chats:,} chats, {args.emails:,} e-mails",
             "seed": args.seed,
@@ -853,6 +902,7 @@ def main() -> int:
                 args.max_wall,
                 engine=args.router == "engine",
                 flush_ms=args.flush_ms,
+                flush_in_thread=args.flush == "thread",
             )
     print(load.describe())
     run.statements = counter.total

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import random
+import time
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from casework.events.services import verify_chain
 from casework.kernel import jobs, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import PermissionDenied
+from casework.routing import engine as engine_module
 from casework.routing.engine import RouterEngine
 from casework.routing.errors import (
     NoPendingOffer,
@@ -441,3 +443,38 @@ def test_an_agent_never_gets_more_than_their_capacity(make_agent, skills, queue)
 
     assert [c.status for c in chats] == ["offered"] * 3 + ["queued"]
     assert AgentStatus.objects.get(agent=agent).used_units == 99
+
+
+# --- The writer thread ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_writes_behind_while_the_engine_decides(
+    make_agent, skills, queue, test_clock, monkeypatch, caplog
+):  # noqa: ANN001
+    agents = [make_agent({skills["german"]: 5}) for _ in range(3)]
+    engine = RouterEngine.load()
+    real_write, failures = engine_module._write, []
+
+    def fails_once(journal: Any) -> None:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database went away")
+        real_write(journal)
+
+    monkeypatch.setattr(engine_module, "_write", fails_once)
+    with engine.writing_behind(0.005):
+        for n in range(30):
+            item = engine.submit(call(queue, channel="chat", external_id=f"c{n}"), actor=SYSTEM)
+            test_clock.advance(1)
+            agent = next(a for a in agents if a.pk == item.agent_id)
+            engine.accept(item.id, actor=as_agent(agent))
+            engine.complete(item.id, actor=as_agent(agent))
+            time.sleep(0.001)  # the writer gets its turns
+
+    assert failures and "routing changes not written yet" in caplog.text
+    assert WorkItem.objects.filter(status="completed").count() == 30
+    assert Event.objects.filter(code="work_item.completed").count() == 30
+    assert not AgentStatus.objects.filter(used_units__gt=0).exists()
+    assert len(engine.flushes) >= 2 and engine.unflushed == 0
+    assert verify_chain().is_intact

@@ -8,7 +8,7 @@ webhook subscriptions by sequence number (see `webhooks.fan_out`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +42,43 @@ def record(
     engine)."""
     if code not in EVENT_TYPES:
         raise UnknownEventCode(code)
+    _current_frame().events.append(
+        _Pending(
+            occurred_at=occurred_at or clock.now(),
+            code=code,
+            actor=actor,
+            object_type=object_type,
+            object_id=object_id,
+            payload=_as_stored(payload or {}),
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Occurred:
+    """An event as a writer that records it later notes it (see `record_all`)."""
+
+    code: str
+    actor: Actor
+    object_type: str
+    object_id: int
+    payload: Mapping[str, Any]
+    at: datetime
+
+
+def record_all(events: Sequence[Occurred]) -> None:
+    """`record()` for many events that happened earlier, in their order (a single writer
+    writing behind, as the router's engine)."""
+    unknown = {event.code for event in events} - EVENT_TYPES.keys()
+    if unknown:
+        raise UnknownEventCode(sorted(unknown)[0])
+    _current_frame().events.extend(
+        _Pending(e.at, e.code, e.actor, e.object_type, e.object_id, _as_stored(e.payload))
+        for e in events
+    )
+
+
+def _current_frame() -> _Frame:
     frames = _frames()
     if not frames:
         raise RuntimeError("record() must run inside recording_transaction()")
@@ -52,16 +89,7 @@ def record(
             "record() inside a nested transaction.atomic(): use "
             "recording_transaction() for blocks that record events"
         )
-    frames[-1].events.append(
-        _Pending(
-            occurred_at=occurred_at or clock.now(),
-            code=code,
-            actor=actor,
-            object_type=object_type,
-            object_id=object_id,
-            payload=_as_stored(payload or {}),
-        )
-    )
+    return frames[-1]
 
 
 def _as_stored(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,7 +232,9 @@ def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> N
     if connection.vendor == "postgresql" and len(events) <= _ONE_STATEMENT_EVENTS:
         # One round trip for the events and the head: every writing transaction ends here.
         insert, params = sql.insert_rows_statement(events, model=Event)
-        sql.execute(f"WITH appended AS ({insert}) {_MOVE_HEAD}", [*params, seq, prev_hash])
+        sql.execute_with_arrays(
+            f"WITH appended AS ({insert}) {_MOVE_HEAD}", [*params, seq, prev_hash]
+        )
         return
     sql.insert_many(events, model=Event)
     sql.execute(_MOVE_HEAD, [seq, prev_hash])

@@ -96,7 +96,7 @@ def enqueue_all(jobs: Sequence[Job]) -> None:
         raise RuntimeError("enqueue() must run inside the transaction of its change")
     if jobs:
         statement, params = sql.insert_rows_statement(jobs)
-        sql.execute(f"{statement} ON CONFLICT DO NOTHING", params)
+        sql.execute_with_arrays(f"{statement} ON CONFLICT DO NOTHING", params)
 
 
 def cancel(*keys: str) -> int:

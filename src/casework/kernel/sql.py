@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
@@ -85,6 +86,73 @@ def _insert_plan(
     return fields, tuple(_preparer(f) for f in fields)
 
 
+ColumnPreparer = Callable[[Sequence[Any], Sequence[Any], Any], list[Any]]
+
+
+def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
+    """`_preparer` for a whole column of a multi-row INSERT: the column's values (read
+    from the instances beforehand) are checked at C speed where the ORM would change
+    nothing, and only the others go through the field."""
+    target = field.target_field if type(field) in _RELATIONS else field
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda instances, column, db: [prepare(instance, db) for instance in instances]
+    if type(target) is models.DateTimeField:
+
+        def prepare_datetimes(
+            instances: Sequence[Any], column: Sequence[Any], db: Any
+        ) -> list[Any]:
+            if db.vendor == "postgresql":
+                return [
+                    value if value is None or (type(value) is datetime and value.tzinfo is UTC)
+                    else prepare(instance, db)
+                    for instance, value in zip(instances, column, strict=True)
+                ]  # fmt: skip
+            return [
+                None if value is None
+                else str(value.replace(tzinfo=None))
+                if type(value) is datetime and value.tzinfo is UTC
+                else prepare(instance, db)
+                for instance, value in zip(instances, column, strict=True)
+            ]  # fmt: skip
+
+        return prepare_datetimes
+    plain = _PLAIN_TYPES.get(type(target))
+    if plain is None:
+        return lambda instances, column, db: [prepare(instance, db) for instance in instances]
+    allowed = {*plain, type(None)}
+
+    def prepare_plain(instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
+        if set(map(type, column)) <= allowed:
+            return list(column)
+        return [
+            value if value is None or type(value) in plain else prepare(instance, db)
+            for instance, value in zip(instances, column, strict=True)
+        ]
+
+    return prepare_plain
+
+
+@cache
+def _column_plan(
+    model: type[Model], with_pk: bool
+) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[ColumnPreparer, ...]]:
+    fields, preparers = _insert_plan(model, with_pk)
+    names = [f.attname for f in fields]
+    getter = attrgetter(*names) if len(names) > 1 else (lambda row: (getattr(row, names[0]),))
+    return getter, tuple(_column_preparer(f, p) for f, p in zip(fields, preparers, strict=True))
+
+
+def _prepared_columns(
+    model: type[Model], with_pk: bool, instances: Sequence[Any], db: Any
+) -> list[list[Any]]:
+    """The parameters of a multi-row INSERT, column by column."""
+    getter, preparers = _column_plan(model, with_pk)
+    columns = zip(*map(getter, instances), strict=True)
+    return [
+        prepare(instances, column, db) for prepare, column in zip(preparers, columns, strict=True)
+    ]
+
+
 def _row(instance: Model, preparers: tuple[Preparer, ...], db: Any) -> list[Any]:
     return [prepare(instance, db) for prepare in preparers]
 
@@ -149,7 +217,17 @@ def insert_many(
     With `model`, the rows may be any objects with its fields' attributes (no instances)."""
     if not instances:
         return
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "sqlite":
+        # One prepared single-row INSERT stepped for every row (in the driver): cheaper
+        # than a statement of thousands of placeholders the backend must rewrite first.
+        model = model or type(instances[0])
+        statement, _params = insert_rows_statement(instances[:1], model=model, with_pk=with_pk)
+        columns = _prepared_columns(model, with_pk, instances, db)
+        with db.cursor() as cursor:
+            cursor.executemany(statement, list(zip(*columns, strict=True)))
+        return
+    with array_cursor() as cursor:
         for start in range(0, len(instances), batch_size):
             chunk = instances[start : start + batch_size]
             cursor.execute(*insert_rows_statement(chunk, model=model, with_pk=with_pk))
@@ -159,22 +237,23 @@ def insert_rows_statement(
     instances: Sequence[Any], *, model: type[Model] | None = None, with_pk: bool = False
 ) -> tuple[str, list[Any]]:
     """The multi-row INSERT of `insert_many()` as one statement and its parameters, for a
-    caller that sends it together with another (e.g. inside a PostgreSQL `WITH`)."""
+    caller that sends it together with another (e.g. inside a PostgreSQL `WITH`), through
+    `array_cursor()` or `execute_with_arrays()`."""
     db = connections[DEFAULT_DB_ALIAS]
     model = model or type(instances[0])
     quote = db.ops.quote_name
-    fields, preparers = _insert_plan(model, with_pk)
+    fields, _preparers = _insert_plan(model, with_pk)
     table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    prepared = _prepared_columns(model, with_pk, instances, db)
     if db.vendor == "postgresql" and len(instances) > 1:
         # One array per column (as the ORM's bulk_create does): the statement stays short
         # whatever the number of rows, so the driver parses it once and then knows it. A
         # VALUES list of hundreds of placeholders is parsed anew for every batch.
-        rows = [[prepare(instance, db) for prepare in preparers] for instance in instances]
-        arrays = ", ".join(f"%s::{db_type}[]" for db_type in _array_types(model, with_pk))
+        arrays = ", ".join(f"%b::{db_type}[]" for db_type in _array_types(model, with_pk))
         statement = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"
-        return statement, [list(column) for column in zip(*rows, strict=True)]
+        return statement, prepared
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [prepare(instance, db) for instance in instances for prepare in preparers]
+    params = [value for values in zip(*prepared, strict=True) for value in values]
     return f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([row] * len(instances)), params
 
 
@@ -204,7 +283,7 @@ def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> No
             insert(instance)
         return
     pk_column = db.ops.quote_name(type(instances[0])._meta.pk.column)
-    with db.cursor() as cursor:
+    with array_cursor() as cursor:
         for start in range(0, len(instances), batch_size):
             chunk = instances[start : start + batch_size]
             statement, params = insert_rows_statement(chunk)
@@ -220,6 +299,31 @@ def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> No
 
 def create(model: type[M], **values: Any) -> M:
     return insert(model(**values))
+
+
+def array_cursor() -> Any:
+    """A cursor for statements whose parameters are whole columns (PostgreSQL arrays, as
+    `unnest()` takes them, written `%b::type[]`): on PostgreSQL bound on the server, the
+    arrays sent in binary. Django's default cursor binds on the client, quoting every
+    element into the statement text in Python — more work than the database's for the
+    rows of a batch."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return db.cursor()
+    import psycopg
+
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    cursor = psycopg.Cursor(db.connection)
+    # Wrapped as Django wraps its own, so its execute wrappers and query log see it.
+    return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
+
+
+def execute_with_arrays(sql: str, params: Sequence[Any]) -> int:
+    """`execute()` for a statement whose parameters are arrays (see `array_cursor`)."""
+    with array_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
@@ -353,10 +457,10 @@ def update_many(model: type[Model], fields: Sequence[str], rows: Sequence[Any]) 
     values = [[prepare(row, db) for prepare in preparers] for row in rows]
     quote = db.ops.quote_name
     table = quote(meta.db_table)
-    with db.cursor() as cursor:
+    with array_cursor() as cursor:
         if db.vendor == "postgresql":
             names = [f"v{i}" for i in range(len(targets))]
-            arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in (*targets, pk))
+            arrays = ", ".join(f"%b::{_array_type(f)}[]" for f in (*targets, pk))
             assignments = ", ".join(
                 f"{quote(f.column)} = v.{name}" for f, name in zip(targets, names, strict=True)
             )

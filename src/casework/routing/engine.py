@@ -22,6 +22,9 @@ so nothing else that inserts there collides with them. `RouterEngine.load()` reb
 state from the tables — after a crash too: changes not flushed are lost, offers past their
 time expire at the first `run_timers()`, and waiting items are routed again.
 
+Affinity: the engine remembers who last served each customer for `AFFINITY_MEMORY`
+(loaded at start); the transactional router asks the database, however long ago it was.
+
 Timers (offer expiry, relaxation of an item's needs, the end of after-call work) live in
 the engine: `next_timer_at()` says when the next is due, `run_timers()` runs those due.
 """
@@ -30,17 +33,24 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
+import threading
+import time
 from bisect import bisect_left, insort
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
+from django.db import connections
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from casework.events.services import record, recording_transaction
+from casework.events.services import Occurred, record_all, recording_transaction
 from casework.kernel import clock, realtime, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import PermissionDenied
@@ -74,13 +84,19 @@ from casework.routing.models import (
     WorkItemStatus,
 )
 from casework.routing.router import (
+    OPEN_CASE_OWNER,
+    OPEN_STATUS_VALUES,
     SYSTEM,
     NewWorkItem,
-    last_agent_in_db,
     plan_work_item,
-    stored_item,
 )
 
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+# How far back the engine remembers who served a customer (affinity): loaded at start,
+# then kept up to date in memory, so routing a contact asks the database nothing about it.
+AFFINITY_MEMORY = timedelta(days=14)
 # Keys reserved from the database at a time, per table.
 _KEY_BLOCK = 500
 # How many waiting items of one kind a freed agent looks past (affinity holds, refusals).
@@ -163,16 +179,6 @@ class PresenceRow:
     set_by: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Noted:
-    code: str
-    actor: Actor
-    object_type: str
-    object_id: int
-    payload: dict[str, Any]
-    at: datetime
-
-
 @dataclass
 class _Journal:
     """What changed since the last flush. Rows are the live state objects: a flush writes
@@ -186,8 +192,24 @@ class _Journal:
     changed_statuses: dict[int, AgentState] = field(default_factory=dict)
     new_logs: dict[int, PresenceRow] = field(default_factory=dict)
     ended_logs: dict[int, PresenceRow] = field(default_factory=dict)
-    events: list[_Noted] = field(default_factory=list)
+    events: list[Occurred] = field(default_factory=list)
     signals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    def snapshot(self) -> _Journal:
+        """The journal with copies of its rows as they are now (the operations go on
+        changing the originals while a flush writes the copies)."""
+        return _Journal(
+            new_items={k: copy(v) for k, v in self.new_items.items()},
+            changed_items={k: copy(v) for k, v in self.changed_items.items()},
+            new_offers={k: copy(v) for k, v in self.new_offers.items()},
+            changed_offers={k: copy(v) for k, v in self.changed_offers.items()},
+            new_statuses={k: copy(v) for k, v in self.new_statuses.items()},
+            changed_statuses={k: copy(v) for k, v in self.changed_statuses.items()},
+            new_logs={k: copy(v) for k, v in self.new_logs.items()},
+            ended_logs={k: copy(v) for k, v in self.ended_logs.items()},
+            events=list(self.events),
+            signals=list(self.signals),
+        )
 
     def __len__(self) -> int:
         return (
@@ -208,13 +230,24 @@ _OFFER_FIELDS = ("status", "answered_at")
 _STATUS_FIELDS = ("presence_id", "presence_since_at", "is_routable", "used_units", "idle_since_at")
 
 
+def _exclusive(operation: F) -> F:
+    """One operation at a time: the engine's state has a single writer."""
+
+    @wraps(operation)
+    def exclusive(self: RouterEngine, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return operation(self, *args, **kwargs)
+
+    return exclusive  # type: ignore[return-value]
+
+
 class RouterEngine:
     def __init__(self) -> None:
         self._agents: dict[int, AgentState] = {}
         self._items: dict[int, ItemState] = {}  # queued, offered or accepted
         self._by_external_id: dict[tuple[str, str], ItemState] = {}
         self._open_logs: dict[int, PresenceRow] = {}
-        self._last_agent: dict[int, int | None] = {}  # customer → agent who last took work
+        self._last_agent: dict[int, int] = {}  # customer → agent who last took their work
         # Routable agents with nothing to do, in the order they became idle (longest first),
         # all and per skill; routable agents with room left, all and per skill.
         self._idle: dict[int, None] = {}
@@ -228,6 +261,11 @@ class RouterEngine:
         self._timer_seq = itertools.count()
         self._keys: dict[type[Model], deque[int]] = {}
         self._journal = _Journal()
+        self._writing: _Journal | None = None  # the journal a flush is writing now
+        # Operations, and a flush's swap of the journal, one at a time (see `flush`).
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self.flushes: list[tuple[int, float]] = []  # rows and events, seconds per flush
         # Offers made since the caller last took them (`take_new_offers`).
         self._new_offers: list[OfferState] = []
 
@@ -278,6 +316,15 @@ class RouterEngine:
                 elif offer.status in (OfferStatus.DECLINED, OfferStatus.EXPIRED):
                     item.refused.add(offer.agent_id)
         now = clock.now()
+        since = now - AFFINITY_MEMORY
+        for customer_id, agent_id in (
+            WorkItem.objects.filter(
+                accepted_at__gte=since, customer_id__isnull=False, agent_id__isnull=False
+            )
+            .order_by("accepted_at")
+            .values_list("customer_id", "agent_id")
+        ):
+            engine._last_agent[customer_id] = agent_id  # the latest wins
         for item in engine._items.values():
             if item.status == _QUEUED:
                 engine._enqueue(item)
@@ -287,6 +334,7 @@ class RouterEngine:
 
     # --- Submitting and routing ------------------------------------------------------------
 
+    @_exclusive
     def submit(self, new: NewWorkItem, *, actor: Actor) -> ItemState:
         """Queue a work item and offer it to the best agent who qualifies now, if any. An
         `external_id` submitted before gives the item it made."""
@@ -294,11 +342,11 @@ class RouterEngine:
             known = self._by_external_id.get((new.channel, new.external_id))
             if known is not None:
                 return known
-            stored = stored_item(new.channel, new.external_id)
-            if stored is not None:
-                return _item_state(stored)
+        stored_id, case_owner = self._look_up(new)
+        if stored_id is not None:
+            return self._get_item(stored_id)
         now = clock.now()
-        planned = plan_work_item(new, now=now, last_agent_of=self._last_agent_of)
+        planned = plan_work_item(new, now=now, affinity=_Affinity(self._last_agent, case_owner))
         item = ItemState(
             id=self._next_key(WorkItem),
             channel=new.channel,
@@ -327,10 +375,31 @@ class RouterEngine:
         self._route(item, planned.channel, now)
         return item
 
-    def _last_agent_of(self, customer_id: int) -> int | None:
-        if customer_id not in self._last_agent:
-            self._last_agent[customer_id] = last_agent_in_db(customer_id)
-        return self._last_agent[customer_id]
+    def _look_up(self, new: NewWorkItem) -> tuple[int | None, int | None]:
+        """What a new item needs from the tables, in one round trip: the item a channel
+        submitted before under this id, and the owner of the customer's open case where
+        affinity may ask for it (the customer's last agent is known here)."""
+        customer_id = new.customer_id
+        asks_owner = (
+            new.affinity
+            and new.preferred_agent_id is None
+            and new.case_id is None
+            and customer_id is not None
+            and customer_id not in self._last_agent
+        )
+        if not new.external_id and not asks_owner:
+            return None, None
+        row = sql.fetch_one(
+            _LOOK_UP,
+            [
+                new.channel,
+                new.external_id,
+                customer_id if asks_owner else None,
+                *OPEN_STATUS_VALUES,
+            ],
+        )
+        assert row is not None  # a SELECT of two subqueries has its row
+        return row[0], row[1]
 
     def _route(self, item: ItemState, channel: ChannelCapacity, now: datetime) -> None:
         """Offer a waiting item to the best qualified agent; if none qualifies now, it
@@ -466,6 +535,7 @@ class RouterEngine:
 
     # --- Answering an offer ----------------------------------------------------------------
 
+    @_exclusive
     def accept(self, item_id: int, *, actor: Actor) -> ItemState:
         """The agent the item is offered to takes it. An offer past its time has expired
         even if its timer has not run yet: it expires here (the item is routed on) and
@@ -507,6 +577,7 @@ class RouterEngine:
         self._note("work_item.accepted", actor, item.id, payload, now)
         return item
 
+    @_exclusive
     def decline(self, item_id: int, *, actor: Actor) -> ItemState:
         """The agent turns the offer down; the item goes to the next agent (never back)."""
         agent_id = _acting_agent(actor)
@@ -549,6 +620,7 @@ class RouterEngine:
 
     # --- Ending work -----------------------------------------------------------------------
 
+    @_exclusive
     def complete(self, item_id: int, *, actor: Actor) -> ItemState:
         """The agent has finished the item: the capacity is free again; a call starts the
         channel's after-call work, otherwise the agent is offered the next waiting item."""
@@ -585,6 +657,7 @@ class RouterEngine:
         self._change_presence(agent, AVAILABLE, SYSTEM, now)
         self._offer_waiting_work(agent, now)
 
+    @_exclusive
     def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> ItemState:
         """The customer hung up or left before an agent took the item: a pending offer is
         withdrawn and its capacity freed."""
@@ -629,6 +702,7 @@ class RouterEngine:
 
     # --- Presence --------------------------------------------------------------------------
 
+    @_exclusive
     def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> AgentState:
         """An agent (or their supervisor, or the system) sets the agent's presence. Becoming
         available hands the agent the most urgent waiting work they qualify for."""
@@ -677,6 +751,7 @@ class RouterEngine:
         self._open_log(agent, OFFLINE, "system:routing", now)
         return agent
 
+    @_exclusive
     def refresh_agent(self, agent_id: int) -> None:
         """Read an agent's skills and capacity again (after an administrator changed
         them)."""
@@ -743,15 +818,18 @@ class RouterEngine:
         }
         self._note("work_item.wrapped_up", actor, item_id, payload, now)
 
+    @_exclusive
     def agent_state(self, agent_id: int) -> AgentState | None:
         """The agent as the router sees them now (for reading only)."""
         return self._agents.get(agent_id)
 
     # --- Timers ----------------------------------------------------------------------------
 
+    @_exclusive
     def next_timer_at(self) -> datetime | None:
         return self._timers[0][0] if self._timers else None
 
+    @_exclusive
     def run_timers(self) -> int:
         """Run the timers due by now (offer expiry, relaxation, end of after-call work)."""
         now = clock.now()
@@ -777,6 +855,7 @@ class RouterEngine:
         """Rows and events noted since the last flush."""
         return len(self._journal)
 
+    @_exclusive
     def take_new_offers(self) -> list[OfferState]:
         """The offers made since the last call (for a caller that connects them)."""
         offers, self._new_offers = self._new_offers, []
@@ -785,27 +864,75 @@ class RouterEngine:
     def flush(self) -> int:
         """Write everything noted since the last flush in one transaction; returns how
         many rows and events that was. If it fails, nothing is written and the notes stay
-        for the next flush."""
-        journal = self._journal
-        size = len(journal)
-        if not size:
-            return 0
-        self._journal = _Journal()
+        for the next flush. Safe to call from another thread than the operations': the
+        rows are copied as they are at the start, and the operations wait only for that."""
+        with self._flushing:
+            began = time.perf_counter()
+            with self._lock:
+                journal = self._journal
+                size = len(journal)
+                if not size:
+                    return 0
+                self._journal, self._writing = _Journal(), journal
+                snapshot = journal.snapshot()
+            try:
+                with recording_transaction():
+                    _write(snapshot)
+                    reserved = self._top_up_keys()
+            except BaseException:
+                with self._lock:
+                    self._journal, self._writing = _merge(journal, self._journal), None
+                raise
+            with self._lock:
+                self._writing = None
+                for model, keys in reserved.items():
+                    self._keys.setdefault(model, deque()).extend(keys)
+            self.flushes.append((size, time.perf_counter() - began))
+            return size
+
+    @contextmanager
+    def writing_behind(self, interval: float) -> Iterator[None]:
+        """While the block runs, a thread of its own (with its own database connection)
+        flushes every `interval` seconds; the last flush when the block ends. A flush that
+        fails is logged and its notes are written by the next."""
+        stop = threading.Event()
+
+        def write() -> None:
+            try:
+                while not stop.wait(interval):
+                    try:
+                        self.flush()
+                    except Exception:
+                        logger.exception("routing changes not written yet; trying again")
+            finally:
+                connections.close_all()  # this thread's own
+
+        writer = threading.Thread(target=write, name="router-write-behind", daemon=True)
+        writer.start()
         try:
-            with recording_transaction():
-                _write(journal)
-        except BaseException:
-            self._journal = _merge(journal, self._journal)
-            raise
-        return size
+            yield
+        finally:
+            stop.set()
+            writer.join()
+            self.flush()
 
     # --- Bookkeeping -----------------------------------------------------------------------
 
     def _next_key(self, model: type[Model]) -> int:
         keys = self._keys.get(model)
-        if not keys:
+        if not keys:  # the flushes' top-up ran short
             keys = self._keys[model] = deque(sql.reserve_keys(model, _KEY_BLOCK))
         return keys.popleft()
+
+    def _top_up_keys(self) -> dict[type[Model], list[int]]:
+        """In a flush's transaction: keys for the tables whose reserve runs low, so the
+        operations need not reserve any themselves (on SQLite that would wait for the
+        flush's write lock). They join the reserve only once the flush has committed."""
+        # Read without the operations' lock: an operation that ran short reserves keys
+        # itself, and may be waiting for this transaction's write lock while holding it.
+        tables = (WorkItem, Offer, PresenceLog)
+        low = [model for model in tables if len(self._keys.get(model, ())) < _KEY_BLOCK]
+        return {model: sql.reserve_keys(model, _KEY_BLOCK) for model in low}
 
     def _note(
         self,
@@ -817,7 +944,7 @@ class RouterEngine:
         *,
         object_type: str = "work_item",
     ) -> None:
-        self._journal.events.append(_Noted(code, actor, object_type, object_id, payload, at))
+        self._journal.events.append(Occurred(code, actor, object_type, object_id, payload, at))
 
     def _item_changed(self, item: ItemState) -> None:
         if item.id not in self._journal.new_items:
@@ -835,10 +962,11 @@ class RouterEngine:
         item = self._items.get(item_id)
         if item is not None:
             return item
-        journal = self._journal
-        item = journal.changed_items.get(item_id) or journal.new_items.get(item_id)
-        if item is not None:
-            return item  # finished, not flushed yet
+        for journal in (self._journal, self._writing):
+            if journal is not None:
+                item = journal.changed_items.get(item_id) or journal.new_items.get(item_id)
+                if item is not None:
+                    return item  # finished, not written yet
         stored = sql.select(WorkItem, _ITEM, [item_id])
         if not stored:
             raise UnknownWorkItem(
@@ -917,6 +1045,11 @@ class RouterEngine:
         return requirements
 
 
+# Both parts use their indexes (the first, the partial unique index: see router.py).
+_LOOK_UP = (
+    "SELECT (SELECT id FROM routing_workitem WHERE channel = %s AND external_id = %s"
+    f" AND NOT (external_id = '')), ({OPEN_CASE_OWNER})"
+)
 _STATUS = "SELECT {columns} FROM routing_agentstatus t WHERE t.agent_id = %s"
 _OPEN_LOGS = "SELECT {columns} FROM routing_presencelog t WHERE t.ended_at IS NULL"
 _ITEM = "SELECT {columns} FROM routing_workitem t WHERE t.id = %s"
@@ -926,6 +1059,21 @@ _ITEM_ATTRIBUTES = (
     "language", "priority", "units", "requirements", "required_key", "preferred_agent_id",
     "status", "agent_id", "offer_expires_at", "queued_at", "accepted_at", "ended_at",
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Affinity:
+    """Affinity's facts as the engine has them: who last served whom from memory, the open
+    case's owner as looked up with the item."""
+
+    last_agents: Mapping[int, int]
+    case_owner: int | None
+
+    def last_agent(self, customer_id: int) -> int | None:
+        return self.last_agents.get(customer_id)
+
+    def open_case_owner(self, customer_id: int) -> int | None:
+        return self.case_owner
 
 
 def _agent_state(status: AgentStatus, skills: dict[int, int]) -> AgentState:
@@ -963,15 +1111,7 @@ def _write(journal: _Journal) -> None:
     sql.insert_many(list(journal.new_offers.values()), model=Offer, with_pk=True)
     sql.insert_many(list(journal.new_logs.values()), model=PresenceLog, with_pk=True)
     sql.update_many(PresenceLog, ("ended_at",), list(journal.ended_logs.values()))
-    for noted in journal.events:
-        record(
-            noted.code,
-            actor=noted.actor,
-            object_type=noted.object_type,
-            object_id=noted.object_id,
-            payload=noted.payload,
-            occurred_at=noted.at,
-        )
+    record_all(journal.events)
     if journal.signals:
         realtime.publish_many(
             [(realtime.agent_group(agent_id), payload) for agent_id, payload in journal.signals]

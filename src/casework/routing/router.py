@@ -20,9 +20,10 @@ whatever happened to the process that made them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Protocol
 
 from django.db import connection
 from django.db.models import F, OuterRef, Subquery
@@ -164,16 +165,15 @@ def plan_work_item(
     new: NewWorkItem,
     *,
     now: datetime,
-    last_agent_of: Callable[[int], int | None] | None = None,
+    affinity: AffinityFacts | None = None,
 ) -> PlannedItem:
     """The routing table's answer for a new item: its queue, priority and plan (skills,
-    affinity, timings). `last_agent_of(customer_id)` names the agent who last served a
-    customer (the database's answer unless the caller knows better)."""
+    affinity, timings)."""
     channel = get_channel(new.channel)
     case = _find_case(new.case_id)
     rule = _match_rule(new, case, now)
     queue = _target_queue(new, rule)
-    plan = _plan(new, rule, queue, case, last_agent_of or last_agent_in_db)
+    plan = _plan(new, rule, queue, case, affinity or AFFINITY_IN_DB)
     return PlannedItem(
         channel=channel,
         queue=queue,
@@ -281,7 +281,7 @@ def _plan(
     rule: RoutingRule | None,
     queue: Queue,
     case: Case | None,
-    last_agent_of: Callable[[int], int | None],
+    affinity: AffinityFacts,
 ) -> matching.RoutingPlan:
     required = _queue_requirements(queue.pk)
     desired: list[matching.Requirement] = []
@@ -308,7 +308,7 @@ def _plan(
         required=matching.merge(required),
         desired=matching.merge(desired),
         overflow_required=overflow,
-        preferred_agent_id=_preferred_agent(new, case, last_agent_of),
+        preferred_agent_id=_preferred_agent(new, case, affinity),
         affinity_wait_seconds=rule.affinity_wait_seconds if rule else 30,
         relax_after_seconds=rule.relax_after_seconds if rule else 30,
         relax_levels=rule.relax_levels if rule else 3,
@@ -316,9 +316,7 @@ def _plan(
     )
 
 
-def _preferred_agent(
-    new: NewWorkItem, case: Case | None, last_agent_of: Callable[[int], int | None]
-) -> int | None:
+def _preferred_agent(new: NewWorkItem, case: Case | None, affinity: AffinityFacts) -> int | None:
     """Affinity: the agent the submitter names, else the owner of the contact's open case,
     else the agent who last served the customer, else the owner of the customer's most
     recently active open case."""
@@ -331,24 +329,44 @@ def _preferred_agent(
     customer_id = new.customer_id if new.customer_id is not None else _customer_of(case)
     if customer_id is None:
         return None
-    last = last_agent_of(customer_id)
+    last = affinity.last_agent(customer_id)
     if last is not None:
         return last
-    owner = sql.fetch_one(_OPEN_CASE_OWNER, [customer_id, *(s.value for s in OPEN_STATUSES)])
-    return owner[0] if owner is not None else None
+    return affinity.open_case_owner(customer_id)
 
 
-def last_agent_in_db(customer_id: int) -> int | None:
-    """The agent who most recently accepted work of this customer."""
-    last = sql.fetch_one(_LAST_AGENT, [customer_id])
-    return last[0] if last is not None else None
+class AffinityFacts(Protocol):
+    """What affinity asks about a customer (the database's answers unless the caller
+    knows better, as the router's engine)."""
+
+    def last_agent(self, customer_id: int) -> int | None:
+        """The agent who most recently accepted work of this customer."""
+
+    def open_case_owner(self, customer_id: int) -> int | None:
+        """The owner of the customer's most recently active open case."""
+
+
+class _AffinityInDb:
+    def last_agent(self, customer_id: int) -> int | None:
+        row = sql.fetch_one(_LAST_AGENT, [customer_id])
+        return row[0] if row is not None else None
+
+    def open_case_owner(self, customer_id: int) -> int | None:
+        row = sql.fetch_one(OPEN_CASE_OWNER, [customer_id, *OPEN_STATUS_VALUES])
+        return row[0] if row is not None else None
+
+
+AFFINITY_IN_DB = _AffinityInDb()
 
 
 _LAST_AGENT = (
     "SELECT agent_id FROM routing_workitem WHERE customer_id = %s AND accepted_at IS NOT NULL"
     " ORDER BY accepted_at DESC LIMIT 1"
 )
-_OPEN_CASE_OWNER = (
+OPEN_STATUS_VALUES = [status.value for status in OPEN_STATUSES]
+# The owner of a customer's most recently active open case (parameters: the customer's id,
+# then OPEN_STATUS_VALUES).
+OPEN_CASE_OWNER = (
     "SELECT owner_id FROM cases_case WHERE customer_id = %s AND owner_id IS NOT NULL"
     f" AND status IN ({', '.join(['%s'] * len(OPEN_STATUSES))})"
     " ORDER BY last_activity_at DESC LIMIT 1"
