@@ -101,21 +101,22 @@ def parse_args() -> argparse.Namespace:
         help="the single-writer engine (default) or one transaction per router call",
     )
     parser.add_argument(
-        "--flush-ms", type=float, default=50, help="the engine writes behind this often"
+        "--flush-ms",
+        type=float,
+        default=250,
+        help="the engine's writer thread flushes this often (or when the last flush ends)",
     )
     parser.add_argument(
         "--flush",
-        choices=["auto", "thread", "loop"],
-        default="auto",
-        help="the engine's writer thread, or flushes between the day's events; auto: the "
-        "thread on PostgreSQL (its work is in the server), between events on SQLite (its "
-        "work is in this process, where a thread only competes for the interpreter)",
+        choices=["thread", "loop"],
+        default="thread",
+        help="the engine's writer thread (the design), or flushes between the day's events "
+        "(a diagnosis: the router calls then never wait for a flush, which a real router "
+        "taking calls during one would)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     measure.add_quiet_wait_option(parser)
     args = parser.parse_args()
-    if args.flush == "auto":
-        args.flush = "thread" if args.db == "pg" else "loop"
     for name in ("agents", "teams", "calls", "chats", "emails"):
         setattr(args, name, max(1, round(getattr(args, name) * args.scale)))
     # Scaled down, keep enough teams that every topic and language has its owners.

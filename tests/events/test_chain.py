@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from decimal import Decimal
 
@@ -8,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.serializers.json import DjangoJSONEncoder
 
+from casework.events.chain import ChainEntry, canonical_json, entry_hash, entry_hash_with
 from casework.events.models import Event
 from casework.events.services import _as_stored, verify_chain
 from casework.intake.services import ingest
@@ -101,3 +103,28 @@ def test_a_payload_is_kept_as_the_database_gives_it_back(payload):
 
     assert kept == expected and json.dumps(kept) == json.dumps(expected)
     assert kept is not payload
+
+
+def test_the_hash_of_an_entry_is_the_sha256_of_its_canonical_json_list():
+    # The format every stored chain was hashed with; changing it breaks them all.
+    entry = ChainEntry(
+        seq=7,
+        occurred_at=dt.datetime(2026, 11, 30, 9, 0, 0, 120000, tzinfo=dt.UTC),
+        code="case.opened",
+        actor_kind="agent",
+        actor_id=3,
+        actor_label="agent:Jörg",
+        object_type="case",
+        object_id=41,
+        payload={"z": [1, {"b": None, "a": "ä"}], "a": 2.5},
+        prev_hash="f" * 64,
+    )
+    canonical = json.dumps(
+        [7, "2026-11-30T09:00:00.120000+00:00", "case.opened", "agent", 3, "agent:Jörg",
+         "case", 41, entry.payload, "f" * 64],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+    )  # fmt: skip
+
+    expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert entry_hash(entry) == expected
+    assert entry_hash_with(entry, canonical_json(entry.payload)) == expected

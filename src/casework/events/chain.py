@@ -29,7 +29,13 @@ class ChainEntry:
 
 
 def entry_hash(entry: ChainEntry) -> str:
-    canonical = json.dumps(
+    return entry_hash_with(entry, canonical_json(entry.payload))
+
+
+def entry_hash_with(entry: ChainEntry, payload_json: str) -> str:
+    """`entry_hash()` for an entry whose payload is serialised already
+    (`canonical_json(entry.payload)`): the same text, with the payload set in."""
+    head = canonical_json(
         [
             entry.seq,
             entry.occurred_at.isoformat(timespec="microseconds"),
@@ -39,15 +45,21 @@ def entry_hash(entry: ChainEntry) -> str:
             entry.actor_label,
             entry.object_type,
             entry.object_id,
-            entry.payload,
-            entry.prev_hash,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
+        ]
     )
+    # A JSON list is its items joined by ","; the payload and the previous hash follow.
+    canonical = f"{head[:-1]},{payload_json},{canonical_json(entry.prev_hash)}]"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
+def canonical_json(value: Any) -> str:
+    """The one spelling of a value that is hashed: sorted keys, no spaces, UTF-8 as is."""
+    return _CANONICAL.encode(value)
 
 
 @dataclass(frozen=True)

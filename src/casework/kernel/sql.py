@@ -89,6 +89,11 @@ def _insert_plan(
 ColumnPreparer = Callable[[Sequence[Any], Sequence[Any], Any], list[Any]]
 
 
+class JsonText(str):
+    """A value for a JSON field that is serialised already: multi-row inserts
+    (`insert_many`, `insert_rows_statement`) write the text as it is."""
+
+
 def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
     """`_preparer` for a whole column of a multi-row INSERT: the column's values (read
     from the instances beforehand) are checked at C speed where the ORM would change
@@ -116,6 +121,14 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
             ]  # fmt: skip
 
         return prepare_datetimes
+    if type(target) is models.JSONField:
+
+        def prepare_json(instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
+            if set(map(type, column)) == {JsonText}:
+                return [str(value) for value in column]
+            return [prepare(instance, db) for instance in instances]
+
+        return prepare_json
     plain = _PLAIN_TYPES.get(type(target))
     if plain is None:
         return lambda instances, column, db: [prepare(instance, db) for instance in instances]
@@ -317,6 +330,14 @@ def array_cursor() -> Any:
     cursor = psycopg.Cursor(db.connection)
     # Wrapped as Django wraps its own, so its execute wrappers and query log see it.
     return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
+
+
+def fetch_one_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """`fetch_one()` for a statement run again and again: on PostgreSQL bound on the
+    server, where the driver prepares it after a few runs, so the server plans it once."""
+    with array_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def execute_with_arrays(sql: str, params: Sequence[Any]) -> int:

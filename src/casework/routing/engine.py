@@ -37,13 +37,13 @@ import logging
 import threading
 import time
 from bisect import bisect_left, insort
-from collections import deque
+from collections import deque, namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import wraps
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.db import connections
@@ -196,17 +196,17 @@ class _Journal:
     signals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     def snapshot(self) -> _Journal:
-        """The journal with copies of its rows as they are now (the operations go on
-        changing the originals while a flush writes the copies)."""
+        """The journal with its rows as they are now, frozen into tuples (the operations
+        go on changing the originals while a flush writes the copies)."""
         return _Journal(
-            new_items={k: copy(v) for k, v in self.new_items.items()},
-            changed_items={k: copy(v) for k, v in self.changed_items.items()},
-            new_offers={k: copy(v) for k, v in self.new_offers.items()},
-            changed_offers={k: copy(v) for k, v in self.changed_offers.items()},
-            new_statuses={k: copy(v) for k, v in self.new_statuses.items()},
-            changed_statuses={k: copy(v) for k, v in self.changed_statuses.items()},
-            new_logs={k: copy(v) for k, v in self.new_logs.items()},
-            ended_logs={k: copy(v) for k, v in self.ended_logs.items()},
+            new_items=_frozen(self.new_items, _ITEM_ROW),
+            changed_items=_frozen(self.changed_items, _CHANGED_ITEM_ROW),
+            new_offers=_frozen(self.new_offers, _OFFER_ROW),
+            changed_offers=_frozen(self.changed_offers, _CHANGED_OFFER_ROW),
+            new_statuses=_frozen(self.new_statuses, _STATUS_ROW),
+            changed_statuses=_frozen(self.changed_statuses, _CHANGED_STATUS_ROW),
+            new_logs=_frozen(self.new_logs, _LOG_ROW),
+            ended_logs=_frozen(self.ended_logs, _ENDED_LOG_ROW),
             events=list(self.events),
             signals=list(self.signals),
         )
@@ -228,6 +228,11 @@ class _Journal:
 _ITEM_FIELDS = ("status", "agent_id", "offer_expires_at", "accepted_at", "ended_at", "required_key")
 _OFFER_FIELDS = ("status", "answered_at")
 _STATUS_FIELDS = ("presence_id", "presence_since_at", "is_routable", "used_units", "idle_since_at")
+_ITEM_ATTRIBUTES = (
+    "id", "channel", "external_id", "customer_id", "case_id", "queue_id", "rule_id",
+    "language", "priority", "units", "requirements", "required_key", "preferred_agent_id",
+    "status", "agent_id", "offer_expires_at", "queued_at", "accepted_at", "ended_at",
+)  # fmt: skip
 
 
 def _exclusive(operation: F) -> F:
@@ -239,6 +244,42 @@ def _exclusive(operation: F) -> F:
             return operation(self, *args, **kwargs)
 
     return exclusive  # type: ignore[return-value]
+
+
+def _row_type(name: str, fields: Sequence[str]) -> tuple[type, Callable[[Any], tuple[Any, ...]]]:
+    """A tuple type with the named fields, and how to read them off a state object."""
+    return namedtuple(name, fields), attrgetter(*fields)
+
+
+_ITEM_ROW = _row_type("ItemRow", _ITEM_ATTRIBUTES)
+_CHANGED_ITEM_ROW = _row_type("ChangedItemRow", ("id", *_ITEM_FIELDS))
+_OFFER_ROW = _row_type(
+    "OfferRow",
+    (
+        "id",
+        "item_id",
+        "agent_id",
+        "status",
+        "offered_at",
+        "expires_at",
+        "answered_at",
+        "is_affinity",
+    ),
+)
+_CHANGED_OFFER_ROW = _row_type("ChangedOfferRow", ("id", *_OFFER_FIELDS))
+_STATUS_ROW = _row_type("StatusRow", ("agent_id", "capacity_units", *_STATUS_FIELDS))
+_CHANGED_STATUS_ROW = _row_type("ChangedStatusRow", ("agent_id", *_STATUS_FIELDS))
+_LOG_ROW = _row_type(
+    "LogRow", ("id", "agent_id", "presence_id", "started_at", "ended_at", "set_by")
+)
+_ENDED_LOG_ROW = _row_type("EndedLogRow", ("id", "ended_at"))
+
+
+def _frozen(
+    rows: Mapping[int, Any], row_type: tuple[type, Callable[[Any], tuple[Any, ...]]]
+) -> dict[int, Any]:
+    make, read = row_type[0]._make, row_type[1]
+    return {key: make(read(row)) for key, row in rows.items()}
 
 
 class RouterEngine:
@@ -265,6 +306,7 @@ class RouterEngine:
         # Operations, and a flush's swap of the journal, one at a time (see `flush`).
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
+        self._behind = False  # a writer thread flushes (`writing_behind`)
         self.flushes: list[tuple[int, float]] = []  # rows and events, seconds per flush
         # Offers made since the caller last took them (`take_new_offers`).
         self._new_offers: list[OfferState] = []
@@ -389,7 +431,7 @@ class RouterEngine:
         )
         if not new.external_id and not asks_owner:
             return None, None
-        row = sql.fetch_one(
+        row = sql.fetch_one_prepared(
             _LOOK_UP,
             [
                 new.channel,
@@ -874,7 +916,8 @@ class RouterEngine:
                 if not size:
                     return 0
                 self._journal, self._writing = _Journal(), journal
-                snapshot = journal.snapshot()
+                # Copies only where operations may run meanwhile (the writer thread).
+                snapshot = journal.snapshot() if self._behind else journal
             try:
                 with recording_transaction():
                     _write(snapshot)
@@ -908,12 +951,14 @@ class RouterEngine:
                 connections.close_all()  # this thread's own
 
         writer = threading.Thread(target=write, name="router-write-behind", daemon=True)
+        self._behind = True
         writer.start()
         try:
             yield
         finally:
             stop.set()
             writer.join()
+            self._behind = False
             self.flush()
 
     # --- Bookkeeping -----------------------------------------------------------------------
@@ -1054,11 +1099,6 @@ _STATUS = "SELECT {columns} FROM routing_agentstatus t WHERE t.agent_id = %s"
 _OPEN_LOGS = "SELECT {columns} FROM routing_presencelog t WHERE t.ended_at IS NULL"
 _ITEM = "SELECT {columns} FROM routing_workitem t WHERE t.id = %s"
 _ACTIVE_ITEMS = "SELECT {columns} FROM routing_workitem t WHERE t.status IN (%s, %s, %s)"
-_ITEM_ATTRIBUTES = (
-    "id", "channel", "external_id", "customer_id", "case_id", "queue_id", "rule_id",
-    "language", "priority", "units", "requirements", "required_key", "preferred_agent_id",
-    "status", "agent_id", "offer_expires_at", "queued_at", "accepted_at", "ended_at",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
