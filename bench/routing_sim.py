@@ -12,7 +12,7 @@ one queue per topic (its topic skill required), and the callers as customers. Th
 - 300,000 calls, Poisson arrivals with a morning peak (~10:00) and an early-afternoon
   peak (~14:00); log-normal handling times (mean 330 s, including wrap-up); callers hang up
   after a log-normal patience (mean 120 s); 12 % of calls are repeat callers (same topic,
-  within two hours) who should reach their first agent again;
+  10 minutes to two hours after their first call) who should reach their first agent again;
 - 30,000 chats (33 units, mean 480 s) and 40,000 e-mails (20 units, mean 240 s);
 - shifts: agents log in (`set_presence(available)`) and out over the day so that staffed
   capacity follows the arrival curve; 55 % of the agents work that day.
@@ -36,6 +36,7 @@ was doing when they came in: free, on a call, working chats or e-mails, or logge
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import gc
 import heapq
@@ -223,7 +224,7 @@ def generate_day(args: argparse.Namespace) -> tuple[list[AgentSpec], list[Contac
     contacts: list[Contact] = []
     counter = itertools.count()
     customers = itertools.count()
-    recent: deque[Contact] = deque(maxlen=5000)
+    arrivals: list[float] = []  # the calls so far, by arrival
 
     def language() -> str:
         roll, total = rng.random(), 0.0
@@ -234,9 +235,12 @@ def generate_day(args: argparse.Namespace) -> tuple[list[AgentSpec], list[Contac
         return "de"
 
     for at in poisson_times(rng, args.calls):
-        earlier = [c for c in itertools.islice(reversed(recent), 0, 400) if at - c.at < 7200]
-        if earlier and rng.random() < args.repeat_share:
-            first = rng.choice(earlier)
+        # A repeat caller called first 10 minutes to 2 hours ago: the last call that came in
+        # by then, whatever the scale (a count of recent calls would shrink that time as
+        # the scale grows).
+        called_before = bisect.bisect_right(arrivals, at - rng.uniform(600, 7200)) - 1
+        if called_before >= 0 and rng.random() < args.repeat_share:
+            first = contacts[called_before]
             contact = Contact(
                 at, next(counter), "phone", first.topic, first.language, first.customer,
                 lognormal(rng, 240, 0.6), lognormal(rng, 120, 0.8), repeat_of=first.index,
@@ -247,7 +251,7 @@ def generate_day(args: argparse.Namespace) -> tuple[list[AgentSpec], list[Contac
                 language(), next(customers), lognormal(rng, 330, 0.6), lognormal(rng, 120, 0.8),
             )  # fmt: skip
         contacts.append(contact)
-        recent.append(contact)
+        arrivals.append(at)
     for channel, count, mean, patience in (
         ("chat", args.chats, 480, 180),
         ("email", args.emails, 240, 0),
