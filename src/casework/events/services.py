@@ -18,13 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from casework.events.chain import (
-    GENESIS_HASH,
-    ChainEntry,
-    canonical_json,
-    entry_hash_with,
-    find_first_break,
-)
+from casework.events.chain import GENESIS_HASH, ChainEntry, entry_hash, find_first_break
 from casework.events.models import ChainHead, Event, WebhookSubscription
 from casework.events.types import EVENT_TYPES, UnknownEventCode
 from casework.kernel import clock, sql
@@ -230,13 +224,12 @@ def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> N
             item.object_type,
             item.object_id,
         )
-        # The payload is serialised once: hashed, and stored as that very text.
-        payload_json = canonical_json(item.payload)
-        entry_hash = entry_hash_with(ChainEntry(*head, item.payload, prev_hash), payload_json)
-        # The row (no model instance per event), its payload as that JSON text.
-        stored = sql.JsonText(payload_json)
-        events.append(ChainEntry(*head, stored, prev_hash, entry_hash))  # type: ignore[arg-type]
-        prev_hash = entry_hash
+        hashed = entry_hash(ChainEntry(*head, item.payload, prev_hash))
+        # The entry with its hash is the row: no model instance per event. (Its payload is
+        # stored as Django serialises it, not in the hashed spelling: SQLite's JSON
+        # lookups compare that text.)
+        events.append(ChainEntry(*head, item.payload, prev_hash, hashed))
+        prev_hash = hashed
     if connection.vendor == "postgresql" and len(events) <= _ONE_STATEMENT_EVENTS:
         # One round trip for the events and the head: every writing transaction ends here.
         insert, params = sql.insert_rows_statement(events, model=Event)

@@ -89,11 +89,6 @@ def _insert_plan(
 ColumnPreparer = Callable[[Sequence[Any], Sequence[Any], Any], list[Any]]
 
 
-class JsonText(str):
-    """A value for a JSON field that is serialised already: multi-row inserts
-    (`insert_many`, `insert_rows_statement`) write the text as it is."""
-
-
 def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
     """`_preparer` for a whole column of a multi-row INSERT: the column's values (read
     from the instances beforehand) are checked at C speed where the ORM would change
@@ -121,14 +116,6 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
             ]  # fmt: skip
 
         return prepare_datetimes
-    if type(target) is models.JSONField:
-
-        def prepare_json(instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
-            if set(map(type, column)) == {JsonText}:
-                return [str(value) for value in column]
-            return [prepare(instance, db) for instance in instances]
-
-        return prepare_json
     plain = _PLAIN_TYPES.get(type(target))
     if plain is None:
         return lambda instances, column, db: [prepare(instance, db) for instance in instances]

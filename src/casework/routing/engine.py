@@ -14,7 +14,8 @@ Every change is also noted for the database. `flush()` writes everything noted s
 last flush in one transaction — new and changed work items, offers, agents' statuses,
 presence log rows, and the same events as the transactional router, with the times they
 happened — so the desk, the wall-board and the reports read the tables as before, at most
-one flush behind. A flush that fails keeps its notes for the next.
+one flush behind. A flush that fails keeps its notes for the next. `writing_behind()`
+runs the flushes in a thread of their own while the operations go on.
 
 The engine must be the only writer of the routing tables while it runs (one engine per
 database). Keys of new rows are reserved from the database beforehand (`sql.reserve_keys`),
@@ -906,8 +907,8 @@ class RouterEngine:
     def flush(self) -> int:
         """Write everything noted since the last flush in one transaction; returns how
         many rows and events that was. If it fails, nothing is written and the notes stay
-        for the next flush. Safe to call from another thread than the operations': the
-        rows are copied as they are at the start, and the operations wait only for that."""
+        for the next flush. Under `writing_behind()` it runs in the writer thread: the rows
+        are copied as they are at its start, and the operations wait only for that."""
         with self._flushing:
             began = time.perf_counter()
             with self._lock:
