@@ -392,23 +392,10 @@ class RouterEngine:
         planned = plan_work_item(new, now=now, affinity=_Affinity(self._last_agent, case_owner))
         item = ItemState(
             id=self._next_key(WorkItem),
-            channel=new.channel,
-            external_id=new.external_id,
-            customer_id=planned.customer_id,
-            case_id=planned.case_id,
-            queue_id=planned.queue.pk,
-            rule_id=planned.rule_id,
-            language=new.language,
-            priority=planned.priority,
-            units=planned.channel.units,
-            requirements=planned.plan.to_json(),
-            required_key=planned.required_key,
-            preferred_agent_id=planned.plan.preferred_agent_id,
-            status=_QUEUED,
             agent_id=None,
             offer_expires_at=None,
-            queued_at=now,
             plan=planned.plan,
+            **planned.new_item_fields(new, now),
         )
         self._items[item.id] = item
         if item.external_id:

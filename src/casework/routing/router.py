@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db import connection
 from django.db.models import F, OuterRef, Subquery
@@ -108,23 +108,7 @@ def submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
             return existing
     now = clock.now()
     planned = plan_work_item(new, now=now)
-    item = sql.create(
-        WorkItem,
-        channel=new.channel,
-        external_id=new.external_id,
-        customer_id=planned.customer_id,
-        case_id=planned.case_id,
-        queue_id=planned.queue.pk,
-        rule_id=planned.rule_id,
-        language=new.language,
-        priority=planned.priority,
-        units=planned.channel.units,
-        requirements=planned.plan.to_json(),
-        required_key=planned.required_key,
-        preferred_agent_id=planned.plan.preferred_agent_id,
-        status=WorkItemStatus.QUEUED,
-        queued_at=now,
-    )
+    item = sql.create(WorkItem, **planned.new_item_fields(new, now))
     record(
         "work_item.queued",
         actor=actor,
@@ -148,6 +132,25 @@ class PlannedItem:
     priority: int
     plan: matching.RoutingPlan
     required_key: str
+
+    def new_item_fields(self, new: NewWorkItem, now: datetime) -> dict[str, Any]:
+        """The new, queued item's fields, by `WorkItem` attribute name."""
+        return {
+            "channel": new.channel,
+            "external_id": new.external_id,
+            "customer_id": self.customer_id,
+            "case_id": self.case_id,
+            "queue_id": self.queue.pk,
+            "rule_id": self.rule_id,
+            "language": new.language,
+            "priority": self.priority,
+            "units": self.channel.units,
+            "requirements": self.plan.to_json(),
+            "required_key": self.required_key,
+            "preferred_agent_id": self.plan.preferred_agent_id,
+            "status": WorkItemStatus.QUEUED.value,
+            "queued_at": now,
+        }
 
     def queued_payload(self, item_id: int) -> dict[str, object]:
         """The payload of the item's `work_item.queued` event."""
