@@ -226,7 +226,9 @@ class _Journal:
         )
 
 
-_ITEM_FIELDS = ("status", "agent_id", "offer_expires_at", "accepted_at", "ended_at", "required_key")
+_ITEM_FIELDS = (
+    "status", "agent_id", "offer_expires_at", "accepted_at", "ended_at", "required_key", "units",
+)  # fmt: skip
 _OFFER_FIELDS = ("status", "answered_at")
 _STATUS_FIELDS = ("presence_id", "presence_since_at", "is_routable", "used_units", "idle_since_at")
 _ITEM_ATTRIBUTES = (
@@ -570,6 +572,9 @@ class RouterEngine:
         """The agent the item is offered to takes it. An offer past its time has expired
         even if its timer has not run yet: it expires here (the item is routed on) and
         `OfferExpired` is raised."""
+        return self._accept(item_id, actor)
+
+    def _accept(self, item_id: int, actor: Actor) -> ItemState:
         agent_id = _acting_agent(actor)
         item = self._get_item(item_id)
         offer = _pending_offer(item, agent_id)
@@ -605,6 +610,55 @@ class RouterEngine:
             "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
         }
         self._note("work_item.accepted", actor, item.id, payload, now)
+        return item
+
+    @_exclusive
+    def take(self, item_id: int, *, agent_id: int, actor: Actor) -> ItemState:
+        """Someone took the work without its offer (the telephone system connected the call
+        to another line, a colleague picked it up): it is theirs now. A pending offer to
+        another agent is withdrawn; the taker's occupancy takes as much of the item's units
+        as they have room for (they are working it either way)."""
+        item = self._get_item(item_id)
+        if item.status not in (_QUEUED, _OFFERED):
+            raise _not_active(
+                item, _("work item %(item_id)s is %(status)s and can no longer be taken")
+            )
+        now = clock.now()
+        offer, released = item.offer, None
+        if offer is not None:
+            if offer.agent_id == agent_id:
+                return self._accept(item_id, actor)
+            offer.status, offer.answered_at = OfferStatus.WITHDRAWN.value, now
+            self._offer_changed(offer)
+            released = self._agents[offer.agent_id]
+            self._release(released, item, now)
+        self._dequeue(item)
+        agent = self._agent(agent_id)
+        item.units = min(item.units, max(0, agent.capacity_units - agent.used_units))
+        agent.used_units += item.units
+        self._status_changed(agent)
+        self._reindex(agent)
+        item.status, item.agent_id, item.offer_expires_at, item.accepted_at, item.offer = (
+            _ACCEPTED,
+            agent_id,
+            None,
+            now,
+            None,
+        )
+        self._item_changed(item)
+        if item.customer_id is not None:
+            self._last_agent[item.customer_id] = agent_id
+        if get_channel(item.channel).sets_busy and agent.is_routable:
+            self._change_presence(agent, BUSY, SYSTEM, now)
+        payload = {
+            "offer_id": None,
+            "agent_id": agent_id,
+            "waited_seconds": round((now - item.queued_at).total_seconds(), 3),
+            "taken_without_offer": True,
+        }
+        self._note("work_item.accepted", actor, item.id, payload, now)
+        if released is not None:
+            self._offer_waiting_work(released, now)
         return item
 
     @_exclusive
