@@ -627,6 +627,10 @@ class EngineRouter:
             timed("flush", self.engine.flush)
             self.last_flush = time.perf_counter()
 
+    def engine_units(self, agent_id: int) -> int:
+        state = self.engine.agent_state(agent_id)
+        return state.used_units if state else 0
+
     def finish(self) -> dict[str, Any]:
         """The last flush, then the tables checked against the engine's state."""
         from casework.kernel import sql
@@ -642,15 +646,10 @@ class EngineRouter:
         agents_off = sum(
             1
             for agent_id, units in used.items()
-            if units != held.get(agent_id, 0)
-            or units != (self.engine.agent_state(agent_id) or _NoState).used_units
+            if units != held.get(agent_id, 0) or units != self.engine_units(agent_id)
         )
-        pending = sql.fetch_one("SELECT COUNT(*) FROM routing_offer WHERE status = 'pending'", [])[
-            0
-        ]
-        offered = sql.fetch_one(
-            "SELECT COUNT(*) FROM routing_workitem WHERE status = 'offered'", []
-        )[0]
+        (pending,) = sql.fetch_one(_COUNT_PENDING_OFFERS, []) or (0,)
+        (offered,) = sql.fetch_one(_COUNT_OFFERED_ITEMS, []) or (0,)
         flushes = self.engine.flushes
         return {
             "flushes": len(flushes),
@@ -665,8 +664,8 @@ class EngineRouter:
         }
 
 
-class _NoState:
-    used_units = 0
+_COUNT_PENDING_OFFERS = "SELECT COUNT(*) FROM routing_offer WHERE status = 'pending'"
+_COUNT_OFFERED_ITEMS = "SELECT COUNT(*) FROM routing_workitem WHERE status = 'offered'"
 
 
 def day_time(seconds: float) -> datetime:
