@@ -68,7 +68,6 @@ from casework.routing.config import (
 from casework.routing.errors import (
     NoPendingOffer,
     OfferExpired,
-    PresenceNotSelectable,
     UnknownAgent,
     UnknownWorkItem,
     WorkItemNotActive,
@@ -84,6 +83,7 @@ from casework.routing.models import (
     WorkItem,
     WorkItemStatus,
 )
+from casework.routing.presence import allowed_presence
 from casework.routing.router import (
     OPEN_CASE_OWNER,
     OPEN_STATUS_VALUES,
@@ -790,16 +790,7 @@ class RouterEngine:
     def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> AgentState:
         """An agent (or their supervisor, or the system) sets the agent's presence. Becoming
         available hands the agent the most urgent waiting work they qualify for."""
-        presence = get_presence_state(state)
-        if actor.kind == ActorKind.AGENT:
-            if actor.id != agent_id and not actor.is_supervisor:
-                raise PermissionDenied(_("only a supervisor may set another agent's presence"))
-            if not presence.is_selectable:
-                raise PresenceNotSelectable(
-                    _("the presence state “%(state)s” is set by the system only")
-                    % {"state": state},
-                    field="state",
-                )
+        presence = allowed_presence(agent_id, state, actor)
         agent = self._agent(agent_id)
         now = clock.now()
         self._change_presence(agent, presence.code, actor, now)

@@ -64,6 +64,19 @@ def set_presence(agent_id: int, state: str, *, actor: Actor) -> AgentStatus:
     """An agent (or their supervisor, or the system) sets the agent's presence. Becoming
     available hands the agent the most urgent waiting work they qualify for."""
     status = lock_agent_status(agent_id)
+    presence = allowed_presence(agent_id, state, actor)
+    change_presence(status, presence, actor=actor, at=clock.now())
+    if status.is_routable:
+        # Imported here: the router sets presence too (busy, after-call work).
+        from casework.routing.router import offer_waiting_work
+
+        offer_waiting_work(status, actor=actor)
+    return status
+
+
+def allowed_presence(agent_id: int, state: str, actor: Actor) -> PresenceState:
+    """The presence state `actor` may set for the agent: an agent sets their own, a
+    supervisor anyone's, and only the states agents may choose; the system sets any."""
     presence = get_presence_state(state)
     if actor.kind == ActorKind.AGENT:
         if actor.id != agent_id and not actor.is_supervisor:
@@ -73,13 +86,7 @@ def set_presence(agent_id: int, state: str, *, actor: Actor) -> AgentStatus:
                 _("the presence state “%(state)s” is set by the system only") % {"state": state},
                 field="state",
             )
-    change_presence(status, presence, actor=actor, at=clock.now())
-    if status.is_routable:
-        # Imported here: the router sets presence too (busy, after-call work).
-        from casework.routing.router import offer_waiting_work
-
-        offer_waiting_work(status, actor=actor)
-    return status
+    return presence
 
 
 def change_presence(
