@@ -8,6 +8,7 @@ import platform
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -76,7 +77,21 @@ def machine_facts() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "postgresql": _postgres_facts(),
         "casework_revision": _git_revision(),
+        "python_loop_ms": _python_loop_ms(),
     }
+
+
+def _python_loop_ms() -> float:
+    """A fixed piece of pure Python (the best of three), to compare machines: the same
+    code has measured 2.7× apart on two machines that report the same CPU."""
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        total = 0
+        for n in range(2_000_000):
+            total += n
+        best = min(best, time.perf_counter() - began)
+    return round(best * 1000, 1)
 
 
 def print_header(title: str, facts: dict[str, Any], details: dict[str, Any]) -> None:
@@ -91,7 +106,10 @@ def print_header(title: str, facts: dict[str, Any], details: dict[str, Any]) -> 
     print(title)
     print("=" * 100)
     print(f"date        {facts['date']}    casework {facts['casework_revision']}")
-    print(f"machine     nproc={facts['nproc']}  {facts['cpu']}  {facts['memory_gib']} GiB RAM")
+    print(
+        f"machine     nproc={facts['nproc']}  {facts['cpu']}  {facts['memory_gib']} GiB RAM  "
+        f"(2M Python additions: {facts['python_loop_ms']:g} ms)"
+    )
     print(f"            {facts['os']}, kernel {facts['kernel']}")
     print(
         f"software    Python {facts['python']}, Django {facts['django']}, SQLite "

@@ -74,12 +74,20 @@ DAY_START_HOUR, DAY_END_HOUR = 7, 20  # Berlin local time
 DAY_ORIGIN = datetime(2026, 12, 1, DAY_START_HOUR - 1, 0, tzinfo=UTC)
 DAY_SECONDS = (DAY_END_HOUR - DAY_START_HOUR) * 3600
 RING_SECONDS = 2.0
-# The routing table's timings: a repeat caller waits 15 s for their agent; a topic expert
-# (level ≥ 6) is preferred, any agent with the topic after 10 s.
+# The routing table's timings: a repeat caller waits 15 s for their agent if that agent is
+# free or wrapping up (the rule's default; `--affinity-waits-while-busy`: whatever they do);
+# a topic expert (level ≥ 6) is preferred, any agent with the topic after 10 s.
 AFFINITY_WAIT_SECONDS = 15
 DESIRED_LEVEL = 6
 RELAX_AFTER_SECONDS = 5
 RELAX_LEVELS = 3
+
+
+FLUSHED_BY = {
+    "thread": " by its writer thread",
+    "process": " by its writer thread through a writer process",
+    "loop": " between events",
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -109,11 +117,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--flush",
-        choices=["thread", "loop"],
+        choices=["thread", "process", "loop"],
         default="thread",
-        help="the engine's writer thread (the design), or flushes between the day's events "
+        help="the engine's writer thread (the design), the thread handing the rows to a "
+        "writer process (the writing on the second core), or flushes between the day's events "
         "(a diagnosis: the router calls then never wait for a flush, which a real router "
         "taking calls during one would)",
+    )
+    parser.add_argument(
+        "--affinity-waits-while-busy",
+        action="store_true",
+        help="a repeat caller waits for their last agent even when that agent is on another "
+        "call or away (the routing rule's option; by default only for one free or wrapping up)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     measure.add_quiet_wait_option(parser)
@@ -340,6 +355,7 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
     last_t, busy_units, staffed = 0.0, 0, 0
 
     def try_assign(contact: Contact, now: float) -> bool:
+        nonlocal busy_units
         key = (contact.topic, contact.language)
         pool = pools.get(key, [])
         for step in range(len(pool)):
@@ -347,6 +363,7 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
             if on_shift[agent] and used[agent] + UNITS[contact.channel] <= 100:
                 cursor[key] = (cursor[key] + step + 1) % len(pool)
                 used[agent] += UNITS[contact.channel]
+                busy_units += UNITS[contact.channel]
                 outcome.answered[contact.index] = (now - contact.at, agent)
                 end = now + contact.handle_seconds
                 heapq.heappush(events, (end, next(seq), "end", (agent, contact)))
@@ -385,6 +402,7 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
         elif kind == "end":
             agent, contact = data
             used[agent] -= UNITS[contact.channel]
+            busy_units -= UNITS[contact.channel]
             serve_waiting(agent, now)
         elif kind == "login":
             on_shift[data] = True
@@ -393,14 +411,15 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
         elif kind == "logout":
             on_shift[data] = False
             staffed -= 1
-        busy_units = sum(used)
     return outcome
 
 
 # --- The real router ---
 
 
-def load_reference_data(agents: list[AgentSpec], customers: int) -> dict[str, Any]:
+def load_reference_data(
+    agents: list[AgentSpec], customers: int, *, waits_while_busy: bool
+) -> dict[str, Any]:
     """Skills, teams, queues, agents with skills and status rows, customers: in bulk."""
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
@@ -444,6 +463,7 @@ def load_reference_data(agents: list[AgentSpec], customers: int) -> dict[str, An
             RoutingRule.objects.create(
                 order=order, name=channel, channel=channel, queue=queue,
                 affinity_wait_seconds=AFFINITY_WAIT_SECONDS,
+                affinity_waits_while_busy=waits_while_busy,
                 relax_after_seconds=RELAX_AFTER_SECONDS, relax_levels=RELAX_LEVELS,
             )  # fmt: skip
         users = User.objects.bulk_create(
@@ -570,13 +590,16 @@ class EngineRouter:
     """The single-writer engine (docs/adr/0012): decisions in memory, its timers run at
     their exact simulated time, the tables written behind every `flush_ms` of wall time."""
 
-    def __init__(self, day_clock: dict[str, float], flush_ms: float, *, in_thread: bool) -> None:
+    def __init__(
+        self, day_clock: dict[str, float], flush_ms: float, *, in_thread: bool, in_process: bool
+    ) -> None:
         from casework.routing.engine import RouterEngine
 
         self.engine = RouterEngine.load()
         self.day_clock = day_clock
         self.flush_seconds = flush_ms / 1000
         self.in_thread = in_thread
+        self.in_process = in_process
         self.last_flush = time.perf_counter()
 
     @contextlib.contextmanager
@@ -590,7 +613,7 @@ class EngineRouter:
         previous = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)
         try:
-            with self.engine.writing_behind(self.flush_seconds):
+            with self.engine.writing_behind(self.flush_seconds, in_process=self.in_process):
                 yield
         finally:
             sys.setswitchinterval(previous)
@@ -681,6 +704,7 @@ def run_router(
     engine: bool,
     flush_ms: float,
     flush_in_thread: bool,
+    flush_in_process: bool,
 ) -> RouterRun:
     from casework.kernel import clock
     from casework.kernel.actors import Actor
@@ -693,7 +717,7 @@ def run_router(
     sim = {"t": 0.0}
     clock.now = lambda: DAY_ORIGIN + timedelta(seconds=sim["t"])  # the simulated clock
     router: TransactionalRouter | EngineRouter = (
-        EngineRouter(sim, flush_ms, in_thread=flush_in_thread)
+        EngineRouter(sim, flush_ms, in_thread=flush_in_thread, in_process=flush_in_process)
         if engine
         else TransactionalRouter(sim)
     )
@@ -873,8 +897,7 @@ def main() -> int:
             "database": args.db,
             "router": args.router
             + (
-                f" (flushed every {args.flush_ms:g} ms"
-                f"{' by its writer thread' if args.flush == 'thread' else ' between events'})"
+                f" (flushed every {args.flush_ms:g} ms{FLUSHED_BY[args.flush]})"
                 if args.router == "engine"
                 else ""
             ),
@@ -892,7 +915,7 @@ def main() -> int:
     print(f"round-robin baseline simulated in {time.perf_counter() - baseline_started:.1f} s")
 
     fresh_db.setup_django(args.db, NAME)
-    ids = load_reference_data(agents, customers)
+    ids = load_reference_data(agents, customers, waits_while_busy=args.affinity_waits_while_busy)
     print(f"reference data loaded in {ids['load_seconds']} s")
     measure.wait_for_quiet(args.quiet_wait)
 
@@ -906,7 +929,8 @@ def main() -> int:
                 args.max_wall,
                 engine=args.router == "engine",
                 flush_ms=args.flush_ms,
-                flush_in_thread=args.flush == "thread",
+                flush_in_thread=args.flush != "loop",
+                flush_in_process=args.flush == "process",
             )
     print(load.describe())
     run.statements = counter.total

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from casework.api.auth import forget_cached_tokens
 from casework.cases.process import forget_loaded_definitions
@@ -16,6 +17,11 @@ from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeF
 # The case engine's fixtures (`engine`: the shipped case types published) and real
 # Chromium (`browser`, `page`).
 pytest_plugins = ["tests.engine", "tests.browser"]
+
+# Property tests judge rules, not speed: on a busy two-core machine generating examples can
+# take longer than Hypothesis's defaults allow, which says nothing about the rule.
+settings.register_profile("casework", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("casework")
 
 
 @pytest.fixture(autouse=True)

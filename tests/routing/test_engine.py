@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import multiprocessing
+import os
 import random
 import time
 from typing import Any
@@ -234,12 +236,17 @@ class _Undo(Exception):
     pass
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("seed", "waits_while_busy"), [(1, False), (2, True), (3, False)])
 def test_the_engine_decides_as_the_transactional_router(
-    seed, make_agent, skills, test_clock, queue
+    seed, waits_while_busy, make_agent, skills, test_clock, queue
 ):  # noqa: ANN001
     RoutingRuleFactory(
-        channel="", queue=queue, affinity_wait_seconds=10, relax_after_seconds=5, relax_levels=3
+        channel="",
+        queue=queue,
+        affinity_wait_seconds=10,
+        affinity_waits_while_busy=waits_while_busy,
+        relax_after_seconds=5,
+        relax_levels=3,
     )
     agents = make_agents(make_agent, skills, 8, seed)
     start = test_clock.at
@@ -308,6 +315,20 @@ def test_nothing_is_written_until_the_flush_then_everything_in_one_go(
     assert queued.occurred_at == stored.queued_at == test_clock.at - dt.timedelta(seconds=2)
     assert verify_chain().is_intact
     assert engine.unflushed == 0 and engine.flush() == 0
+
+
+def test_submitting_again_before_the_flush_gives_the_finished_item(make_agent, skills, queue):  # noqa: ANN001
+    agent = make_agent({skills["german"]: 5})
+    engine = RouterEngine.load()
+    item = engine.submit(call(queue, external_id="call-1"), actor=SYSTEM)
+    engine.accept(item.id, actor=as_agent(agent))
+    engine.complete(item.id, actor=as_agent(agent))  # done, out of memory, not written
+
+    again = engine.submit(call(queue, external_id="call-1"), actor=SYSTEM)
+    engine.flush()
+
+    assert again.id == item.id and again.status == WorkItemStatus.COMPLETED
+    assert WorkItem.objects.get().pk == item.id
 
 
 def test_a_failed_flush_writes_nothing_and_keeps_its_notes(make_agent, skills, queue, monkeypatch):  # noqa: ANN001
@@ -500,4 +521,58 @@ def test_the_writer_thread_writes_behind_while_the_engine_decides(
     assert Event.objects.filter(code="work_item.completed").count() == 30
     assert not AgentStatus.objects.filter(used_units__gt=0).exists()
     assert len(engine.flushes) >= 2 and engine.unflushed == 0
+    assert verify_chain().is_intact
+
+
+def _writer_dying(when: str, after_writes: int):  # noqa: ANN202
+    """The writer process's loop, dying (as if killed) once, before or after it commits."""
+    real_loop, real_write = engine_module._write_from_pipe, engine_module.write_journal
+    died = multiprocessing.get_context("fork").Event()
+
+    def write_then_maybe_die(journal: Any, wanted: Any) -> Any:
+        write_then_maybe_die.writes += 1  # type: ignore[attr-defined]
+        dies = not died.is_set() and write_then_maybe_die.writes > after_writes  # type: ignore[attr-defined]
+        if dies and when == "before_commit":
+            died.set()
+            os._exit(1)
+        reserved = real_write(journal, wanted)
+        if dies:  # committed; the answer never leaves
+            died.set()
+            os._exit(1)
+        return reserved
+
+    write_then_maybe_die.writes = 0  # type: ignore[attr-defined]
+
+    def loop(pipe: Any) -> None:
+        engine_module.write_journal = write_then_maybe_die
+        real_loop(pipe)
+
+    return loop, died
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("when", ["before_commit", "after_commit"])
+def test_a_writer_process_writes_behind_and_one_that_dies_loses_nothing_twice(
+    when, make_agent, skills, queue, test_clock, monkeypatch, caplog
+):  # noqa: ANN001
+    agents = [make_agent({skills["german"]: 5}) for _ in range(3)]
+    engine = RouterEngine.load()
+    loop, died = _writer_dying(when, after_writes=2)
+    monkeypatch.setattr(engine_module, "_write_from_pipe", loop)
+
+    with engine.writing_behind(0.005, in_process=True):
+        for n in range(30):
+            item = engine.submit(call(queue, channel="chat", external_id=f"c{n}"), actor=SYSTEM)
+            test_clock.advance(1)
+            agent = next(a for a in agents if a.pk == item.agent_id)
+            engine.accept(item.id, actor=as_agent(agent))
+            engine.complete(item.id, actor=as_agent(agent))
+            time.sleep(0.002)  # several flushes
+
+    assert died.is_set() and "writer process died" in caplog.text
+    assert WorkItem.objects.filter(status="completed").count() == 30
+    for code in ("work_item.queued", "work_item.offered", "work_item.completed"):
+        assert Event.objects.filter(code=code).count() == 30, code
+    assert not AgentStatus.objects.filter(used_units__gt=0).exists()
+    assert engine.unflushed == 0
     assert verify_chain().is_intact

@@ -35,22 +35,26 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import multiprocessing
 import threading
 import time
 from bisect import bisect_left, insort
-from collections import deque, namedtuple
+from collections import Counter, deque, namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import wraps
+from multiprocessing.connection import Connection
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.db import connections
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
+from casework.events.models import Event
 from casework.events.services import Occurred, record_all, recording_transaction
 from casework.kernel import clock, realtime, sql
 from casework.kernel.actors import Actor, ActorKind
@@ -99,7 +103,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 # then kept up to date in memory, so routing a contact asks the database nothing about it.
 AFFINITY_MEMORY = timedelta(days=14)
 # Keys reserved from the database at a time, per table.
-_KEY_BLOCK = 500
+_KEY_BLOCK = 5000
+# Rows and events noted but not written beyond which operations wait for the writer (a
+# database slower than the decisions must not let the journal, and what a crash would
+# lose, grow without end).
+_JOURNAL_LIMIT = 100_000
+_WAIT_FOR_WRITER_SECONDS = 5.0
 # How many waiting items of one kind a freed agent looks past (affinity holds, refusals).
 _SCAN_LIMIT = 40
 
@@ -195,6 +204,8 @@ class _Journal:
     ended_logs: dict[int, PresenceRow] = field(default_factory=dict)
     events: list[Occurred] = field(default_factory=list)
     signals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # The new items by (channel, external id): a repeated submit finds one not written yet.
+    external_ids: dict[tuple[str, str], ItemState] = field(default_factory=dict)
 
     def snapshot(self) -> _Journal:
         """The journal with its rows as they are now, frozen into tuples (the operations
@@ -243,6 +254,8 @@ def _exclusive(operation: F) -> F:
 
     @wraps(operation)
     def exclusive(self: RouterEngine, *args: Any, **kwargs: Any) -> Any:
+        if self._behind and len(self._journal) > _JOURNAL_LIMIT:
+            self._wait_for_writer()
         with self._lock:
             return operation(self, *args, **kwargs)
 
@@ -251,7 +264,9 @@ def _exclusive(operation: F) -> F:
 
 def _row_type(name: str, fields: Sequence[str]) -> tuple[type, Callable[[Any], tuple[Any, ...]]]:
     """A tuple type with the named fields, and how to read them off a state object."""
-    return namedtuple(name, fields), attrgetter(*fields)
+    row = namedtuple(name, fields)
+    globals()[name] = row  # pickled by name on the way to a writer process
+    return row, attrgetter(*fields)
 
 
 _ITEM_ROW = _row_type("ItemRow", _ITEM_ATTRIBUTES)
@@ -304,6 +319,11 @@ class RouterEngine:
         self._timers: list[tuple[datetime, int, str, Any]] = []
         self._timer_seq = itertools.count()
         self._keys: dict[type[Model], deque[int]] = {}
+        self._keys_taken: Counter[type[Model]] = Counter()  # since the last top-up
+        self._writer: _WriterProcess | None = None
+        self._flushed = threading.Condition()  # notified after every flush
+        # A journal its writer process may or may not have committed, and how to tell.
+        self._unsure: tuple[_Journal, tuple[Any, ...] | None] | None = None
         self._journal = _Journal()
         self._writing: _Journal | None = None  # the journal a flush is writing now
         # Operations, and a flush's swap of the journal, one at a time (see `flush`).
@@ -385,13 +405,17 @@ class RouterEngine:
         `external_id` submitted before gives the item it made."""
         if new.external_id:
             known = self._by_external_id.get((new.channel, new.external_id))
+            if known is None:  # finished already, perhaps not written yet
+                known = self._unwritten_item(new.channel, new.external_id)
             if known is not None:
                 return known
         stored_id, case_owner = self._look_up(new)
         if stored_id is not None:
             return self._get_item(stored_id)
         now = clock.now()
-        planned = plan_work_item(new, now=now, affinity=_Affinity(self._last_agent, case_owner))
+        planned = plan_work_item(
+            new, now=now, affinity=_Affinity(self._last_agent, case_owner, self._agents)
+        )
         item = ItemState(
             id=self._next_key(WorkItem),
             agent_id=None,
@@ -403,9 +427,18 @@ class RouterEngine:
         if item.external_id:
             self._by_external_id[(item.channel, item.external_id)] = item
         self._journal.new_items[item.id] = item
+        if item.external_id:
+            self._journal.external_ids[(item.channel, item.external_id)] = item
         self._note("work_item.queued", actor, item.id, planned.queued_payload(item.id), now)
         self._route(item, planned.channel, now)
         return item
+
+    def _unwritten_item(self, channel: str, external_id: str) -> ItemState | None:
+        unsure = self._unsure[0] if self._unsure is not None else None
+        for journal in (self._journal, self._writing, unsure):
+            if journal is not None and (channel, external_id) in journal.external_ids:
+                return journal.external_ids[(channel, external_id)]
+        return None
 
     def _look_up(self, new: NewWorkItem) -> tuple[int | None, int | None]:
         """What a new item needs from the tables, in one round trip: the item a channel
@@ -943,6 +976,8 @@ class RouterEngine:
         are copied as they are at its start, and the operations wait only for that."""
         with self._flushing:
             began = time.perf_counter()
+            if self._unsure is not None:
+                self._settle_unsure()
             with self._lock:
                 journal = self._journal
                 size = len(journal)
@@ -951,10 +986,17 @@ class RouterEngine:
                 self._journal, self._writing = _Journal(), journal
                 # Copies only where operations may run meanwhile (the writer thread).
                 snapshot = journal.snapshot() if self._behind else journal
+            wanted = self._keys_wanted()
             try:
-                with recording_transaction():
-                    _write(snapshot)
-                    reserved = self._top_up_keys()
+                if self._writer is not None:
+                    reserved = self._writer.write(snapshot, wanted)
+                else:
+                    reserved = write_journal(snapshot, wanted)
+            except WriterLost:
+                # Written or not: the next flush asks the tables before it writes it again.
+                with self._lock:
+                    self._unsure, self._writing = (journal, _probe(snapshot)), None
+                raise
             except BaseException:
                 with self._lock:
                     self._journal, self._writing = _merge(journal, self._journal), None
@@ -964,13 +1006,53 @@ class RouterEngine:
                 for model, keys in reserved.items():
                     self._keys.setdefault(model, deque()).extend(keys)
             self.flushes.append((size, time.perf_counter() - began))
+            with self._flushed:
+                self._flushed.notify_all()
             return size
 
+    def _wait_for_writer(self) -> None:
+        """Back-pressure: wait (a while at most) for a flush to take the journal on."""
+        with self._flushed:
+            self._flushed.wait(timeout=_WAIT_FOR_WRITER_SECONDS)
+
+    def _settle_unsure(self) -> None:
+        """The journal of a flush whose writer died before it answered: forgotten if the
+        tables have its first new row (or event), else merged into the notes to write now
+        (one that only updates rows is simply written again)."""
+        assert self._unsure is not None
+        journal, probe = self._unsure
+        written = probe is not None and (
+            self._writer.was_written(probe) if self._writer else was_written(probe)
+        )
+        with self._lock:
+            if not written:
+                self._journal = _merge(journal, self._journal)
+            self._unsure = None
+
     @contextmanager
-    def writing_behind(self, interval: float) -> Iterator[None]:
+    def writing_behind(self, interval: float, *, in_process: bool = False) -> Iterator[None]:
         """While the block runs, a thread of its own (with its own database connection)
         flushes every `interval` seconds; the last flush when the block ends. A flush that
-        fails is logged and its notes are written by the next."""
+        fails is logged and its notes are written by the next.
+
+        `in_process`: the thread hands each flush's rows to a writer process (forked here:
+        enter the block before starting threads that hold locks) that writes them, leaving
+        this process's interpreter to the decisions. If the writer dies, the next flush
+        starts another, and first asks the tables whether the unanswered flush was
+        written."""
+        if in_process:
+            self._writer = _WriterProcess()
+            self._writer.start()
+        try:
+            with self._writing_thread(interval):
+                yield
+        finally:
+            if self._writer is not None:
+                self._writer.stop()
+                self._writer = None
+
+    @contextmanager
+    def _writing_thread(self, interval: float) -> Iterator[None]:
         stop = threading.Event()
 
         def write() -> None:
@@ -1000,17 +1082,23 @@ class RouterEngine:
         keys = self._keys.get(model)
         if not keys:  # the flushes' top-up ran short
             keys = self._keys[model] = deque(sql.reserve_keys(model, _KEY_BLOCK))
+        self._keys_taken[model] += 1
         return keys.popleft()
 
-    def _top_up_keys(self) -> dict[type[Model], list[int]]:
-        """In a flush's transaction: keys for the tables whose reserve runs low, so the
+    def _keys_wanted(self) -> dict[type[Model], int]:
+        """How many keys a flush reserves for each table whose reserve runs low, so the
         operations need not reserve any themselves (on SQLite that would wait for the
-        flush's write lock). They join the reserve only once the flush has committed."""
-        # Read without the operations' lock: an operation that ran short reserves keys
-        # itself, and may be waiting for this transaction's write lock while holding it.
-        tables = (WorkItem, Offer, PresenceLog)
-        low = [model for model in tables if len(self._keys.get(model, ())) < _KEY_BLOCK]
-        return {model: sql.reserve_keys(model, _KEY_BLOCK) for model in low}
+        flush's write lock): enough for three times what they took since the last flush,
+        as a flush may take longer than the one before. The keys join the reserve only
+        once the flush has committed."""
+        # Read without the operations' lock (counts may be a little off; no harm).
+        wanted = {}
+        for model in (WorkItem, Offer, PresenceLog):
+            taken, self._keys_taken[model] = self._keys_taken[model], 0
+            short = max(_KEY_BLOCK, 3 * taken) - len(self._keys.get(model, ()))
+            if short > 0:
+                wanted[model] = max(short, _KEY_BLOCK)
+        return wanted
 
     def _note(
         self,
@@ -1040,7 +1128,8 @@ class RouterEngine:
         item = self._items.get(item_id)
         if item is not None:
             return item
-        for journal in (self._journal, self._writing):
+        unsure = self._unsure[0] if self._unsure is not None else None
+        for journal in (self._journal, self._writing, unsure):
             if journal is not None:
                 item = journal.changed_items.get(item_id) or journal.new_items.get(item_id)
                 if item is not None:
@@ -1141,12 +1230,21 @@ class _Affinity:
 
     last_agents: Mapping[int, int]
     case_owner: int | None
+    agents: Mapping[int, AgentState]
 
     def last_agent(self, customer_id: int) -> int | None:
         return self.last_agents.get(customer_id)
 
     def open_case_owner(self, customer_id: int) -> int | None:
         return self.case_owner
+
+    def free_soon(self, agent_id: int, units: int) -> bool:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return False
+        return agent.presence_id == AFTER_CALL_WORK or (
+            agent.is_routable and agent.used_units + units <= agent.capacity_units
+        )
 
 
 def _agent_state(status: AgentStatus, skills: dict[int, int]) -> AgentState:
@@ -1171,6 +1269,118 @@ def _item_state(row: WorkItem) -> ItemState:
         **{name: getattr(row, name) for name in _ITEM_ATTRIBUTES},
         plan=matching.RoutingPlan.from_json(row.requirements),
     )
+
+
+def write_journal(
+    journal: _Journal, wanted_keys: Mapping[type[Model], int]
+) -> dict[type[Model], list[int]]:
+    """One flush's transaction: the journal's rows and events, and the keys wanted."""
+    with recording_transaction():
+        _write(journal)
+        return {model: sql.reserve_keys(model, count) for model, count in wanted_keys.items()}
+
+
+class _WriterProcess:
+    """A child process that writes the flushes' journals (the rows go through a pipe,
+    pickled; the keys it reserves come back). Forked, so it shares the configuration."""
+
+    def __init__(self) -> None:
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._pipe: Connection | None = None
+
+    def write(
+        self, journal: _Journal, wanted_keys: Mapping[type[Model], int]
+    ) -> dict[type[Model], list[int]]:
+        wanted = {model._meta.label: count for model, count in wanted_keys.items()}
+        answer = self._ask("write", journal, wanted)
+        return {apps.get_model(label): keys for label, keys in answer.items()}
+
+    def was_written(self, probe: tuple[Any, ...]) -> bool:
+        return self._ask("was_written", probe)
+
+    def _ask(self, *request: Any) -> Any:
+        if self._process is None or not self._process.is_alive():
+            self.start()  # again: the one before died
+        assert self._pipe is not None
+        try:
+            self._pipe.send(request)
+            ok, answer = self._pipe.recv()
+        except (EOFError, OSError) as died:
+            self._process = None
+            raise WriterLost("the router's writer process died") from died
+        if not ok:
+            raise RuntimeError(f"the router's writer process failed: {answer}")
+        return answer
+
+    def start(self) -> None:
+        connections.close_all()  # the child must not share this thread's connections
+        context = multiprocessing.get_context("fork")
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_write_from_pipe, args=(child_end,), name="router-writer", daemon=True
+        )
+        self._process.start()
+        child_end.close()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            assert self._pipe is not None
+            self._pipe.send(None)
+            self._process.join(timeout=30)
+        self._process = None
+
+
+def _write_from_pipe(pipe: Connection) -> None:
+    """The writer process: write each journal that comes and answer with the keys
+    reserved, or say whether a probe's row is stored; or the error."""
+    while (request := pipe.recv()) is not None:
+        try:
+            if request[0] == "write":
+                _, journal, wanted = request
+                models = {apps.get_model(label): count for label, count in wanted.items()}
+                reserved = write_journal(journal, models)
+                answer: Any = {model._meta.label: keys for model, keys in reserved.items()}
+            else:
+                answer = was_written(request[1])
+        except Exception as failed:
+            logger.exception("routing changes not written")
+            pipe.send((False, repr(failed)))
+        else:
+            pipe.send((True, answer))
+    connections.close_all()
+
+
+class WriterLost(RuntimeError):
+    """The writer process died during a flush: its transaction may or may not have
+    committed."""
+
+
+def _probe(journal: _Journal) -> tuple[Any, ...] | None:
+    """How to tell later whether this journal was written: a new row's key (reserved for
+    it alone), else its first event; None if it only updates rows (writing it twice is
+    harmless)."""
+    for rows, model in (
+        (journal.new_offers, Offer),
+        (journal.new_items, WorkItem),
+        (journal.new_logs, PresenceLog),
+        (journal.new_statuses, AgentStatus),
+    ):
+        for key in rows:
+            return ("row", model._meta.label, key)
+    for event in journal.events:
+        return ("event", event.object_type, event.object_id, event.code, event.at)
+    return None
+
+
+def was_written(probe: tuple[Any, ...]) -> bool:
+    """Whether the tables hold what `_probe()` described."""
+    if probe[0] == "row":
+        _, label, key = probe
+        return apps.get_model(label)._default_manager.filter(pk=key).exists()
+    _, object_type, object_id, code, at = probe
+    return Event.objects.filter(
+        object_type=object_type, object_id=object_id, code=code, occurred_at=at
+    ).exists()
 
 
 def _write(journal: _Journal) -> None:
@@ -1209,6 +1419,7 @@ def _merge(earlier: _Journal, later: _Journal) -> _Journal:
     ):
         for key in new:
             changed.pop(key, None)
+    merged.external_ids = {**earlier.external_ids, **later.external_ids}
     merged.events = [*earlier.events, *later.events]
     merged.signals = [*earlier.signals, *later.signals]
     return merged

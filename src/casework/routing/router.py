@@ -176,7 +176,7 @@ def plan_work_item(
     case = _find_case(new.case_id)
     rule = _match_rule(new, case, now)
     queue = _target_queue(new, rule)
-    plan = _plan(new, rule, queue, case, affinity or AFFINITY_IN_DB)
+    plan = _plan(new, rule, queue, case, channel, affinity or AFFINITY_IN_DB)
     return PlannedItem(
         channel=channel,
         queue=queue,
@@ -284,6 +284,7 @@ def _plan(
     rule: RoutingRule | None,
     queue: Queue,
     case: Case | None,
+    channel: ChannelCapacity,
     affinity: AffinityFacts,
 ) -> matching.RoutingPlan:
     required = _queue_requirements(queue.pk)
@@ -303,6 +304,7 @@ def _plan(
             )
         required += [(skill_ids[code], level) for code, level in new.required_skills.items()]
         desired += [(skill_ids[code], level) for code, level in new.desired_skills.items()]
+    preferred = _preferred_agent(new, case, affinity)
     overflow = None
     if rule is not None and rule.overflow_queue_id and rule.overflow_after_seconds is not None:
         keep = [r for r in required if r not in _queue_requirements(queue.pk)]
@@ -311,12 +313,27 @@ def _plan(
         required=matching.merge(required),
         desired=matching.merge(desired),
         overflow_required=overflow,
-        preferred_agent_id=_preferred_agent(new, case, affinity),
-        affinity_wait_seconds=rule.affinity_wait_seconds if rule else 30,
+        preferred_agent_id=preferred,
+        affinity_wait_seconds=_affinity_wait(rule, preferred, channel, affinity),
         relax_after_seconds=rule.relax_after_seconds if rule else 30,
         relax_levels=rule.relax_levels if rule else 3,
         overflow_after_seconds=rule.overflow_after_seconds if rule else None,
     )
+
+
+def _affinity_wait(
+    rule: RoutingRule | None,
+    preferred: int | None,
+    channel: ChannelCapacity,
+    affinity: AffinityFacts,
+) -> int:
+    """How long the item waits for its preferred agent: the rule's wait, or none when the
+    rule waits only for an agent who is free or wrapping up and this one is neither. An
+    item without a rule (it names its queue) waits as a rule's defaults say."""
+    wait = rule.affinity_wait_seconds if rule else 30
+    if preferred is None or wait == 0 or (rule is not None and rule.affinity_waits_while_busy):
+        return wait
+    return wait if affinity.free_soon(preferred, channel.units) else 0
 
 
 def _preferred_agent(new: NewWorkItem, case: Case | None, affinity: AffinityFacts) -> int | None:
@@ -348,6 +365,9 @@ class AffinityFacts(Protocol):
     def open_case_owner(self, customer_id: int) -> int | None:
         """The owner of the customer's most recently active open case."""
 
+    def free_soon(self, agent_id: int, units: int) -> bool:
+        """Whether the agent has room for `units` now or is in after-call work."""
+
 
 class _AffinityInDb:
     def last_agent(self, customer_id: int) -> int | None:
@@ -358,6 +378,13 @@ class _AffinityInDb:
         row = sql.fetch_one(OPEN_CASE_OWNER, [customer_id, *OPEN_STATUS_VALUES])
         return row[0] if row is not None else None
 
+    def free_soon(self, agent_id: int, units: int) -> bool:
+        row = sql.fetch_one(_AGENT_FREE_SOON, [agent_id])
+        if row is None:
+            return False
+        presence, is_routable, used, capacity = row
+        return presence == AFTER_CALL_WORK or (is_routable and used + units <= capacity)
+
 
 AFFINITY_IN_DB = _AffinityInDb()
 
@@ -365,6 +392,10 @@ AFFINITY_IN_DB = _AffinityInDb()
 _LAST_AGENT = (
     "SELECT agent_id FROM routing_workitem WHERE customer_id = %s AND accepted_at IS NOT NULL"
     " ORDER BY accepted_at DESC LIMIT 1"
+)
+_AGENT_FREE_SOON = (
+    "SELECT presence_code, is_routable, used_units, capacity_units FROM routing_agentstatus"
+    " WHERE agent_id = %s"
 )
 OPEN_STATUS_VALUES = [status.value for status in OPEN_STATUSES]
 # The owner of a customer's most recently active open case (parameters: the customer's id,
