@@ -74,9 +74,9 @@ DAY_START_HOUR, DAY_END_HOUR = 7, 20  # Berlin local time
 DAY_ORIGIN = datetime(2026, 12, 1, DAY_START_HOUR - 1, 0, tzinfo=UTC)
 DAY_SECONDS = (DAY_END_HOUR - DAY_START_HOUR) * 3600
 RING_SECONDS = 2.0
-# The routing table's timings: a repeat caller waits 15 s for their agent if that agent is
-# free or wrapping up (the rule's default; `--affinity-waits-while-busy`: whatever they do);
-# a topic expert (level ≥ 6) is preferred, any agent with the topic after 10 s.
+# The routing table's timings: a repeat caller waits 15 s for their agent (whatever that
+# agent is doing, the rule's default; `--affinity-only-when-free`: only if they are free or
+# wrapping up); a topic expert (level ≥ 6) is preferred, any agent with the topic after 10 s.
 AFFINITY_WAIT_SECONDS = 15
 DESIRED_LEVEL = 6
 RELAX_AFTER_SECONDS = 5
@@ -125,10 +125,17 @@ def parse_args() -> argparse.Namespace:
         "taking calls during one would)",
     )
     parser.add_argument(
-        "--affinity-waits-while-busy",
+        "--affinity-only-when-free",
         action="store_true",
-        help="a repeat caller waits for their last agent even when that agent is on another "
-        "call or away (the routing rule's option; by default only for one free or wrapping up)",
+        help="a repeat caller waits for their last agent only if that agent is free or "
+        "wrapping up (the routing rule's affinity_waits_while_busy off)",
+    )
+    parser.add_argument(
+        "--relax-after",
+        type=int,
+        default=RELAX_AFTER_SECONDS,
+        help="the routing table's relax_after_seconds: the wanted topic level falls by "
+        f"{RELAX_LEVELS} each time (from {DESIRED_LEVEL})",
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     measure.add_quiet_wait_option(parser)
@@ -418,7 +425,7 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
 
 
 def load_reference_data(
-    agents: list[AgentSpec], customers: int, *, waits_while_busy: bool
+    agents: list[AgentSpec], customers: int, *, waits_while_busy: bool, relax_after: int
 ) -> dict[str, Any]:
     """Skills, teams, queues, agents with skills and status rows, customers: in bulk."""
     from django.contrib.auth import get_user_model
@@ -464,7 +471,7 @@ def load_reference_data(
                 order=order, name=channel, channel=channel, queue=queue,
                 affinity_wait_seconds=AFFINITY_WAIT_SECONDS,
                 affinity_waits_while_busy=waits_while_busy,
-                relax_after_seconds=RELAX_AFTER_SECONDS, relax_levels=RELAX_LEVELS,
+                relax_after_seconds=relax_after, relax_levels=RELAX_LEVELS,
             )  # fmt: skip
         users = User.objects.bulk_create(
             [User(username=f"sim{a.index:05d}", password="!") for a in agents], batch_size=2000
@@ -915,7 +922,12 @@ def main() -> int:
     print(f"round-robin baseline simulated in {time.perf_counter() - baseline_started:.1f} s")
 
     fresh_db.setup_django(args.db, NAME)
-    ids = load_reference_data(agents, customers, waits_while_busy=args.affinity_waits_while_busy)
+    ids = load_reference_data(
+        agents,
+        customers,
+        waits_while_busy=not args.affinity_only_when_free,
+        relax_after=args.relax_after,
+    )
     print(f"reference data loaded in {ids['load_seconds']} s")
     measure.wait_for_quiet(args.quiet_wait)
 

@@ -194,43 +194,16 @@ def test_helmuts_second_call_goes_to_the_agent_who_served_him(queue, make_agent,
     assert Offer.objects.get(item=second).is_affinity
 
 
-def test_helmut_does_not_wait_for_his_agent_on_another_call(queue, make_agent):
-    helmut, anna, ben = helmut_first_call(queue, make_agent)
-    anna_on_another_call(queue, anna, ben)
-
-    second = submit(call(queue, customer_id=helmut.pk, external_id="call-2"))
-
-    # A call lasts minutes; waiting for Anna would only keep Helmut on hold.
-    assert second.preferred_agent_id == anna.pk
-    assert second.agent_id == ben.pk and not Offer.objects.get(item=second).is_affinity
-
-
-def test_helmut_waits_for_his_agent_in_after_call_work(queue, make_agent, test_clock):
-    helmut, anna, ben = helmut_first_call(queue, make_agent)
-    busy_with = anna_on_another_call(queue, anna, ben)
-    complete_work_item(busy_with.pk, actor=as_agent(anna))
-    assert AgentStatus.objects.get(agent=anna).presence_id == "after_call_work"
-
-    second = submit(call(queue, customer_id=helmut.pk, external_id="call-2"))
-    assert second.status == WorkItemStatus.QUEUED  # Ben is free, but Anna is nearly done
-
-    test_clock.advance(5)
-    set_presence(anna.pk, "available", actor=as_agent(anna))
-    second.refresh_from_db()
-    assert second.agent_id == anna.pk and Offer.objects.get(item=second).is_affinity
-
-
-def test_a_rule_may_wait_for_the_last_agent_even_on_another_call(
+def test_helmut_waits_for_his_agent_then_someone_else_takes_the_call(
     queue, make_agent, test_clock, run_jobs
 ):
     helmut, anna, ben = helmut_first_call(queue, make_agent)
     anna_on_another_call(queue, anna, ben)
-    RoutingRuleFactory(channel="phone", queue=queue, affinity_waits_while_busy=True)
 
-    second = submit(NewWorkItem(channel="phone", customer_id=helmut.pk, external_id="call-2"))
+    second = submit(call(queue, customer_id=helmut.pk, external_id="call-2"))
     assert second.status == WorkItemStatus.QUEUED  # Ben is free, but Helmut waits for Anna
 
-    test_clock.advance(30)  # the rule's default wait for the last agent
+    test_clock.advance(30)  # the default wait for the last agent
     run_jobs()
     second.refresh_from_db()
     assert second.agent_id == ben.pk and not Offer.objects.get(item=second).is_affinity
@@ -239,8 +212,7 @@ def test_a_rule_may_wait_for_the_last_agent_even_on_another_call(
 def test_helmuts_agent_freeing_up_within_the_wait_gets_his_call(queue, make_agent, test_clock):
     helmut, anna, ben = helmut_first_call(queue, make_agent)
     busy_with = anna_on_another_call(queue, anna, ben)
-    RoutingRuleFactory(channel="phone", queue=queue, affinity_waits_while_busy=True)
-    second = submit(NewWorkItem(channel="phone", customer_id=helmut.pk, external_id="call-2"))
+    second = submit(call(queue, customer_id=helmut.pk, external_id="call-2"))
 
     test_clock.advance(10)
     complete_work_item(busy_with.pk, actor=as_agent(anna))
@@ -248,6 +220,39 @@ def test_helmuts_agent_freeing_up_within_the_wait_gets_his_call(queue, make_agen
 
     second.refresh_from_db()
     assert second.agent_id == anna.pk
+
+
+def waiting_only_for_a_free_agent(queue):  # noqa: ANN001, ANN201
+    """A routing table whose phone rule waits for the last agent only if they are free or
+    wrapping up."""
+    RoutingRuleFactory(channel="phone", queue=queue, affinity_waits_while_busy=False)
+
+
+def test_a_rule_may_skip_the_wait_while_the_last_agent_is_on_another_call(queue, make_agent):
+    helmut, anna, ben = helmut_first_call(queue, make_agent)
+    anna_on_another_call(queue, anna, ben)
+    waiting_only_for_a_free_agent(queue)
+
+    second = submit(NewWorkItem(channel="phone", customer_id=helmut.pk, external_id="call-2"))
+
+    assert second.preferred_agent_id == anna.pk
+    assert second.agent_id == ben.pk and not Offer.objects.get(item=second).is_affinity
+
+
+def test_such_a_rule_still_waits_for_an_agent_in_after_call_work(queue, make_agent, test_clock):
+    helmut, anna, ben = helmut_first_call(queue, make_agent)
+    busy_with = anna_on_another_call(queue, anna, ben)
+    complete_work_item(busy_with.pk, actor=as_agent(anna))
+    assert AgentStatus.objects.get(agent=anna).presence_id == "after_call_work"
+    waiting_only_for_a_free_agent(queue)
+
+    second = submit(NewWorkItem(channel="phone", customer_id=helmut.pk, external_id="call-2"))
+    assert second.status == WorkItemStatus.QUEUED  # Ben is free, but Anna is nearly done
+
+    test_clock.advance(5)
+    set_presence(anna.pk, "available", actor=as_agent(anna))
+    second.refresh_from_db()
+    assert second.agent_id == anna.pk and Offer.objects.get(item=second).is_affinity
 
 
 def test_the_owner_of_the_customers_open_case_is_preferred(queue, make_agent):

@@ -238,12 +238,11 @@ class RoutingRule(models.Model):
     affinity_wait_seconds = models.PositiveIntegerField(
         _("wait for the last agent (s)"), default=30
     )
-    # Off: the contact waits only for a last agent who is free or wrapping up; one on
-    # another call seldom ends it within the wait (a call lasts minutes), so the wait would
-    # only cost the service level.
+    # Off: the contact waits only for a last agent who is free or wrapping up (one on
+    # another call seldom ends it within the wait: a call lasts minutes).
     affinity_waits_while_busy = models.BooleanField(
         _("wait also while the last agent is busy or away"),
-        default=False,
+        default=True,
         help_text=_(
             "Off: the contact waits for the agent who last served the customer only if that "
             "agent is free for it now or wrapping up; otherwise it is routed at once."

@@ -330,8 +330,10 @@ def _affinity_wait(
     """How long the item waits for its preferred agent: the rule's wait, or none when the
     rule waits only for an agent who is free or wrapping up and this one is neither. An
     item without a rule (it names its queue) waits as a rule's defaults say."""
-    wait = rule.affinity_wait_seconds if rule else 30
-    if preferred is None or wait == 0 or (rule is not None and rule.affinity_waits_while_busy):
+    if rule is None:
+        return 30
+    wait = rule.affinity_wait_seconds
+    if preferred is None or wait == 0 or rule.affinity_waits_while_busy:
         return wait
     return wait if affinity.free_soon(preferred, channel.units) else 0
 

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='routingrule',
             name='affinity_waits_while_busy',
-            field=models.BooleanField(default=False, help_text='Off: the contact waits for the agent who last served the customer only if that agent is free for it now or wrapping up; otherwise it is routed at once.', verbose_name='wait also while the last agent is busy or away'),
+            field=models.BooleanField(default=True, help_text='Off: the contact waits for the agent who last served the customer only if that agent is free for it now or wrapping up; otherwise it is routed at once.', verbose_name='wait also while the last agent is busy or away'),
         ),
     ]
