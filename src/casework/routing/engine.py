@@ -1074,6 +1074,15 @@ class RouterEngine:
             stop.set()
             writer.join()
             self._behind = False
+            self._last_flush()
+
+    def _last_flush(self) -> None:
+        """The flush at the end of writing behind; a writer process that died during it is
+        replaced (once), as the writer thread would have done."""
+        try:
+            self.flush()
+        except WriterLost:
+            logger.exception("routing changes not written yet; trying again")
             self.flush()
 
     # --- Bookkeeping -----------------------------------------------------------------------
