@@ -338,7 +338,9 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
     """Team queues, as before the router: each team works the queue of its main topic;
     a contact goes to the next agent in rotation among those teams' agents who speak its
     language, are logged in and have room; otherwise it waits there (FIFO). Agents' other
-    topics, proficiency and the customer's last agent play no part."""
+    topics, proficiency and the customer's last agent play no part. As with the router, the
+    contact rings at the agent for `RING_SECONDS` before it is answered (the agent is
+    taken meanwhile, and a caller may hang up during it)."""
     outcome = Outcome()
     pools: dict[tuple[str, str], list[int]] = defaultdict(list)
     owners: dict[int, set[str]] = {}
@@ -360,6 +362,7 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
     for contact in contacts:
         heapq.heappush(events, (contact.at, next(seq), "arrive", contact))
     last_t, busy_units, staffed = 0.0, 0, 0
+    ringing: dict[int, tuple[int, float]] = {}  # contact index → (agent, wait until it rang)
 
     def try_assign(contact: Contact, now: float) -> bool:
         nonlocal busy_units
@@ -371,9 +374,8 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
                 cursor[key] = (cursor[key] + step + 1) % len(pool)
                 used[agent] += UNITS[contact.channel]
                 busy_units += UNITS[contact.channel]
-                outcome.answered[contact.index] = (now - contact.at, agent)
-                end = now + contact.handle_seconds
-                heapq.heappush(events, (end, next(seq), "end", (agent, contact)))
+                ringing[contact.index] = (agent, now - contact.at)
+                heapq.heappush(events, (now + RING_SECONDS, next(seq), "answer", contact))
                 return True
         return False
 
@@ -399,12 +401,22 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
         if kind == "arrive":
             if not try_assign(data, now):
                 waiting[(data.topic, data.language)].append(data)
-                if data.patience_seconds:
-                    heapq.heappush(
-                        events, (now + data.patience_seconds, next(seq), "give_up", data)
-                    )
+            if data.patience_seconds:
+                heapq.heappush(events, (now + data.patience_seconds, next(seq), "give_up", data))
+        elif kind == "answer":
+            if data.index in ringing:  # the caller did not hang up while it rang
+                agent, wait = ringing.pop(data.index)
+                outcome.answered[data.index] = (wait, agent)
+                end = now + data.handle_seconds
+                heapq.heappush(events, (end, next(seq), "end", (agent, data)))
         elif kind == "give_up":
-            if data.index not in outcome.answered:
+            if data.index in ringing:
+                agent, _wait = ringing.pop(data.index)
+                used[agent] -= UNITS[data.channel]
+                busy_units -= UNITS[data.channel]
+                outcome.abandoned.add(data.index)
+                serve_waiting(agent, now)
+            elif data.index not in outcome.answered:
                 outcome.abandoned.add(data.index)
         elif kind == "end":
             agent, contact = data
