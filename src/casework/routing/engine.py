@@ -15,7 +15,9 @@ last flush in one transaction — new and changed work items, offers, agents' st
 presence log rows, and the same events as the transactional router, with the times they
 happened — so the desk, the wall-board and the reports read the tables as before, at most
 one flush behind. A flush that fails keeps its notes for the next. `writing_behind()`
-runs the flushes in a thread of their own while the operations go on.
+runs the flushes in a thread of their own while the operations go on (with
+`in_process=True` that thread hands the rows to a writer process, so the writing runs on
+another core than the decisions).
 
 The engine must be the only writer of the routing tables while it runs (one engine per
 database). Keys of new rows are reserved from the database beforehand (`sql.reserve_keys`),
