@@ -492,6 +492,18 @@ def test_an_agent_never_gets_more_than_their_capacity(make_agent, skills, queue)
 # --- The writer thread ----------------------------------------------------------------------
 
 
+def thirty_chats(engine: RouterEngine, agents: list[Agent], queue, test_clock) -> None:  # noqa: ANN001
+    """Thirty chats submitted, accepted and completed, with pauses that let the writer
+    flush several times in between."""
+    for n in range(30):
+        item = engine.submit(call(queue, channel="chat", external_id=f"c{n}"), actor=SYSTEM)
+        test_clock.advance(1)
+        agent = next(a for a in agents if a.pk == item.agent_id)
+        engine.accept(item.id, actor=as_agent(agent))
+        engine.complete(item.id, actor=as_agent(agent))
+        time.sleep(0.002)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_writer_thread_writes_behind_while_the_engine_decides(
     make_agent, skills, queue, test_clock, monkeypatch, caplog
@@ -508,13 +520,7 @@ def test_the_writer_thread_writes_behind_while_the_engine_decides(
 
     monkeypatch.setattr(engine_module, "_write", fails_once)
     with engine.writing_behind(0.005):
-        for n in range(30):
-            item = engine.submit(call(queue, channel="chat", external_id=f"c{n}"), actor=SYSTEM)
-            test_clock.advance(1)
-            agent = next(a for a in agents if a.pk == item.agent_id)
-            engine.accept(item.id, actor=as_agent(agent))
-            engine.complete(item.id, actor=as_agent(agent))
-            time.sleep(0.001)  # the writer gets its turns
+        thirty_chats(engine, agents, queue, test_clock)
 
     assert failures and "routing changes not written yet" in caplog.text
     assert WorkItem.objects.filter(status="completed").count() == 30
@@ -561,13 +567,7 @@ def test_a_writer_process_writes_behind_and_one_that_dies_loses_nothing_twice(
     monkeypatch.setattr(engine_module, "_write_from_pipe", loop)
 
     with engine.writing_behind(0.005, in_process=True):
-        for n in range(30):
-            item = engine.submit(call(queue, channel="chat", external_id=f"c{n}"), actor=SYSTEM)
-            test_clock.advance(1)
-            agent = next(a for a in agents if a.pk == item.agent_id)
-            engine.accept(item.id, actor=as_agent(agent))
-            engine.complete(item.id, actor=as_agent(agent))
-            time.sleep(0.002)  # several flushes
+        thirty_chats(engine, agents, queue, test_clock)
 
     assert died.is_set() and "writer process died" in caplog.text
     assert WorkItem.objects.filter(status="completed").count() == 30
