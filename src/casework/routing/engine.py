@@ -435,6 +435,13 @@ class RouterEngine:
         self._route(item, planned.channel, now)
         return item
 
+    def _untaken_item(self, item_id: int, refusal: str) -> ItemState:
+        """The item, if still queued or offered; else `WorkItemNotActive` with `refusal`."""
+        item = self._get_item(item_id)
+        if item.status not in (_QUEUED, _OFFERED):
+            raise _not_active(item, refusal)
+        return item
+
     def _unwritten_item(self, channel: str, external_id: str) -> ItemState | None:
         unsure = self._unsure[0] if self._unsure is not None else None
         for journal in (self._journal, self._writing, unsure):
@@ -653,11 +660,9 @@ class RouterEngine:
         to another line, a colleague picked it up): it is theirs now. A pending offer to
         another agent is withdrawn; the taker's occupancy takes as much of the item's units
         as they have room for (they are working it either way)."""
-        item = self._get_item(item_id)
-        if item.status not in (_QUEUED, _OFFERED):
-            raise _not_active(
-                item, _("work item %(item_id)s is %(status)s and can no longer be taken")
-            )
+        item = self._untaken_item(
+            item_id, _("work item %(item_id)s is %(status)s and can no longer be taken")
+        )
         now = clock.now()
         offer, released = item.offer, None
         if offer is not None:
@@ -780,11 +785,9 @@ class RouterEngine:
     def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> ItemState:
         """The customer hung up or left before an agent took the item: a pending offer is
         withdrawn and its capacity freed."""
-        item = self._get_item(item_id)
-        if item.status not in (_QUEUED, _OFFERED):
-            raise _not_active(
-                item, _("work item %(item_id)s is %(status)s and can no longer be withdrawn")
-            )
+        item = self._untaken_item(
+            item_id, _("work item %(item_id)s is %(status)s and can no longer be withdrawn")
+        )
         now = clock.now()
         offer, agent = item.offer, None
         if offer is not None:
