@@ -76,7 +76,9 @@ DAY_SECONDS = (DAY_END_HOUR - DAY_START_HOUR) * 3600
 RING_SECONDS = 2.0
 # The routing table's timings: a repeat caller waits 15 s for their agent (whatever that
 # agent is doing, the rule's default; `--affinity-only-when-free`: only if they are free or
-# wrapping up); a topic expert (level ≥ 6) is preferred, any agent with the topic after 10 s.
+# wrapping up); a topic expert (level ≥ 6) is preferred, any agent with the topic after 10 s;
+# an agent who frees up takes first the calls and chats that can still be answered within
+# the service level's 20 s (`--by-waiting-time-only`: by urgency and age alone).
 AFFINITY_WAIT_SECONDS = 15
 DESIRED_LEVEL = 6
 RELAX_AFTER_SECONDS = 5
@@ -136,6 +138,13 @@ def parse_args() -> argparse.Namespace:
         default=RELAX_AFTER_SECONDS,
         help="the routing table's relax_after_seconds: the wanted topic level falls by "
         f"{RELAX_LEVELS} each time (from {DESIRED_LEVEL})",
+    )
+    parser.add_argument(
+        "--by-waiting-time-only",
+        action="store_true",
+        help="agents who free up take waiting calls and chats by urgency and age only (no "
+        f"routing rule service_level_seconds; by default {SERVICE_LEVEL_SECONDS:.0f} s, so "
+        "those who can still be answered in time go first)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     measure.add_quiet_wait_option(parser)
@@ -437,7 +446,12 @@ def run_round_robin(agents: list[AgentSpec], contacts: list[Contact]) -> Outcome
 
 
 def load_reference_data(
-    agents: list[AgentSpec], customers: int, *, waits_while_busy: bool, relax_after: int
+    agents: list[AgentSpec],
+    customers: int,
+    *,
+    waits_while_busy: bool,
+    relax_after: int,
+    service_level_first: bool,
 ) -> dict[str, Any]:
     """Skills, teams, queues, agents with skills and status rows, customers: in bulk."""
     from django.contrib.auth import get_user_model
@@ -484,6 +498,10 @@ def load_reference_data(
                 affinity_wait_seconds=AFFINITY_WAIT_SECONDS,
                 affinity_waits_while_busy=waits_while_busy,
                 relax_after_seconds=relax_after, relax_levels=RELAX_LEVELS,
+                service_level_seconds=(
+                    round(SERVICE_LEVEL_SECONDS)
+                    if service_level_first and channel != "email" else None
+                ),
             )  # fmt: skip
         users = User.objects.bulk_create(
             [User(username=f"sim{a.index:05d}", password="!") for a in agents], batch_size=2000
@@ -923,6 +941,9 @@ def main() -> int:
             "scale": f"{args.scale} → {args.agents:,} agents, {args.teams} teams, "
             f"{args.calls:,} calls, {args.chats:,} chats, {args.emails:,} e-mails",
             "seed": args.seed,
+            "waiting calls and chats": "by urgency and age"
+            if args.by_waiting_time_only
+            else f"those still within {SERVICE_LEVEL_SECONDS:.0f} s first",
         },
     )
     print(f"day generated in {generated:.1f} s: {len(contacts):,} contacts, "
@@ -939,6 +960,7 @@ def main() -> int:
         customers,
         waits_while_busy=not args.affinity_only_when_free,
         relax_after=args.relax_after,
+        service_level_first=not args.by_waiting_time_only,
     )
     print(f"reference data loaded in {ids['load_seconds']} s")
     measure.wait_for_quiet(args.quiet_wait)

@@ -236,9 +236,12 @@ class _Undo(Exception):
     pass
 
 
-@pytest.mark.parametrize(("seed", "waits_while_busy"), [(1, False), (2, True), (3, False)])
+@pytest.mark.parametrize(
+    ("seed", "waits_while_busy", "service_level_seconds"),
+    [(1, False, None), (2, True, None), (3, False, 8), (4, True, 8)],
+)
 def test_the_engine_decides_as_the_transactional_router(
-    seed, waits_while_busy, make_agent, skills, test_clock, queue
+    seed, waits_while_busy, service_level_seconds, make_agent, skills, test_clock, queue
 ):  # noqa: ANN001
     RoutingRuleFactory(
         channel="",
@@ -247,6 +250,7 @@ def test_the_engine_decides_as_the_transactional_router(
         affinity_waits_while_busy=waits_while_busy,
         relax_after_seconds=5,
         relax_levels=3,
+        service_level_seconds=service_level_seconds,
     )
     agents = make_agents(make_agent, skills, 8, seed)
     start = test_clock.at

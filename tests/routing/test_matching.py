@@ -10,6 +10,7 @@ from casework.routing.matching import (
     needs_at,
     parse_requirement_key,
     qualifies,
+    rank,
     requirement_key,
     urgency,
 )
@@ -80,6 +81,17 @@ def test_waiting_ages_the_priority():
     assert urgency(1, 180, 60) == 4.0  # a low item that waited three minutes beats a new high
     assert urgency(3, 0, 60) == 3.0
     assert urgency(2, 1000, 0) == 2.0
+
+
+def test_items_that_can_still_make_their_target_rank_first():
+    target = RoutingPlan(service_level_seconds=20)
+    missed, in_time = rank(2, 25, target), rank(2, 5, target)
+    assert in_time > missed  # though the other waited longer
+    assert rank(2, 19.9, target) > rank(4, 20, target)  # and above higher priorities
+    assert rank(2, 10, target) > rank(2, 5, target)  # among them, the longest waiting
+    no_target = RoutingPlan()
+    assert rank(2, 25, no_target) > rank(2, 5, no_target)
+    assert RoutingPlan.from_json(target.to_json()) == target
 
 
 @given(

@@ -157,6 +157,38 @@ def test_waiting_long_lifts_a_low_priority_item_above_new_urgent_ones(
     assert old.agent_id == agent.pk
 
 
+def test_a_service_level_target_serves_callers_who_can_still_make_it_first(
+    queue, make_agent, test_clock
+):
+    RoutingRuleFactory(channel="phone", queue=queue, service_level_seconds=20)
+    agent = make_agent(presence="break")
+    missed = submit(call(queue))
+    test_clock.advance(15)
+    in_time = submit(call(queue))
+    test_clock.advance(10)  # the first waited 25 s, the second 10 s
+
+    set_presence(agent.pk, "available", actor=as_agent(agent))
+
+    in_time.refresh_from_db()
+    missed.refresh_from_db()
+    assert in_time.agent_id == agent.pk and missed.status == WorkItemStatus.QUEUED
+    assert in_time.requirements["service_level_seconds"] == 20
+
+
+def test_without_a_target_the_longest_waiting_caller_goes_first(queue, make_agent, test_clock):
+    RoutingRuleFactory(channel="phone", queue=queue)
+    agent = make_agent(presence="break")
+    first = submit(call(queue))
+    test_clock.advance(15)
+    submit(call(queue))
+    test_clock.advance(10)
+
+    set_presence(agent.pk, "available", actor=as_agent(agent))
+
+    first.refresh_from_db()
+    assert first.agent_id == agent.pk
+
+
 # --- Affinity: Helmut's second call -----------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque, namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -113,6 +113,8 @@ _JOURNAL_LIMIT = 100_000
 _WAIT_FOR_WRITER_SECONDS = 5.0
 # How many waiting items of one kind a freed agent looks past (affinity holds, refusals).
 _SCAN_LIMIT = 40
+_LAST_ID = 1 << 63  # above every key: bisects past all entries of one time
+_RankKey = tuple[bool, float, datetime]  # lowest first: see `matching.rank`
 
 _QUEUED = WorkItemStatus.QUEUED.value
 _OFFERED = WorkItemStatus.OFFERED.value
@@ -317,6 +319,8 @@ class RouterEngine:
         self._partial_by_skill: dict[int, dict[int, None]] = {}
         # Waiting items: required key → priority → [(queued_at, item id)] in order.
         self._waiting: dict[str, dict[int, list[tuple[datetime, int]]]] = {}
+        # The longest service level target of any item queued so far (0: none had one).
+        self._longest_target = 0
         self._key_requirements: dict[str, tuple[matching.Requirement, ...]] = {}
         self._timers: list[tuple[datetime, int, str, Any]] = []
         self._timer_seq = itertools.count()
@@ -573,39 +577,66 @@ class RouterEngine:
         return offer
 
     def _offer_waiting_work(self, agent: AgentState, now: datetime) -> OfferState | None:
-        """The most urgent waiting item the agent qualifies for and has room for (urgency:
-        priority, aged by waiting), offered to them."""
+        """The waiting item that ranks first (`matching.rank`) among those the agent
+        qualifies for and has room for, offered to them."""
         if not agent.is_routable or not self._waiting:
             return None
         free = agent.capacity_units - agent.used_units
         if free <= 0:
             return None
-        best: tuple[float, datetime, ItemState, matching.Needs] | None = None
+        target_cutoff = (now - timedelta(seconds=self._longest_target), _LAST_ID)
+        best: tuple[_RankKey, ItemState, matching.Needs] | None = None
         for key, by_priority in self._waiting.items():
             if not _meets(agent.skills, self._requirements_of(key)):
                 continue
             for entries in by_priority.values():
-                # In queue order: the first that qualifies is the most urgent of its kind.
-                for queued_at, item_id in entries[:_SCAN_LIMIT]:
-                    item = self._items[item_id]
-                    if item.units > free or agent.agent_id in item.refused:
-                        continue
-                    waited = (now - queued_at).total_seconds()
-                    needs = matching.needs_at(item.plan, waited)
-                    if not matching.qualifies(agent.agent_id, agent.skills, needs):
-                        continue
-                    urgency = matching.urgency(
-                        item.priority, waited, item.plan.aging_seconds_per_level
+                # In queue order, the first that qualifies is the most urgent of its kind;
+                # and the first still within its target, which ranks above all that missed it.
+                starts = [0]
+                if self._longest_target:
+                    starts.append(bisect_right(entries, target_cutoff))
+                for start in starts:
+                    found = self._first_qualifying(
+                        entries, start, agent, free, now, within_target=start > 0
                     )
-                    if best is None or (-urgency, queued_at) < (-best[0], best[1]):
-                        best = (urgency, queued_at, item, needs)
-                    break
+                    if found is None:
+                        continue
+                    item, needs, key = found
+                    if best is None or key < best[0]:
+                        best = (key, item, needs)
         if best is None:
             return None
-        _urgency, _queued, item, needs = best
+        _key, item, needs = best
         return self._offer(
             item, agent, get_channel(item.channel), now, is_affinity=needs.only_agent_id is not None
         )
+
+    def _first_qualifying(
+        self,
+        entries: list[tuple[datetime, int]],
+        start: int,
+        agent: AgentState,
+        free: int,
+        now: datetime,
+        *,
+        within_target: bool,
+    ) -> tuple[ItemState, matching.Needs, _RankKey] | None:
+        """From `start` on, the first waiting item the agent may take (if `within_target`,
+        the first that can still make its service level target), with its sort key: rank
+        first, then the longest waiting."""
+        for queued_at, item_id in entries[start : start + _SCAN_LIMIT]:
+            item = self._items[item_id]
+            if item.units > free or agent.agent_id in item.refused:
+                continue
+            waited = (now - queued_at).total_seconds()
+            if within_target and not matching.within_target(item.plan, waited):
+                continue
+            needs = matching.needs_at(item.plan, waited)
+            if not matching.qualifies(agent.agent_id, agent.skills, needs):
+                continue
+            in_target, urgency = matching.rank(item.priority, waited, item.plan)
+            return item, needs, (not in_target, -urgency, queued_at)
+        return None
 
     # --- Answering an offer ----------------------------------------------------------------
 
@@ -1197,6 +1228,7 @@ class RouterEngine:
                 self._partial_by_skill.setdefault(skill, {})[agent_id] = None
 
     def _enqueue(self, item: ItemState) -> None:
+        self._longest_target = max(self._longest_target, item.plan.service_level_seconds)
         entries = self._waiting.setdefault(item.required_key, {}).setdefault(item.priority, [])
         entry = (item.queued_at, item.id)
         index = bisect_left(entries, entry)

@@ -11,7 +11,10 @@ waiting that long:
 - after `overflow_after_seconds`, the overflow queue's skills replace the queue's own (the
   item may go to the next tier).
 
-Among agents who qualify, the router takes the least occupied, then the longest idle.
+Among agents who qualify, the router takes the least occupied, then the longest idle. An
+agent who frees up takes the waiting item that ranks first (`rank`): with a service level
+target (`service_level_seconds`), items still inside it before those that have missed it;
+then by urgency (priority, aged by waiting), then the longest waiting.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ class RoutingPlan:
     overflow_after_seconds: int | None = None
     # Waiting this long counts as one priority level more when agents pick waiting items.
     aging_seconds_per_level: int = 60
+    # While waiting less than this, the item goes before waiting items that already missed
+    # their target (0: no target).
+    service_level_seconds: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +58,7 @@ class RoutingPlan:
             "relax_levels": self.relax_levels,
             "overflow_after_seconds": self.overflow_after_seconds,
             "aging_seconds_per_level": self.aging_seconds_per_level,
+            "service_level_seconds": self.service_level_seconds,
         }
 
     @classmethod
@@ -67,6 +74,7 @@ class RoutingPlan:
             relax_levels=int(data.get("relax_levels", 3)),
             overflow_after_seconds=data.get("overflow_after_seconds"),
             aging_seconds_per_level=int(data.get("aging_seconds_per_level", 60)),
+            service_level_seconds=int(data.get("service_level_seconds", 0)),
         )
 
 
@@ -168,3 +176,19 @@ def urgency(priority: int, waited: float, aging_seconds_per_level: int) -> float
     if aging_seconds_per_level <= 0:
         return float(priority)
     return priority + waited / aging_seconds_per_level
+
+
+def within_target(plan: RoutingPlan, waited: float) -> bool:
+    """Whether the item can still be answered within its service level target."""
+    return waited < plan.service_level_seconds
+
+
+Rank = tuple[bool, float]
+
+
+def rank(priority: int, waited: float, plan: RoutingPlan) -> Rank:
+    """How an agent who frees up orders the waiting items they may take: the higher the
+    better; equal ranks go to the longest waiting. At a peak, serving the longest waiting
+    first makes everybody wait past the target; serving first those who can still make it
+    answers most of them in time, and those who missed it wait longer (docs/routing.md)."""
+    return within_target(plan, waited), urgency(priority, waited, plan.aging_seconds_per_level)

@@ -265,6 +265,19 @@ class RoutingRule(models.Model):
     overflow_after_seconds = models.PositiveIntegerField(
         _("overflow after (s)"), null=True, blank=True
     )
+    # The service level's "answered within" (e.g. 20 s of 80/20): agents who free up take
+    # the contacts that can still make it before those that already missed it.
+    service_level_seconds = models.PositiveIntegerField(
+        _("service level: answered within (s)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Waiting contacts that can still be answered within this time are offered before "
+            "those that have waited longer: more are answered in time, and those who missed "
+            "it wait a little longer. Empty: by priority and waiting time only. For calls and "
+            "chats, not for e-mail."
+        ),
+    )
 
     class Meta:
         verbose_name = _("routing rule")

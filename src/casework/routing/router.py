@@ -318,6 +318,7 @@ def _plan(
         relax_after_seconds=rule.relax_after_seconds if rule else 30,
         relax_levels=rule.relax_levels if rule else 3,
         overflow_after_seconds=rule.overflow_after_seconds if rule else None,
+        service_level_seconds=(rule.service_level_seconds or 0) if rule else 0,
     )
 
 
@@ -541,15 +542,25 @@ def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer |
     if not keys:
         return None
     # The most urgent by priority and the oldest: aging may lift an old low-priority item
-    # above newer urgent ones, so both ends are looked at.
+    # above newer urgent ones, so both ends are looked at; with service level targets also
+    # the oldest that may still meet theirs.
     where = (
         "SELECT {columns} FROM routing_workitem t WHERE t.status = %s AND t.units <= %s"
         f" AND t.required_key IN ({', '.join(['%s'] * len(keys))})"
     )
-    params = [WorkItemStatus.QUEUED.value, free, *keys, _CANDIDATE_WINDOW]
-    by_priority = sql.select(WorkItem, where + _BY_PRIORITY, params)
-    by_age = sql.select(WorkItem, where + _BY_AGE, params)
-    candidates = {item.pk: item for item in [*by_priority, *by_age]}
+    params = [WorkItemStatus.QUEUED.value, free, *keys]
+    now = clock.now()
+    found = [
+        *sql.select(WorkItem, where + _BY_PRIORITY, [*params, _CANDIDATE_WINDOW]),
+        *sql.select(WorkItem, where + _BY_AGE, [*params, _CANDIDATE_WINDOW]),
+    ]
+    longest_target = routing_table().longest_service_level_seconds
+    if longest_target:
+        queued_after = now - timedelta(seconds=longest_target)
+        found += sql.select(
+            WorkItem, where + _QUEUED_AFTER + _BY_AGE, [*params, queued_after, _CANDIDATE_WINDOW]
+        )
+    candidates = {item.pk: item for item in found}
     if not candidates:
         return None
     refused = {
@@ -559,7 +570,6 @@ def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer |
             [status.agent_id, *candidates],
         )
     }
-    now = clock.now()
     ranked = []
     for item in candidates.values():
         if item.pk in refused:
@@ -568,9 +578,9 @@ def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer |
         waited = (now - item.queued_at).total_seconds()
         if not matching.qualifies(status.agent_id, skills, matching.needs_at(plan, waited)):
             continue
-        urgency = matching.urgency(item.priority, waited, plan.aging_seconds_per_level)
-        ranked.append((-urgency, item.queued_at, item.pk))
-    for _urgency, _queued, item_id in sorted(ranked):
+        in_target, urgency = matching.rank(item.priority, waited, plan)
+        ranked.append((not in_target, -urgency, item.queued_at, item.pk))
+    for *_rank, item_id in sorted(ranked):
         if connection.features.has_select_for_update:
             item = _lock_item(item_id, skip_locked=True)
             if item is None or item.status != WorkItemStatus.QUEUED:
@@ -593,6 +603,7 @@ _QUEUED_KEYS = "SELECT DISTINCT required_key FROM routing_workitem WHERE status 
 _AGENT_SKILLS = "SELECT skill_id, proficiency FROM routing_agentskill WHERE agent_id = %s"
 _BY_PRIORITY = " ORDER BY t.priority DESC, t.queued_at LIMIT %s"
 _BY_AGE = " ORDER BY t.queued_at LIMIT %s"
+_QUEUED_AFTER = " AND t.queued_at > %s"
 _REFUSED = (
     "SELECT item_id FROM routing_offer WHERE agent_id = %s AND item_id IN ({items})"
     " AND status IN ('declined', 'expired')"

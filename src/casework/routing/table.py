@@ -22,6 +22,11 @@ class RoutingTable:
     queue_skills: dict[int, tuple[int, ...]]  # queue id → required skill ids
     skill_ids: dict[str, int]  # skill code → id
 
+    @property
+    def longest_service_level_seconds(self) -> int:
+        """The longest target of the active rules (0: none has one)."""
+        return max((rule.service_level_seconds or 0 for rule in self.rules), default=0)
+
 
 _loaded: tuple[float, RoutingTable] | None = None
 
