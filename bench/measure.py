@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cProfile
+import functools
 import io
 import os
 import pstats
@@ -75,6 +76,7 @@ class Latency:
 _FIRST_TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?([a-z_0-9]+)"?', re.IGNORECASE)
 
 
+@functools.cache  # the same few statements, millions of times in a long run
 def statement_shape(sql: str) -> str:
     """'SELECT customers_customeridentifier', 'INSERT events_event', 'SAVEPOINT' …"""
     verb = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"

@@ -103,3 +103,27 @@ def test_insert_returning_sets_each_instance_its_own_key():
     stored = dict(Interaction.objects.values_list("external_id", "pk"))
     assert [row.pk for row in rows] == [stored[f"<m{n}@x>"] for n in range(5)]
     assert all(not row._state.adding for row in rows)
+
+
+def test_a_prepared_look_up_answers_as_the_usual_cursor_and_is_seen_by_execute_wrappers():
+    from django.db import connection
+    from django.db.utils import DatabaseError
+
+    customer = CustomerFactory(first_name="Lisa")
+    statement = (
+        "SELECT first_name, (SELECT COUNT(*) FROM customers_customer WHERE first_name = %s)"
+        " FROM customers_customer WHERE id = %s AND first_name LIKE '%%s%%' OR id = %s"
+    )
+    seen = []
+
+    def counting(execute, sql_text, params, many, context):  # noqa: ANN001, ANN202
+        seen.append(sql_text)
+        return execute(sql_text, params, many, context)
+
+    with connection.execute_wrapper(counting):
+        assert sql.fetch_one_prepared(statement, ["Lisa", -1, customer.pk]) == ("Lisa", 1)
+        assert sql.fetch_one_prepared(statement, ["Lisa", -1, -1]) is None
+    assert sql.fetch_one(statement, ["Lisa", -1, customer.pk]) == ("Lisa", 1)
+    assert seen == [statement, statement]
+    with pytest.raises(DatabaseError):  # the database's errors as Django's
+        sql.fetch_one_prepared("SELECT nothing FROM nowhere WHERE id = %s", [1])

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from casework.routing.matching import (
     RoutingPlan,
+    _needs_at,
     needs_at,
     parse_requirement_key,
     qualifies,
@@ -112,3 +113,31 @@ def test_waiting_longer_never_asks_more(level, step, relax_after, early, extra):
     later = dict(needs_at(relaxing, early + extra).skills)
     assert set(later) <= set(before)
     assert all(later[skill] <= before[skill] for skill in later)
+
+
+@given(
+    levels=st.lists(st.integers(min_value=1, max_value=10), max_size=3),
+    step=st.integers(min_value=0, max_value=4),
+    relax_after=st.integers(min_value=0, max_value=120),
+    affinity=st.integers(min_value=0, max_value=60),
+    overflow_after=st.none() | st.integers(min_value=0, max_value=300),
+    waits=st.lists(st.floats(min_value=0, max_value=1000), min_size=1, max_size=8),
+)
+def test_the_needs_kept_with_a_plan_are_those_worked_out_afresh(
+    levels, step, relax_after, affinity, overflow_after, waits
+):  # noqa: ANN001
+    def plan() -> RoutingPlan:
+        return RoutingPlan(
+            required=((GERMAN, 1),),
+            desired=tuple((BILLING + i, level) for i, level in enumerate(levels)),
+            overflow_required=None if overflow_after is None else ((SECOND_LEVEL, 1),),
+            preferred_agent_id=7 if affinity else None,
+            affinity_wait_seconds=affinity,
+            relax_after_seconds=relax_after,
+            relax_levels=step,
+            overflow_after_seconds=overflow_after,
+        )
+
+    kept = plan()
+    for waited in waits:
+        assert needs_at(kept, waited) == _needs_at(plan(), waited)

@@ -65,6 +65,12 @@ class Occurred:
     payload: Mapping[str, Any]
     at: datetime
 
+    def __reduce__(self) -> tuple[type[Occurred], tuple[Any, ...]]:
+        # Pickled as its constructor's arguments: a writer process receives many thousands
+        # at a time, and dataclasses' own unpickling looks up the fields for each one.
+        return Occurred, (self.code, self.actor, self.object_type, self.object_id, self.payload,
+                          self.at)  # fmt: skip
+
 
 def record_all(events: Sequence[Occurred]) -> None:
     """`record()` for many events that happened earlier, in their order (a single writer

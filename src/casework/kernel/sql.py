@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -321,10 +321,40 @@ def array_cursor() -> Any:
 
 def fetch_one_prepared(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """`fetch_one()` for a statement run again and again: on PostgreSQL bound on the
-    server, where the driver prepares it after a few runs, so the server plans it once."""
-    with array_cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    server, where the driver prepares it after a few runs, so the server plans it once; on
+    SQLite run on a plain cursor of the connection, its placeholders converted once (a
+    Django cursor — made anew for each statement, thread checks, the placeholders converted
+    on every run — costs several times an indexed look-up). Execute wrappers still see it;
+    with queries logged (DEBUG) it goes the usual way."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite" or db.queries_logged:
+        with array_cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    if db.connection is None:
+        db.ensure_connection()
+    cursor = db.connection.cursor()
+    statement = _qmark_style(sql)
+
+    def execute(_sql: str, params: Sequence[Any], _many: bool, _context: Any) -> Any:
+        return cursor.execute(statement, params)
+
+    for wrapper in reversed(db.execute_wrappers):
+        execute = partial(wrapper, execute)
+    try:
+        with db.wrap_database_errors:
+            execute(sql, params, False, {"connection": db, "cursor": cursor})
+            return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
+@cache
+def _qmark_style(sql: str) -> str:
+    """SQLite's placeholders for Django's, as Django's SQLite cursor converts them."""
+    from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
+
+    return FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
 
 
 def execute_with_arrays(sql: str, params: Sequence[Any]) -> int:

@@ -20,8 +20,10 @@ then by urgency (priority, aged by waiting), then the longest waiting.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 Requirement = tuple[int, int]  # (skill id, minimum proficiency)
@@ -60,6 +62,15 @@ class RoutingPlan:
             "aging_seconds_per_level": self.aging_seconds_per_level,
             "service_level_seconds": self.service_level_seconds,
         }
+
+    @cached_property
+    def change_times(self) -> tuple[float, ...]:
+        """The waiting times (s) at which what the item asks changes, in order."""
+        return tuple(sorted(_change_times(self)))
+
+    @cached_property
+    def _needs_by_stretch(self) -> dict[int, Needs]:
+        return {}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RoutingPlan:
@@ -127,6 +138,19 @@ def desired_at(plan: RoutingPlan, waited: float) -> tuple[Requirement, ...]:
 
 
 def needs_at(plan: RoutingPlan, waited: float) -> Needs:
+    """What the item asks after waiting `waited` seconds. It changes only at the plan's
+    change times, so it is worked out once per stretch between them and kept with the plan
+    (the router asks for every waiting item whenever an agent frees up)."""
+    times = plan.change_times
+    stretch = bisect_right(times, waited)
+    needs = plan._needs_by_stretch.get(stretch)
+    if needs is None:
+        start = times[stretch - 1] if stretch else 0.0
+        needs = plan._needs_by_stretch[stretch] = _needs_at(plan, start)
+    return needs
+
+
+def _needs_at(plan: RoutingPlan, waited: float) -> Needs:
     hard = hard_requirements(plan, waited)
     overflow = is_overflowed(plan, waited)
     changes = _change_times(plan)
