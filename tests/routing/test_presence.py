@@ -69,6 +69,12 @@ def test_a_call_makes_the_agent_busy_then_after_call_work_then_available(
         ("after_call_work", "system:routing"),
         ("available", "system:routing"),
     ]
+    # The call's switch to busy and back is told by its own events; the end of the after-call
+    # work timer is recorded.
+    changes = Event.objects.filter(code="presence.changed", object_id=agent.pk).order_by("seq")
+    moves = [(e.payload["before"]["presence"], e.payload["after"]["presence"]) for e in changes]
+    assert moves == [("offline", "available"), ("after_call_work", "available")]
+    assert Event.objects.filter(code="work_item.accepted", object_id=item.pk).exists()
 
 
 def test_a_break_taken_during_after_call_work_is_kept(queue, make_agent, test_clock, run_jobs):

@@ -13,6 +13,7 @@ from typing import TypeVar
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 
+from casework.kernel.actors import Actor, ActorKind
 from casework.routing.errors import UnknownChannel, UnknownPresenceState
 from casework.routing.models import ChannelCapacity, PresenceState
 
@@ -21,6 +22,17 @@ BUSY = "busy"
 AFTER_CALL_WORK = "after_call_work"
 NOT_RESPONDING = "not_responding"
 OFFLINE = "offline"
+
+# The switches the router makes for every call: to busy when it is taken, back when it ends.
+_CALL_SWITCHES = (frozenset({BUSY, AVAILABLE}), frozenset({BUSY, AFTER_CALL_WORK}))
+
+
+def records_presence_change(previous: str, new: str, actor: Actor) -> bool:
+    """Whether a presence change goes into the event log (`presence.changed`): all but the
+    router's switch to busy and back for a call, which the call's own events say
+    (`work_item.accepted`, `work_item.completed`). The presence log keeps every change."""
+    return not (actor.kind == ActorKind.SYSTEM and frozenset({previous, new}) in _CALL_SWITCHES)
+
 
 # code, German, English, routable, selectable, logged in (as in migration 0003)
 DEFAULT_STATES = [

@@ -70,6 +70,7 @@ from casework.routing.config import (
     OFFLINE,
     get_channel,
     get_presence_state,
+    records_presence_change,
 )
 from casework.routing.errors import (
     NoPendingOffer,
@@ -933,8 +934,9 @@ class RouterEngine:
             agent.idle_since_at = now
         self._status_changed(agent)
         self._reindex(agent, moved=became_routable)
-        payload = {"before": {"presence": previous}, "after": {"presence": code}}
-        self._note("presence.changed", actor, agent.agent_id, payload, now, object_type="agent")
+        if records_presence_change(previous, code, actor):
+            payload = {"before": {"presence": previous}, "after": {"presence": code}}
+            self._note("presence.changed", actor, agent.agent_id, payload, now, object_type="agent")
         if previous == AFTER_CALL_WORK:
             self._wrapped_up(agent, actor, now)
 

@@ -3,7 +3,8 @@
 An agent sets a selectable state (available, break, training, offline) with one click; the
 router sets the others (busy while on a call, after-call work for the channel's time, not
 responding after an offer expired). Each change closes the open `PresenceLog` row, opens a
-new one and records `presence.changed`."""
+new one and records `presence.changed` (but for the switch to busy and back that every call
+makes: `config.records_presence_change`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from casework.events.services import record, recording_transaction
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import PermissionDenied
-from casework.routing.config import AFTER_CALL_WORK, OFFLINE, get_presence_state
+from casework.routing.config import (
+    AFTER_CALL_WORK,
+    OFFLINE,
+    get_presence_state,
+    records_presence_change,
+)
 from casework.routing.errors import PresenceNotSelectable, UnknownAgent
 from casework.routing.models import (
     Agent,
@@ -108,13 +114,14 @@ def change_presence(
         status.idle_since_at = at
         fields.append("idle_since_at")
     sql.update(status, fields)
-    record(
-        "presence.changed",
-        actor=actor,
-        object_type="agent",
-        object_id=status.agent_id,
-        payload={"before": {"presence": previous}, "after": {"presence": presence.code}},
-    )
+    if records_presence_change(previous, presence.code, actor):
+        record(
+            "presence.changed",
+            actor=actor,
+            object_type="agent",
+            object_id=status.agent_id,
+            payload={"before": {"presence": previous}, "after": {"presence": presence.code}},
+        )
     if previous == AFTER_CALL_WORK:
         _wrapped_up(status.agent_id, actor=actor, at=at)
     return True
