@@ -105,6 +105,34 @@ def test_insert_returning_sets_each_instance_its_own_key():
     assert all(not row._state.adding for row in rows)
 
 
+def test_json_of_a_multi_row_insert_is_stored_as_the_orm_stores_it():
+    from django.db import connection
+
+    case = CaseFactory()
+    values = [{"b": 1, "a": [1.5, "ü", True]}, ["x", {"n": None}]]
+    at = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+    for n, value in enumerate(values):
+        Interaction.objects.create(
+            case=case,
+            channel="chat",
+            direction="inbound",
+            external_id=f"orm-{n}",
+            payload=value,
+            occurred_at=at,
+        )
+    sql.insert_many(
+        [Interaction(case=case, channel="chat", direction="inbound", external_id=f"lean-{n}",
+                     payload=value, occurred_at=at)
+         for n, value in enumerate(values)],
+        model=Interaction,
+    )  # fmt: skip
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT external_id, payload FROM interactions_interaction")
+        stored = dict(cursor.fetchall())
+    assert [stored[f"lean-{n}"] for n in range(2)] == [stored[f"orm-{n}"] for n in range(2)]
+
+
 def test_a_prepared_look_up_answers_as_the_usual_cursor_and_is_seen_by_execute_wrappers():
     from django.db import connection
     from django.db.utils import DatabaseError

@@ -9,6 +9,7 @@ Models written with them must not rely on an overridden `save()` or on signals.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import cache, partial
@@ -116,6 +117,22 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
             ]  # fmt: skip
 
         return prepare_datetimes
+    if type(target) is models.JSONField:
+        # SQLite stores the text of `json.dumps(value, cls=encoder)`; one encoder for the
+        # whole column instead of one per value. (PostgreSQL adapts JSON in its driver.)
+        encode = (target.encoder or json.JSONEncoder)().encode
+
+        def prepare_json(instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
+            if db.vendor != "sqlite":
+                return [prepare(instance, db) for instance in instances]
+            return [
+                None if value is None
+                else encode(value) if type(value) in (dict, list)
+                else prepare(instance, db)
+                for instance, value in zip(instances, column, strict=True)
+            ]  # fmt: skip
+
+        return prepare_json
     plain = _PLAIN_TYPES.get(type(target))
     if plain is None:
         return lambda instances, column, db: [prepare(instance, db) for instance in instances]
