@@ -120,9 +120,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--flush",
         choices=["thread", "process", "loop"],
-        default="thread",
-        help="the engine's writer thread (the design), the thread handing the rows to a "
-        "writer process (the writing on the second core), or flushes between the day's events "
+        default="process",
+        help="the engine's writer thread handing the rows to a writer process (the writing "
+        "on the second core), the writer thread writing them itself, or flushes between the "
+        "day's events "
         "(a diagnosis: the router calls then never wait for a flush, which a real router "
         "taking calls during one would)",
     )
