@@ -274,6 +274,23 @@ def test_the_engine_decides_as_the_transactional_router(
     assert verify_chain().is_intact
 
 
+def test_the_engine_finds_a_caller_within_the_target_behind_many_who_missed_it(
+    make_agent, skills, queue, test_clock
+):  # noqa: ANN001
+    RoutingRuleFactory(channel="phone", queue=queue, service_level_seconds=20)
+    agent = make_agent({skills["german"]: 5}, presence="break")
+    engine = RouterEngine.load()
+    for n in range(45):  # more than a freed agent looks at from the oldest on
+        engine.submit(call(queue, external_id=f"call-{n}"), actor=SYSTEM)
+    test_clock.advance(30)
+    in_time = engine.submit(call(queue, external_id="call-in-time"), actor=SYSTEM)
+    test_clock.advance(5)
+
+    engine.set_presence(agent.pk, "available", actor=as_agent(agent))
+
+    assert in_time.agent_id == agent.pk
+
+
 # --- Writing behind ---------------------------------------------------------------------------
 
 

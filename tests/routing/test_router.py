@@ -175,6 +175,23 @@ def test_a_service_level_target_serves_callers_who_can_still_make_it_first(
     assert in_time.requirements["service_level_seconds"] == 20
 
 
+def test_a_caller_within_the_target_is_found_behind_many_who_missed_it(
+    queue, make_agent, test_clock
+):
+    RoutingRuleFactory(channel="phone", queue=queue, service_level_seconds=20)
+    agent = make_agent(presence="break")
+    for _ in range(45):  # more than a freed agent's look at the oldest and the most urgent
+        submit(call(queue))
+    test_clock.advance(30)
+    in_time = submit(call(queue))
+    test_clock.advance(5)
+
+    set_presence(agent.pk, "available", actor=as_agent(agent))
+
+    in_time.refresh_from_db()
+    assert in_time.agent_id == agent.pk
+
+
 def test_without_a_target_the_longest_waiting_caller_goes_first(queue, make_agent, test_clock):
     RoutingRuleFactory(channel="phone", queue=queue)
     agent = make_agent(presence="break")

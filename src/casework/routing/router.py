@@ -556,7 +556,9 @@ def offer_waiting_work(status: AgentStatus, *, actor: Actor = SYSTEM) -> Offer |
     ]
     longest_target = routing_table().longest_service_level_seconds
     if longest_target:
-        queued_after = now - timedelta(seconds=longest_target)
+        queued_after = _QUEUED_AT.get_db_prep_value(
+            now - timedelta(seconds=longest_target), connection
+        )
         found += sql.select(
             WorkItem, where + _QUEUED_AFTER + _BY_AGE, [*params, queued_after, _CANDIDATE_WINDOW]
         )
@@ -604,6 +606,7 @@ _AGENT_SKILLS = "SELECT skill_id, proficiency FROM routing_agentskill WHERE agen
 _BY_PRIORITY = " ORDER BY t.priority DESC, t.queued_at LIMIT %s"
 _BY_AGE = " ORDER BY t.queued_at LIMIT %s"
 _QUEUED_AFTER = " AND t.queued_at > %s"
+_QUEUED_AT = WorkItem._meta.get_field("queued_at")
 _REFUSED = (
     "SELECT item_id FROM routing_offer WHERE agent_id = %s AND item_id IN ({items})"
     " AND status IN ('declined', 'expired')"
