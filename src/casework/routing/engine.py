@@ -1095,11 +1095,17 @@ class RouterEngine:
 
         def write() -> None:
             try:
-                while not stop.wait(interval):
+                wait = interval
+                while not stop.wait(wait):
+                    began = time.monotonic()
                     try:
                         self.flush()
                     except Exception:
                         logger.exception("routing changes not written yet; trying again")
+                        wait = interval
+                    else:
+                        # A flush starts every `interval`, or at once after a longer one.
+                        wait = max(0.0, interval - (time.monotonic() - began))
             finally:
                 connections.close_all()  # this thread's own
 
