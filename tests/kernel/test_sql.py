@@ -155,3 +155,13 @@ def test_a_prepared_look_up_answers_as_the_usual_cursor_and_is_seen_by_execute_w
     assert seen == [statement, statement]
     with pytest.raises(DatabaseError):  # the database's errors as Django's
         sql.fetch_one_prepared("SELECT nothing FROM nowhere WHERE id = %s", [1])
+
+
+@pytest.mark.parametrize("microsecond", [0, 250000, 1])
+def test_a_utc_time_is_spelled_as_djangos_sqlite_backend_stores_it(microsecond):
+    from django.db import connection
+
+    value = dt.datetime(2026, 3, 29, 1, 30, 5, microsecond, tzinfo=dt.UTC)
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's text")
+    assert sql._sqlite_text(value) == connection.ops.adapt_datetimefield_value(value)

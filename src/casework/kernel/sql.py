@@ -44,6 +44,12 @@ _RELATIONS = (models.ForeignKey, models.OneToOneField)
 Preparer = Callable[[Model, Any], Any]
 
 
+def _sqlite_text(value: datetime) -> str:
+    """A datetime in UTC as Django's SQLite backend stores it ("2026-11-02 09:30:00.250000",
+    no offset): `str()` of the naive value, a third faster spelled like this."""
+    return value.isoformat(" ")[:-6]  # without "+00:00"
+
+
 def _preparer(field: Any) -> Preparer:
     """How to turn the field's value on an instance into the database parameter: the
     ORM's `get_db_prep_save(pre_save(…))`, or the value itself where that changes nothing."""
@@ -62,7 +68,7 @@ def _preparer(field: Any) -> Preparer:
             # conversion comes to the same (SQLite stores UTC text, psycopg adapts it).
             value = getattr(instance, attname)
             if type(value) is datetime and value.tzinfo is UTC:
-                return value if db.vendor == "postgresql" else str(value.replace(tzinfo=None))
+                return value if db.vendor == "postgresql" else _sqlite_text(value)
             return prepare(instance, db)
 
         return prepare_datetime
@@ -110,7 +116,7 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
                 ]  # fmt: skip
             return [
                 None if value is None
-                else str(value.replace(tzinfo=None))
+                else _sqlite_text(value)
                 if type(value) is datetime and value.tzinfo is UTC
                 else prepare(instance, db)
                 for instance, value in zip(instances, column, strict=True)

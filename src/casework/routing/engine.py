@@ -211,22 +211,24 @@ class _Journal:
     signals: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     # The new items by (channel, external id): a repeated submit finds one not written yet.
     external_ids: dict[tuple[str, str], ItemState] = field(default_factory=dict)
+    # A snapshot's rows are plain tuples of their row type's fields (`_ROW_TYPES`).
+    is_frozen: bool = False
 
     def snapshot(self) -> _Journal:
-        """The journal with its rows as they are now, frozen into tuples (the operations
-        go on changing the originals while a flush writes the copies)."""
+        """The journal with its rows as they are now, frozen into plain tuples (the
+        operations go on changing the originals while a flush writes the copies; plain
+        tuples pickle without a Python call per row on their way to a writer process)."""
+        frozen = {
+            name: _frozen(getattr(self, name), read) for name, (_, read) in _ROW_TYPES.items()
+        }
         return _Journal(
-            new_items=_frozen(self.new_items, _ITEM_ROW),
-            changed_items=_frozen(self.changed_items, _CHANGED_ITEM_ROW),
-            new_offers=_frozen(self.new_offers, _OFFER_ROW),
-            changed_offers=_frozen(self.changed_offers, _CHANGED_OFFER_ROW),
-            new_statuses=_frozen(self.new_statuses, _STATUS_ROW),
-            changed_statuses=_frozen(self.changed_statuses, _CHANGED_STATUS_ROW),
-            new_logs=_frozen(self.new_logs, _LOG_ROW),
-            ended_logs=_frozen(self.ended_logs, _ENDED_LOG_ROW),
-            events=list(self.events),
-            signals=list(self.signals),
+            **frozen, events=list(self.events), signals=list(self.signals), is_frozen=True
         )
+
+    def rows(self, name: str) -> list[Any]:
+        """One kind of row (e.g. `new_items`), each with its fields as attributes."""
+        rows = getattr(self, name).values()
+        return list(map(_ROW_TYPES[name][0]._make, rows)) if self.is_frozen else list(rows)
 
     def __len__(self) -> int:
         return (
@@ -269,9 +271,7 @@ def _exclusive(operation: F) -> F:
 
 def _row_type(name: str, fields: Sequence[str]) -> tuple[type, Callable[[Any], tuple[Any, ...]]]:
     """A tuple type with the named fields, and how to read them off a state object."""
-    row = namedtuple(name, fields)
-    globals()[name] = row  # pickled by name on the way to a writer process
-    return row, attrgetter(*fields)
+    return namedtuple(name, fields), attrgetter(*fields)
 
 
 _ITEM_ROW = _row_type("ItemRow", _ITEM_ATTRIBUTES)
@@ -296,13 +296,22 @@ _LOG_ROW = _row_type(
     "LogRow", ("id", "agent_id", "presence_id", "started_at", "ended_at", "set_by")
 )
 _ENDED_LOG_ROW = _row_type("EndedLogRow", ("id", "ended_at"))
+_ROW_TYPES = {
+    "new_items": _ITEM_ROW,
+    "changed_items": _CHANGED_ITEM_ROW,
+    "new_offers": _OFFER_ROW,
+    "changed_offers": _CHANGED_OFFER_ROW,
+    "new_statuses": _STATUS_ROW,
+    "changed_statuses": _CHANGED_STATUS_ROW,
+    "new_logs": _LOG_ROW,
+    "ended_logs": _ENDED_LOG_ROW,
+}
 
 
 def _frozen(
-    rows: Mapping[int, Any], row_type: tuple[type, Callable[[Any], tuple[Any, ...]]]
-) -> dict[int, Any]:
-    make, read = row_type[0]._make, row_type[1]
-    return {key: make(read(row)) for key, row in rows.items()}
+    rows: Mapping[int, Any], read: Callable[[Any], tuple[Any, ...]]
+) -> dict[int, tuple[Any, ...]]:
+    return {key: read(row) for key, row in rows.items()}
 
 
 class RouterEngine:
@@ -1439,15 +1448,15 @@ def was_written(probe: tuple[Any, ...]) -> bool:
 
 def _write(journal: _Journal) -> None:
     """The journal's rows and events, inside the caller's transaction."""
-    sql.insert_many(list(journal.new_statuses.values()), model=AgentStatus, with_pk=True)
-    sql.update_many(AgentStatus, _STATUS_FIELDS, list(journal.changed_statuses.values()))
-    sql.insert_many(list(journal.new_items.values()), model=WorkItem, with_pk=True)
-    sql.update_many(WorkItem, _ITEM_FIELDS, list(journal.changed_items.values()))
+    sql.insert_many(journal.rows("new_statuses"), model=AgentStatus, with_pk=True)
+    sql.update_many(AgentStatus, _STATUS_FIELDS, journal.rows("changed_statuses"))
+    sql.insert_many(journal.rows("new_items"), model=WorkItem, with_pk=True)
+    sql.update_many(WorkItem, _ITEM_FIELDS, journal.rows("changed_items"))
     # Offers that ended first: an item has one pending offer at a time (a unique index).
-    sql.update_many(Offer, _OFFER_FIELDS, list(journal.changed_offers.values()))
-    sql.insert_many(list(journal.new_offers.values()), model=Offer, with_pk=True)
-    sql.insert_many(list(journal.new_logs.values()), model=PresenceLog, with_pk=True)
-    sql.update_many(PresenceLog, ("ended_at",), list(journal.ended_logs.values()))
+    sql.update_many(Offer, _OFFER_FIELDS, journal.rows("changed_offers"))
+    sql.insert_many(journal.rows("new_offers"), model=Offer, with_pk=True)
+    sql.insert_many(journal.rows("new_logs"), model=PresenceLog, with_pk=True)
+    sql.update_many(PresenceLog, ("ended_at",), journal.rows("ended_logs"))
     record_all(journal.events)
     if journal.signals:
         realtime.publish_many(
