@@ -45,7 +45,7 @@ import math
 import random
 import sys
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -314,6 +314,20 @@ class Outcome:
     abandoned: set[int] = field(default_factory=set)
     busy_seconds: float = 0.0  # agent-seconds of units in use (phone = whole agent)
     staffed_seconds: float = 0.0
+
+    def service_level_by_hour(self, contacts: list[Contact]) -> dict[int, tuple[int, float]]:
+        """Hour of the day (0 = the first) → calls that arrived in it, share answered in time."""
+        calls: Counter[int] = Counter()
+        in_time: Counter[int] = Counter()
+        for contact in contacts:
+            if contact.channel != "phone":
+                continue
+            hour = int(contact.at // 3600)
+            calls[hour] += 1
+            answered = self.answered.get(contact.index)
+            if answered is not None and answered[0] <= SERVICE_LEVEL_SECONDS:
+                in_time[hour] += 1
+        return {hour: (count, in_time[hour] / count) for hour, count in calls.items()}
 
     def figures(self, contacts: list[Contact], channel: str = "phone") -> dict[str, float]:
         of_channel = [c for c in contacts if c.channel == channel]
@@ -1023,6 +1037,19 @@ def main() -> int:
          "ASA s", "affinity", "repeat answered", "occupancy"],
         phone_rows,
     )  # fmt: skip
+    by_hour = {
+        "router": run.outcome.service_level_by_hour(contacts),
+        "round-robin": baseline.service_level_by_hour(contacts),
+    }
+    report.print_table(
+        f"Calls answered within {SERVICE_LEVEL_SECONDS:.0f} s, by hour of arrival (Berlin)",
+        ["hour", "calls", "router", "round-robin"],
+        [
+            (f"{DAY_START_HOUR + hour:02d}:00", calls, f"{share:.1%}",
+             f"{by_hour['round-robin'][hour][1]:.1%}")
+            for hour, (calls, share) in sorted(by_hour["router"].items())
+        ],
+    )  # fmt: skip
     if run.first_agent_states:
         report.print_table(
             "Repeat calls: what the first agent was doing when the call came in",
@@ -1069,6 +1096,7 @@ def main() -> int:
             "latency_all": overall.as_dict(),
             "statements": run.statements,
             "first_agent_states": run.first_agent_states,
+            "service_level_by_hour": by_hour,
             "router_mode": args.router,
             "flush_ms": args.flush_ms,
             "table_checks": run.checks,
