@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -22,7 +23,7 @@ class RoutingTable:
     queue_skills: dict[int, tuple[int, ...]]  # queue id → required skill ids
     skill_ids: dict[str, int]  # skill code → id
 
-    @property
+    @cached_property
     def longest_service_level_seconds(self) -> int:
         """The longest target of the active rules (0: none has one)."""
         return max((rule.service_level_seconds or 0 for rule in self.rules), default=0)
