@@ -602,12 +602,12 @@ class RouterEngine:
             for entries in by_priority.values():
                 # In queue order, the first that qualifies is the most urgent of its kind;
                 # and the first still within its target, which ranks above all that missed it.
-                starts = [0]
+                scans = [(0, False)]
                 if self._longest_target:
-                    starts.append(bisect_right(entries, target_cutoff))
-                for start in starts:
+                    scans.append((bisect_right(entries, target_cutoff), True))
+                for start, within_target in scans:
                     found = self._first_qualifying(
-                        entries, start, agent, free, now, within_target=start > 0
+                        entries, start, agent, free, now, within_target=within_target
                     )
                     if found is None:
                         continue
