@@ -840,6 +840,10 @@ def run_router(
                     NewWorkItem(
                         channel=contact.channel,
                         external_id=f"sim-{contact.index}",
+                        # What a channel knows before it asks (docs/adr/0013): a contact
+                        # is submitted once, and the simulated customers have no cases.
+                        first_submission=True,
+                        open_case_owner=None,
                         customer_id=ids["first_customer_id"] + contact.customer,
                         language=contact.language,
                         required_skills=skills,

@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from casework.events.models import Event
 from casework.events.services import verify_chain
@@ -349,6 +350,34 @@ def test_submitting_again_before_the_flush_gives_the_finished_item(make_agent, s
 
     assert again.id == item.id and again.status == WorkItemStatus.COMPLETED
     assert WorkItem.objects.get().pk == item.id
+
+
+def test_a_submission_with_what_the_channel_knows_asks_the_tables_nothing(
+    make_agent, skills, queue
+):  # noqa: ANN001
+    RoutingRuleFactory(channel="phone", queue=queue, affinity_wait_seconds=30)
+    make_agent({skills["german"]: 5})
+    owner = make_agent({skills["german"]: 5})
+    customer = CustomerFactory()
+    engine = RouterEngine.load()
+    engine.submit(call(external_id="call-0"), actor=SYSTEM)  # the routing table is loaded
+    new = call(
+        external_id="call-1",
+        customer_id=customer.pk,
+        first_submission=True,  # the channel has just stored call 1
+        open_case_owner=owner.pk,  # found with the caller
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        item = engine.submit(new, actor=SYSTEM)
+
+    assert len(queries) == 0
+    assert item.agent_id == owner.pk and item.preferred_agent_id == owner.pk
+    # Without them the engine asks, in one round trip.
+    other = CustomerFactory()
+    with CaptureQueriesContext(connection) as queries:
+        engine.submit(call(external_id="call-2", customer_id=other.pk), actor=SYSTEM)
+    assert len(queries) == 1
 
 
 def test_a_failed_flush_writes_nothing_and_keeps_its_notes(make_agent, skills, queue, monkeypatch):  # noqa: ANN001

@@ -314,6 +314,31 @@ def test_the_owner_of_the_customers_open_case_is_preferred(queue, make_agent):
     assert item.customer_id == case.customer_id and item.agent_id == owner.pk
 
 
+def test_the_open_case_owner_the_channel_found_is_preferred_without_asking(queue, make_agent):
+    make_agent()
+    owner = make_agent()
+    customer = CustomerFactory()  # no case in the tables: the channel's word counts
+
+    item = submit(call(queue, customer_id=customer.pk, open_case_owner=owner.pk))
+    nobodys = submit(call(queue, customer_id=CustomerFactory().pk, open_case_owner=None))
+
+    assert item.agent_id == owner.pk and item.preferred_agent_id == owner.pk
+    assert nobodys.preferred_agent_id is None
+
+
+def test_a_first_submission_is_not_looked_up_and_a_wrong_one_gives_the_stored_item(
+    queue, make_agent
+):
+    make_agent()
+    first = submit(call(queue, external_id="call-1"))
+
+    # As two submissions at once: the insert fails on the unique key, the winner's is found.
+    again = submit(call(queue, external_id="call-1", first_submission=True))
+
+    assert again.pk == first.pk
+    assert WorkItem.objects.filter(external_id="call-1").count() == 1
+
+
 # --- Offers: decline, expiry, one at a time --------------------------------------------------
 
 

@@ -92,6 +92,7 @@ from casework.routing.models import (
 )
 from casework.routing.presence import allowed_presence
 from casework.routing.router import (
+    NOT_LOOKED_UP,
     OPEN_CASE_OWNER,
     OPEN_STATUS_VALUES,
     SYSTEM,
@@ -474,14 +475,16 @@ class RouterEngine:
             and new.case_id is None
             and customer_id is not None
             and customer_id not in self._last_agent
+            and new.open_case_owner is NOT_LOOKED_UP
         )
-        if not new.external_id and not asks_owner:
+        asks_item = bool(new.external_id) and not new.first_submission
+        if not asks_item and not asks_owner:
             return None, None
         row = sql.fetch_one_prepared(
             _LOOK_UP,
             [
                 new.channel,
-                new.external_id,
+                new.external_id if asks_item else "",
                 customer_id if asks_owner else None,
                 *OPEN_STATUS_VALUES,
             ],

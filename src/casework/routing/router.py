@@ -20,12 +20,13 @@ whatever happened to the process that made them.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -72,6 +73,15 @@ SYSTEM = Actor.system("routing")
 _CANDIDATE_WINDOW = 40
 
 
+class NotLookedUp(enum.Enum):
+    """A fact the submitter did not look up (a sentinel with a type of its own)."""
+
+    NOT_LOOKED_UP = "not looked up"
+
+
+NOT_LOOKED_UP = NotLookedUp.NOT_LOOKED_UP
+
+
 @dataclass(frozen=True)
 class NewWorkItem:
     """A piece of real-time work as a channel hands it to the router. `external_id` (the
@@ -80,7 +90,14 @@ class NewWorkItem:
     those levels and relax while the item waits (e.g. the topic an IVR menu chose);
     `queue` skips the routing table; `preferred_agent_id` replaces the customer's last
     agent as the one who gets it first (a call transferred to a colleague); `affinity=False`
-    gives it to nobody first (a call transferred away from the customer's last agent)."""
+    gives it to nobody first (a call transferred away from the customer's last agent).
+
+    Two facts a channel may already have, so that the router need not look them up (with
+    the router in a process of its own, every look-up it makes waits in its one line):
+    `first_submission` — nothing was ever submitted under `external_id` (the channel has
+    just stored the row the id names; the default asks the tables); `open_case_owner` —
+    the owner of the customer's most recently active open case, `None` for none (the
+    default, `NOT_LOOKED_UP`, asks the tables when affinity needs it)."""
 
     channel: str
     external_id: str = ""
@@ -94,15 +111,48 @@ class NewWorkItem:
     desired_skills: Mapping[str, int] = field(default_factory=dict)
     preferred_agent_id: int | None = None
     affinity: bool = True
+    first_submission: bool = False
+    open_case_owner: int | None | NotLookedUp = NOT_LOOKED_UP
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as a channel keeps it until the router has answered (docs/adr/0013)."""
+        fields = {name: getattr(self, name) for name in _NEW_ITEM_FIELDS}
+        if self.open_case_owner is not NOT_LOOKED_UP:
+            fields["open_case_owner"] = self.open_case_owner
+        return fields
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NewWorkItem:
+        fields = {name: data[name] for name in _NEW_ITEM_FIELDS if name in data}
+        if "open_case_owner" in data:
+            fields["open_case_owner"] = data["open_case_owner"]
+        return cls(**fields)
+
+
+_NEW_ITEM_FIELDS = tuple(
+    name for name in NewWorkItem.__dataclass_fields__ if name != "open_case_owner"
+)
 
 
 # --- Submitting and routing a work item ---
 
 
-@recording_transaction()
 def submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
-    """Queue a work item and offer it to the best agent who qualifies now, if any."""
-    if new.external_id:
+    """Queue a work item and offer it to the best agent who qualifies now, if any. An
+    `external_id` submitted before gives the item it made, also when the two submissions
+    run at once (the loser's insert fails on the unique key; it then finds the winner's)."""
+    try:
+        return _submit_work_item(new, actor=actor)
+    except IntegrityError:
+        existing = stored_item(new.channel, new.external_id) if new.external_id else None
+        if existing is None:
+            raise
+        return existing
+
+
+@recording_transaction()
+def _submit_work_item(new: NewWorkItem, *, actor: Actor) -> WorkItem:
+    if new.external_id and not new.first_submission:
         existing = stored_item(new.channel, new.external_id)
         if existing is not None:
             return existing
@@ -355,6 +405,8 @@ def _preferred_agent(new: NewWorkItem, case: Case | None, affinity: AffinityFact
     last = affinity.last_agent(customer_id)
     if last is not None:
         return last
+    if new.open_case_owner is not NOT_LOOKED_UP:
+        return new.open_case_owner
     return affinity.open_case_owner(customer_id)
 
 
