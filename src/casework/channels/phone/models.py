@@ -165,6 +165,10 @@ class Call(models.Model):
     work_item = models.ForeignKey(
         "routing.WorkItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The work item the call asks of the router, kept from the commit that asks for it
+    # until the router's answer is recorded (docs/adr/0013): the call is never lost for
+    # want of an answer, and one left behind by a crash is asked for again.
+    route_request = models.JSONField(null=True, blank=True, editable=False)
     # The agent it rings at or who talks (the last one after a transfer).
     agent = models.ForeignKey(
         "routing.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

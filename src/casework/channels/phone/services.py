@@ -12,9 +12,10 @@ Agents link the call to a case or open one, register an unknown caller, and wrap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -61,6 +62,7 @@ from casework.routing.models import Agent, AgentStatus, Skill, WorkItem, WorkIte
 from casework.routing.queries import actor_for_agent
 
 SYSTEM = Actor.system("phone")
+_T = TypeVar("_T")
 
 # Calls answered but never reported ended (a lost hang-up) are closed after this long, so
 # no agent stays busy for ever.
@@ -113,32 +115,89 @@ class CallAnswer:
 def receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
     """Apply one event, once; returns the answer (the first answer again for a repeated
     delivery). A concurrent twin (the same delivery, or another event of a call both would
-    start) loses on a unique key and, once more, finds what the winner wrote."""
+    start) loses on a unique key and, once more, finds what the winner wrote.
+
+    An event that needs a work item (a new call, a transfer) commits the call with its
+    request first, and asks the router in a second transaction that records the answer
+    (docs/adr/0013): whatever fails in that one, the request stays with the call, and the
+    call's next event (or the same again) asks once more."""
+    for _round in range(_MAX_ROUNDS):
+        received = _in_transaction(_receive, connection, event)
+        if not isinstance(received, _Pending):
+            return received
+        answered = _in_transaction(_route, connection, event, received)
+        if answered is not None:
+            return answered
+        # That was a request an earlier event left behind; now this event.
+    raise RuntimeError(f"call {event.call_id}: still asking the router after {_MAX_ROUNDS} rounds")
+
+
+# An event asks the router at most twice: for a request a crash left behind, then its own.
+_MAX_ROUNDS = 3
+
+
+def _in_transaction(apply: Callable[..., _T], *args: Any) -> _T:
+    """`apply` in a recording transaction; once more after losing a race on a unique key."""
     try:
         with recording_transaction():
-            return _receive(connection, event)
+            return apply(*args)
     except IntegrityError:
         with recording_transaction():
-            return _receive(connection, event)
+            return apply(*args)
 
 
-def _receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
-    earlier = CallEvent.objects.filter(connection=connection, dedupe_key=event.dedupe_key).first()
+def _receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any] | _Pending:
+    earlier = _earlier_answer(connection, event)
     if earlier is not None:
-        return {**earlier.response, "repeated": True}
+        return earlier
     now = clock.now()
     at = min(event.occurred_at or now, now)
     call = _lock_call(connection, event.call_id)
+    if call is not None and call.route_request is not None:
+        # Left unanswered by a crash: asked for first; this event's own is answered with it.
+        request = _RouteRequest.from_json(call.route_request)
+        return _Pending(
+            call.pk,
+            request,
+            first_submission=False,
+            answers_event=request.made_by == event.dedupe_key,
+            result=request.result,
+            received_at=now,
+            occurred_at=at,
+        )
+    outcome: tuple[CallAnswer | None, str] | _Pending
     if call is None and event.kind == EventKind.OTHER:
-        answer = None
-        result = _("ignored: an event of an unknown call that changes nothing")
+        outcome = None, _("ignored: an event of an unknown call that changes nothing")
     elif call is None:
         call = _start_call(connection, event, at=at)
-        answer, result = _after_start(call, event, at=at)
+        outcome = _after_start(call, event, at=at)
     elif event.kind == EventKind.NEW_CALL:
-        answer, result = _answer(call), _("ignored: the call was already reported")
+        outcome = _answer(call), _("ignored: the call was already reported")
     else:
-        answer, result = _apply(call, event, at=at)
+        outcome = _apply(call, event, at=at)
+    if isinstance(outcome, _Pending):
+        return replace(outcome, received_at=now, occurred_at=at)
+    answer, result = outcome
+    return _record_event(connection, call, event, answer, result, received_at=now, occurred_at=at)
+
+
+def _earlier_answer(connection: CtiConnection, event: CtiEvent) -> dict[str, Any] | None:
+    """The answer to an earlier delivery of the same event, if it was recorded."""
+    earlier = CallEvent.objects.filter(connection=connection, dedupe_key=event.dedupe_key).first()
+    return {**earlier.response, "repeated": True} if earlier is not None else None
+
+
+def _record_event(
+    connection: CtiConnection,
+    call: Call | None,
+    event: CtiEvent,
+    answer: CallAnswer | None,
+    result: str,
+    *,
+    received_at: datetime,
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    """The event is applied: kept with its answer, which a repeated delivery gets again."""
     response = answer.to_json() if answer is not None else {"call": None, "action": "none"}
     if answer is not None and answer.warning:
         result = f"{result} — {answer.warning}"
@@ -147,8 +206,8 @@ def _receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
         call=call,
         dedupe_key=event.dedupe_key,
         kind=event.kind.value,
-        received_at=now,
-        occurred_at=at,
+        received_at=received_at,
+        occurred_at=occurred_at,
         payload=dict(event.raw),
         result=str(result)[:300],
         response=response,
@@ -156,8 +215,132 @@ def _receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
     return response
 
 
+# --- Asking the router for a call's work item ---
+
+
+@dataclass(frozen=True)
+class _RouteRequest:
+    """The work item a call asks of the router, and what its answer sets off: the call
+    rings (`ring`), continues a transferred call as a call of its own (`continue`), or is
+    handed on (`transfer`)."""
+
+    item: router.NewWorkItem
+    then: str = "ring"
+    fallback_queue: str = ""  # where the item goes when no routing rule covers it
+    from_agent_id: int | None = None
+    to_agent_id: int | None = None
+    to_queue: str = ""
+    original_call_id: int | None = None
+    made_by: str = ""  # the dedupe key of the event that asks
+    result: str = ""  # what that event did, for its record
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "item": self.item.to_json(),
+            "then": self.then,
+            "fallback_queue": self.fallback_queue,
+            "from_agent_id": self.from_agent_id,
+            "to_agent_id": self.to_agent_id,
+            "to_queue": self.to_queue,
+            "original_call_id": self.original_call_id,
+            "made_by": self.made_by,
+            "result": self.result,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _RouteRequest:
+        return cls(**{**data, "item": router.NewWorkItem.from_json(data["item"])})
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A request committed with the call, to be put to the router: one just made (never
+    submitted yet), or one a crash left behind; its answer is the event's when the event
+    made it (`answers_event`)."""
+
+    call_id: int
+    request: _RouteRequest
+    first_submission: bool
+    answers_event: bool
+    result: str = ""
+    received_at: datetime | None = None
+    occurred_at: datetime | None = None
+
+
+def _request_route(call: Call, event: CtiEvent, request: _RouteRequest, result: str) -> _Pending:
+    request = replace(request, made_by=event.dedupe_key, result=result)
+    call.route_request = request.to_json()
+    call.save(update_fields=["route_request"])
+    return _Pending(call.pk, request, first_submission=True, answers_event=True, result=result)
+
+
+def _submit(request: _RouteRequest, *, first: bool) -> WorkItem:
+    """The router's answer. A request submitted before (its answer lost) may have reached
+    it: the router looks it up by its external id and gives the same item."""
+    new = request.item if first else replace(request.item, first_submission=False)
+    try:
+        return router.submit_work_item(new, actor=SYSTEM)
+    except NoRoute:
+        if not request.fallback_queue:
+            raise
+        return router.submit_work_item(replace(new, queue=request.fallback_queue), actor=SYSTEM)
+
+
+def _route(
+    connection: CtiConnection, event: CtiEvent | None, pending: _Pending
+) -> dict[str, Any] | None:
+    """The router's answer to the call's request, and the call follows its work item
+    (unless a concurrent event of the call did so first); the event that made the request
+    is recorded with its answer."""
+    call = (
+        Call.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=pending.call_id)
+    )
+    if call.route_request is not None:
+        item = _submit(pending.request, first=pending.first_submission)
+        call.route_request = None
+        _follow(call, item)
+        _after_routed(call, pending.request, item)
+    if not pending.answers_event or event is None:
+        return None
+    # A twin delivery may have found the request, asked, and recorded the event meanwhile.
+    earlier = _earlier_answer(connection, event)
+    if earlier is not None:
+        return earlier
+    assert pending.received_at is not None and pending.occurred_at is not None
+    return _record_event(
+        connection,
+        call,
+        event,
+        _answer(call),
+        pending.result,
+        received_at=pending.received_at,
+        occurred_at=pending.occurred_at,
+    )
+
+
+def _after_routed(call: Call, request: _RouteRequest, item: WorkItem) -> None:
+    if request.then == "continue":
+        assert request.original_call_id is not None
+        original = Call.objects.select_for_update(of=("self",)).get(pk=request.original_call_id)
+        original.transfers += 1
+        original.save(update_fields=["transfers"])
+        _record_transfer(original, original.agent_id, request.to_agent_id, None, item, to_call=call)
+    elif request.then == "transfer":
+        _record_transfer(
+            call, request.from_agent_id, request.to_agent_id, request.to_queue or None, item
+        )
+        if request.from_agent_id is not None:
+            realtime.publish(
+                realtime.agent_group(request.from_agent_id), {"kind": "call", "call": call.pk}
+            )
+        _signal(call)
+
+
 def current_answer(connection: CtiConnection, call_id: str) -> dict[str, Any]:
-    """Where the call is now (a telephone system that queued it asks again)."""
+    """Where the call is now (a telephone system that queued it asks again). A request
+    whose answer a crash lost is put to the router first."""
     call = (
         Call.objects.filter(connection=connection, provider_call_id=call_id)
         .select_related("customer")
@@ -165,6 +348,11 @@ def current_answer(connection: CtiConnection, call_id: str) -> dict[str, Any]:
     )
     if call is None:
         raise CallNotFound(_("no call with id “%(call_id)s”") % {"call_id": call_id})
+    if call.route_request is not None:
+        request = _RouteRequest.from_json(call.route_request)
+        pending = _Pending(call.pk, request, first_submission=False, answers_event=False)
+        _in_transaction(_route, connection, None, pending)
+        call.refresh_from_db()
     return _answer(call).to_json()
 
 
@@ -255,22 +443,24 @@ def _original_call(connection: CtiConnection, event: CtiEvent) -> Call | None:
     )
 
 
-def _after_start(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
+def _after_start(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str] | _Pending:
     if event.kind == EventKind.NEW_CALL and call.transferred_from is not None:
         return _continue_transferred(call, event)
     if event.kind == EventKind.NEW_CALL and call.direction == CallDirection.INBOUND:
-        _route(call, event)
-        return _answer(call), _("applied")
+        return _request_route(call, event, _new_call_request(call, event), _("applied"))
     if event.kind == EventKind.NEW_CALL:
         return _start_outbound(call, event)
     # The new-call event never came: the call is known from here on, unrouted.
-    answer, result = _apply(call, event, at=at)
+    outcome = _apply(call, event, at=at)
+    if isinstance(outcome, _Pending):
+        return outcome
+    answer, result = outcome
     return answer, _("applied (the new-call event was not received): %(result)s") % {
         "result": result
     }
 
 
-def _route(call: Call, event: CtiEvent) -> None:
+def _new_call_request(call: Call, event: CtiEvent) -> _RouteRequest:
     hotline = call.hotline
     language = event.language or (hotline.language if hotline else "") or call.connection.language
     desired: dict[str, int] = {}
@@ -282,6 +472,7 @@ def _route(call: Call, event: CtiEvent) -> None:
     new = router.NewWorkItem(
         channel="phone",
         external_id=f"call-{call.pk}",
+        first_submission=True,  # the call was stored just now
         customer_id=call.customer_id,
         language=language,
         priority=hotline.priority if hotline else None,
@@ -289,16 +480,10 @@ def _route(call: Call, event: CtiEvent) -> None:
         required_skills=required,
         desired_skills=desired,
     )
-    try:
-        item = router.submit_work_item(new, actor=SYSTEM)
-    except NoRoute:
-        item = router.submit_work_item(
-            replace(new, queue=call.connection.default_queue.code), actor=SYSTEM
-        )
-    _follow(call, item)
+    return _RouteRequest(new, fallback_queue=call.connection.default_queue.code)
 
 
-def _continue_transferred(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]:
+def _continue_transferred(call: Call, event: CtiEvent) -> _Pending:
     """The new call of a transfer: routed in the first call's queue to the colleague the
     telephone system names, else to whoever is best — not back to the agent who handed
     it on, as the customer's last agent would be."""
@@ -306,30 +491,31 @@ def _continue_transferred(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]
     assert original is not None
     target = _agent_for(event.agent) if event.agent else None
     first_item = original.work_item
-    item = router.submit_work_item(
-        router.NewWorkItem(
-            channel="phone",
-            external_id=f"call-{call.pk}",
-            customer_id=call.customer_id,
-            case_id=call.case_id,
-            language=first_item.language if first_item else call.connection.language,
-            queue=(
-                first_item.queue.code
-                if first_item is not None
-                else call.connection.default_queue.code
-            ),
-            preferred_agent_id=target.pk if target else None,
-            affinity=False,
+    new = router.NewWorkItem(
+        channel="phone",
+        external_id=f"call-{call.pk}",
+        first_submission=True,  # the transfer's new call was stored just now
+        customer_id=call.customer_id,
+        case_id=call.case_id,
+        language=first_item.language if first_item else call.connection.language,
+        queue=(
+            first_item.queue.code if first_item is not None else call.connection.default_queue.code
         ),
-        actor=SYSTEM,
+        preferred_agent_id=target.pk if target else None,
+        affinity=False,
     )
-    _follow(call, item)
-    original.transfers += 1
-    original.save(update_fields=["transfers"])
-    _record_transfer(original, original.agent_id, target, None, item, to_call=call)
-    return _answer(call), _("applied: the call continues call %(call)s") % {
-        "call": original.provider_call_id[:40]
-    }
+    request = _RouteRequest(
+        new,
+        then="continue",
+        to_agent_id=target.pk if target else None,
+        original_call_id=original.pk,
+    )
+    return _request_route(
+        call,
+        event,
+        request,
+        _("applied: the call continues call %(call)s") % {"call": original.provider_call_id[:40]},
+    )
 
 
 def _follow(call: Call, item: WorkItem) -> None:
@@ -339,7 +525,7 @@ def _follow(call: Call, item: WorkItem) -> None:
         call.state, call.agent_id = CallState.RINGING, item.agent_id
     else:
         call.state, call.agent_id = CallState.WAITING, None
-    call.save(update_fields=["work_item", "state", "agent"])
+    call.save(update_fields=["work_item", "state", "agent", "route_request"])
 
 
 def _start_outbound(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]:
@@ -373,7 +559,7 @@ def _start_outbound(call: Call, event: CtiEvent) -> tuple[CallAnswer, str]:
     return CallAnswer(call, agent, _extension(agent), warning=warning), _("applied")
 
 
-def _apply(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
+def _apply(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str] | _Pending:
     if not call.is_open:
         return _answer(call), _("ignored: the call has already ended")
     if event.kind == EventKind.RINGING:
@@ -499,7 +685,7 @@ def _hold(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str
     return _answer(call), _("applied")
 
 
-def _transferred(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
+def _transferred(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str] | _Pending:
     """The agent hands the caller on, to a colleague's line or a queue. The call, its
     interaction and its history stay; the router gets a new work item (the colleague first)."""
     if call.state != CallState.ANSWERED:
@@ -511,29 +697,31 @@ def _transferred(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnsw
     previous = call.agent
     _finish_work_item(call)
     call.transfers += 1
+    call.save(update_fields=["transfers", "held_since", "hold_seconds"])
     new = router.NewWorkItem(
         channel="phone",
         external_id=f"call-{call.pk}-t{call.transfers}",
+        first_submission=True,  # the count of transfers went up under the call's lock
         customer_id=call.customer_id,
         case_id=call.case_id,
         language=call.connection.language,
         queue=event.to_queue or call.connection.default_queue.code,
         preferred_agent_id=target.pk if target else None,
     )
-    item = router.submit_work_item(new, actor=SYSTEM)
-    call.save(update_fields=["transfers", "held_since", "hold_seconds"])
-    _follow(call, item)
-    _record_transfer(call, previous.pk if previous else None, target, event.to_queue, item)
-    if previous is not None:
-        realtime.publish(realtime.agent_group(previous.pk), {"kind": "call", "call": call.pk})
-    _signal(call)
-    return _answer(call), _("applied")
+    request = _RouteRequest(
+        new,
+        then="transfer",
+        from_agent_id=previous.pk if previous else None,
+        to_agent_id=target.pk if target else None,
+        to_queue=event.to_queue or "",
+    )
+    return _request_route(call, event, request, _("applied"))
 
 
 def _record_transfer(
     call: Call,
     from_agent_id: int | None,
-    to_agent: Agent | None,
+    to_agent_id: int | None,
     to_queue: str | None,
     item: WorkItem,
     *,
@@ -543,7 +731,7 @@ def _record_transfer(
     reported the transfer as a call of its own."""
     payload: dict[str, Any] = {
         "from_agent_id": from_agent_id,
-        "to_agent_id": to_agent.pk if to_agent else None,
+        "to_agent_id": to_agent_id,
         "to_queue": to_queue or None,
         "work_item_id": item.pk,
     }
