@@ -133,6 +133,23 @@ def test_json_of_a_multi_row_insert_is_stored_as_the_orm_stores_it():
     assert [stored[f"lean-{n}"] for n in range(2)] == [stored[f"orm-{n}"] for n in range(2)]
 
 
+@pytest.mark.parametrize("rows", [1, 3])
+def test_json_text_is_stored_as_the_value_it_spells_not_as_a_string(rows):  # noqa: ANN001
+    case = CaseFactory()
+    at = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
+
+    sql.insert_many(
+        [Interaction(case=case, channel="chat", direction="inbound", external_id=f"t-{n}",
+                     payload=sql.JsonText(f'{{"a":[1,"ü"],"n":{n}}}'), occurred_at=at)
+         for n in range(rows)],
+        model=Interaction,
+    )  # fmt: skip
+
+    stored = Interaction.objects.order_by("external_id").values_list("payload", flat=True)
+    assert list(stored) == [{"a": [1, "ü"], "n": n} for n in range(rows)]
+    assert Interaction.objects.filter(payload__n=rows - 1).count() == 1
+
+
 def test_a_prepared_look_up_answers_as_the_usual_cursor_and_is_seen_by_execute_wrappers():
     from django.db import connection
     from django.db.utils import DatabaseError

@@ -18,7 +18,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from casework.events.chain import GENESIS_HASH, ChainEntry, entry_hash, find_first_break
+from casework.events.chain import (
+    GENESIS_HASH,
+    ChainEntry,
+    canonical_json,
+    entry_hash_with,
+    find_first_break,
+)
 from casework.events.models import ChainHead, Event, WebhookSubscription
 from casework.events.types import EVENT_TYPES, UnknownEventCode
 from casework.kernel import clock, sql
@@ -218,6 +224,9 @@ def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> N
         row = (0, GENESIS_HASH)
     seq, prev_hash = row
     events = []
+    # PostgreSQL stores the payload in the spelling that is hashed (jsonb keeps values, not
+    # spelling): one encoding per event instead of two. SQLite keeps Django's (see below).
+    as_text = connection.vendor == "postgresql"
     for item in pending:
         seq += 1
         head = (
@@ -230,11 +239,13 @@ def _append_to_chain(pending: list[_Pending], head: tuple[int, str] | None) -> N
             item.object_type,
             item.object_id,
         )
-        hashed = entry_hash(ChainEntry(*head, item.payload, prev_hash))
-        # The entry with its hash is the row: no model instance per event. (Its payload is
-        # stored as Django serialises it, not in the hashed spelling: SQLite's JSON
-        # lookups compare that text.)
-        events.append(ChainEntry(*head, item.payload, prev_hash, hashed))
+        payload_json = canonical_json(item.payload)
+        hashed = entry_hash_with(ChainEntry(*head, item.payload, prev_hash), payload_json)
+        # The entry with its hash is the row: no model instance per event. (On SQLite its
+        # payload is stored as Django serialises it, not in the hashed spelling: SQLite's
+        # JSON lookups compare that text.)
+        stored = sql.JsonText(payload_json) if as_text else item.payload
+        events.append(ChainEntry(*head, stored, prev_hash, hashed))  # type: ignore[arg-type]
         prev_hash = hashed
     if connection.vendor == "postgresql" and len(events) <= _ONE_STATEMENT_EVENTS:
         # One round trip for the events and the head: every writing transaction ends here.

@@ -125,15 +125,20 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
         return prepare_datetimes
     if type(target) is models.JSONField:
         # SQLite stores the text of `json.dumps(value, cls=encoder)`; one encoder for the
-        # whole column instead of one per value. (PostgreSQL adapts JSON in its driver.)
+        # whole column instead of one per value. PostgreSQL adapts JSON in its driver,
+        # except text encoded already (`JsonText`), which the statement casts.
         encode = (target.encoder or json.JSONEncoder)().encode
 
         def prepare_json(instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
             if db.vendor != "sqlite":
-                return [prepare(instance, db) for instance in instances]
+                return [
+                    value if type(value) is JsonText else prepare(instance, db)
+                    for instance, value in zip(instances, column, strict=True)
+                ]
             return [
                 None if value is None
                 else encode(value) if type(value) in (dict, list)
+                else value if type(value) is JsonText
                 else prepare(instance, db)
                 for instance, value in zip(instances, column, strict=True)
             ]  # fmt: skip
@@ -226,6 +231,11 @@ def insert_if_absent(instance: M) -> bool:
     instance._state.adding = False
     instance._state.db = db.alias
     return True
+
+
+class JsonText(str):
+    """A JSON column's value as JSON text already (e.g. the spelling that was hashed): the
+    INSERTs here store it as it is instead of encoding it again."""
 
 
 def insert_many(
