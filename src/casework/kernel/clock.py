@@ -85,5 +85,8 @@ def _utc(moment: datetime) -> datetime:
 
 
 def localtime(at: datetime) -> datetime:
-    """The same instant in the installation's time zone (Europe/Berlin by default)."""
-    return timezone.localtime(at)
+    """The same instant in the installation's time zone (Europe/Berlin by default). Never
+    a user's: business hours, routing windows and reports are the installation's."""
+    if at.tzinfo is None:
+        raise ValueError("localtime() needs a time zone")
+    return at.astimezone(timezone.get_default_timezone())

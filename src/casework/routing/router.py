@@ -270,7 +270,7 @@ def _customer_of(case: Case | None) -> int | None:
 def _match_rule(new: NewWorkItem, case: Case | None, now: datetime) -> RoutingRule | None:
     """The first active rule of the routing table whose conditions all hold."""
     segment = new.customer_segment
-    local_time = clock.localtime(now).time()
+    local_time: time | None = None  # worked out for the first rule with hours
     for rule in routing_table().rules:
         if rule.channel and rule.channel != new.channel:
             continue
@@ -285,8 +285,11 @@ def _match_rule(new: NewWorkItem, case: Case | None, now: datetime) -> RoutingRu
                 segment = _segment_of(new.customer_id or _customer_of(case))
             if segment != rule.customer_segment:
                 continue
-        if not _in_window(local_time, rule.active_from, rule.active_until):
-            continue
+        if rule.active_from is not None or rule.active_until is not None:
+            if local_time is None:
+                local_time = clock.localtime(now).time()
+            if not _in_window(local_time, rule.active_from, rule.active_until):
+                continue
         return rule
     return None
 
@@ -340,9 +343,9 @@ def _plan(
     required = _queue_requirements(queue.pk)
     desired: list[matching.Requirement] = []
     if rule is not None:
-        for rule_skill in rule.skills.all():
-            target = required if rule_skill.is_required else desired
-            target.append((rule_skill.skill_id, rule_skill.min_level))
+        rule_required, rule_desired = routing_table().rule_skills[rule.pk]
+        required += rule_required
+        desired += rule_desired
     own = {**new.desired_skills, **new.required_skills}
     if own:
         skill_ids = routing_table().skill_ids

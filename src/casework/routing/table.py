@@ -13,6 +13,7 @@ from functools import cached_property
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from casework.routing.config import CONFIG_TTL_SECONDS
+from casework.routing.matching import Requirement
 from casework.routing.models import Queue, RoutingRule, RoutingRuleSkill, Skill
 
 
@@ -22,6 +23,17 @@ class RoutingTable:
     queues: dict[str, Queue]  # by code
     queue_skills: dict[int, tuple[int, ...]]  # queue id → required skill ids
     skill_ids: dict[str, int]  # skill code → id
+
+    @cached_property
+    def rule_skills(self) -> dict[int, tuple[tuple[Requirement, ...], tuple[Requirement, ...]]]:
+        """Rule id → its required and its desired skills as (skill id, minimum level)."""
+        return {
+            rule.pk: (
+                tuple((s.skill_id, s.min_level) for s in rule.skills.all() if s.is_required),
+                tuple((s.skill_id, s.min_level) for s in rule.skills.all() if not s.is_required),
+            )
+            for rule in self.rules
+        }
 
     @cached_property
     def longest_service_level_seconds(self) -> int:
