@@ -12,6 +12,7 @@ from casework.channels.phone.callbacks import NewCallback
 from casework.channels.phone.models import Call, CallbackRequest, CallbackStatus, CallOutcome
 from casework.events.models import Event
 from casework.kernel.errors import Conflict, InvalidInput
+from casework.routing import router
 from casework.routing.models import WorkItem, WorkItemStatus
 from tests.routing.conftest import SYSTEM
 
@@ -43,6 +44,35 @@ def test_a_callback_in_a_later_window_is_routed_when_it_begins(
     item = callback.work_item
     assert callback.status == CallbackStatus.ROUTED
     assert (item.channel, item.status, item.agent) == ("callback", WorkItemStatus.OFFERED, anna)
+
+
+class RouterDown(Exception):
+    pass
+
+
+def test_a_callback_whose_routing_failed_is_kept_and_routed_by_its_job(
+    phone_queue, helmut, line_agent, run_jobs, monkeypatch
+):  # noqa: ANN001
+    anna = line_agent("201")
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise RouterDown
+
+    with monkeypatch.context() as patched:
+        patched.setattr(router, "submit_work_item", down)
+        with pytest.raises(RouterDown):
+            callbacks.request_callback(_new(phone_queue), actor=SYSTEM)
+    callback = CallbackRequest.objects.get()  # stored before the router was asked
+    assert callback.status == CallbackStatus.SCHEDULED and not WorkItem.objects.exists()
+
+    run_jobs()
+
+    callback.refresh_from_db()
+    assert callback.status == CallbackStatus.ROUTED
+    assert (callback.work_item.status, callback.work_item.agent) == (WorkItemStatus.OFFERED, anna)
+    run_jobs()  # again: nothing more
+    assert WorkItem.objects.count() == 1
+    assert Event.objects.filter(code="callback.routed").count() == 1
 
 
 def test_asking_again_returns_the_open_request(phone_queue, helmut):  # noqa: ANN001

@@ -58,8 +58,19 @@ class NewCallback:
     call_id: int | None = None
 
 
-@recording_transaction()
 def request_callback(new: NewCallback, *, actor: Actor) -> CallbackRequest:
+    """Store the request (or return the number's open one); one whose window has begun is
+    routed at once, in a transaction after the one that stored it (docs/adr/0013): if the
+    routing fails, the request is kept, and its due job routes it."""
+    callback = _store_request(new, actor=actor)
+    if callback.status == CallbackStatus.SCHEDULED and callback.window_start <= clock.now():
+        route_due(callback.pk)
+        callback.refresh_from_db()
+    return callback
+
+
+@recording_transaction()
+def _store_request(new: NewCallback, *, actor: Actor) -> CallbackRequest:
     try:
         number = normalise_phone(new.number)
     except InvalidIdentifier as error:
@@ -113,12 +124,8 @@ def request_callback(new: NewCallback, *, actor: Actor) -> CallbackRequest:
         },
     )
     jobs.enqueue(ENDED_JOB, {"callback_id": callback.pk}, at=end, key=f"{ENDED_JOB}:{callback.pk}")
-    if start <= now:
-        _route(callback)
-    else:
-        jobs.enqueue(
-            DUE_JOB, {"callback_id": callback.pk}, at=start, key=f"{DUE_JOB}:{callback.pk}"
-        )
+    # Also when the window has begun: then the job routes a request whose routing failed.
+    jobs.enqueue(DUE_JOB, {"callback_id": callback.pk}, at=start, key=f"{DUE_JOB}:{callback.pk}")
     return callback
 
 
