@@ -239,3 +239,63 @@ def test_a_transfer_to_a_queue_carries_a_note_only_agents_read(
     assert "Rechnung März prüfen" not in visible
     with pytest.raises(PermissionDenied):
         services.transfer(conversation.pk, actor=chat_agent_actor, note="", to_queue=billing.code)
+
+
+class RouterDown(Exception):
+    pass
+
+
+def _router_down(*args: object, **kwargs: object) -> None:
+    raise RouterDown
+
+
+def test_a_hand_over_the_router_did_not_answer_is_kept_and_asked_for_again(
+    intents, chat_agent, monkeypatch
+) -> None:  # noqa: ANN001
+    from casework.routing import router
+
+    conversation = _start()
+    with monkeypatch.context() as patched:
+        patched.setattr(router, "submit_work_item", _router_down)
+        with pytest.raises(RouterDown):
+            services.post_customer_message(
+                conversation.token, "Ich möchte mit einem Menschen sprechen"
+            )
+    conversation.refresh_from_db()
+    # Stored before the router was asked: the visitor was told, the request is kept.
+    assert conversation.state == ConversationState.WAITING
+    assert conversation.route_request is not None and conversation.work_item is None
+    assert any(sender == Sender.SYSTEM for sender, _text in texts(conversation))
+    assert not Event.objects.filter(code="chat.handed_over").exists()
+
+    services.post_customer_message(conversation.token, "Hallo?")
+
+    conversation.refresh_from_db()
+    assert conversation.route_request is None
+    assert conversation.work_item.status == WorkItemStatus.OFFERED
+    assert conversation.work_item.agent_id == chat_agent.pk
+    handed_over = Event.objects.get(code="chat.handed_over")
+    assert handed_over.payload["work_item_id"] == conversation.work_item_id
+    assert handed_over.payload["reason"] == "asked-for-person"
+
+
+def test_the_no_agent_job_routes_a_hand_over_left_unanswered(
+    intents, chat_agent, monkeypatch, settings
+) -> None:  # noqa: ANN001
+    from casework.routing import router
+
+    settings.CASEWORK_CHAT_AGENT_WAIT_SECONDS = 0
+    conversation = _start()
+    with monkeypatch.context() as patched:
+        patched.setattr(router, "submit_work_item", _router_down)
+        with pytest.raises(RouterDown):
+            services.post_customer_message(
+                conversation.token, "Ich möchte mit einem Menschen sprechen"
+            )
+
+    jobs.run_due(limit=10)
+
+    conversation.refresh_from_db()
+    assert conversation.route_request is None
+    assert WorkItem.objects.filter(channel="chat").count() == 1
+    assert conversation.work_item.agent_id == chat_agent.pk

@@ -70,6 +70,9 @@ class Conversation(Timestamped):
         related_name="+",
         verbose_name=_("work item"),
     )
+    # The work item a hand-over or transfer asks of the router, kept from the commit that
+    # asks until the router's answer is recorded (docs/adr/0013).
+    route_request = models.JSONField(null=True, blank=True, editable=False)
     agent = models.ForeignKey(
         "routing.Agent",
         null=True,

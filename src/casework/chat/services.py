@@ -161,7 +161,9 @@ def post_customer_message(token: str, text: str, *, client_id: str = "") -> Post
 
             with translation.override(conversation.language):
                 bot.respond(conversation, posted.message)
-        return posted
+    if conversation.route_request is not None:  # the bot handed the chat over
+        route_requested(conversation.pk)
+    return posted
 
 
 class _NeedsRecording(Exception):
@@ -357,13 +359,17 @@ def hand_over(conversation: Conversation, *, reason: str) -> None:
         return
     now = clock.now()
     _ensure_case(conversation)
-    item = _route(conversation, channel="chat", external_id=f"chat-{conversation.pk}")
+    conversation.route_request = _route_request(
+        conversation,
+        external_id=f"chat-{conversation.pk}",
+        then="chat.handed_over",
+        details={"reason": reason, "case_id": conversation.case_id, "intent": conversation.intent},
+    )
     conversation.state = ConversationState.WAITING
-    conversation.work_item = item
     conversation.handover_reason = reason[:40]
     conversation.handed_over_at = now
     conversation.save(
-        update_fields=["state", "work_item", "handover_reason", "handed_over_at", "updated_at"]
+        update_fields=["state", "route_request", "handover_reason", "handed_over_at", "updated_at"]
     )
     wait = settings.CASEWORK_CHAT_AGENT_WAIT_SECONDS
     jobs.enqueue(
@@ -371,18 +377,6 @@ def hand_over(conversation: Conversation, *, reason: str) -> None:
         {"conversation_id": conversation.pk},
         at=now + timedelta(seconds=wait),
         key=f"chat.no_agent:{conversation.pk}",
-    )
-    record(
-        "chat.handed_over",
-        actor=SYSTEM,
-        object_type="conversation",
-        object_id=conversation.pk,
-        payload={
-            "reason": reason,
-            "work_item_id": item.pk,
-            "case_id": conversation.case_id,
-            "intent": conversation.intent,
-        },
     )
     _append(
         conversation,
@@ -402,19 +396,21 @@ def hand_over(conversation: Conversation, *, reason: str) -> None:
         )
 
 
-def _route(
+def _route_request(
     conversation: Conversation,
     *,
-    channel: str,
     external_id: str,
+    then: str,
+    details: dict[str, Any],
     queue: str | None = None,
     actor: Actor = SYSTEM,
-) -> WorkItem:
-    """A work item for the chat's case: the chat's language required, the customer's
-    affinity as usual; through the routing table (or `queue`), and where no rule covers the
-    channel, to the case's queue."""
+) -> dict[str, Any]:
+    """What the chat asks of the router, to be kept with it until the answer is recorded:
+    a work item for the chat's case (the chat's language required, the customer's affinity
+    as usual; through the routing table, or `queue`, and where no rule covers the channel,
+    the case's queue), and the event that records the answer (`then`, with `details`)."""
     new = router.NewWorkItem(
-        channel=channel,
+        channel="chat",
         external_id=external_id,
         customer_id=conversation.customer_id,
         case_id=conversation.case_id,
@@ -422,13 +418,48 @@ def _route(
         queue=queue,
         required_skills=_language_requirement(conversation.language),
     )
+    assert conversation.case is not None
+    return {
+        "item": new.to_json(),
+        "fallback_queue": conversation.case.queue.code,
+        "then": then,
+        "details": details,
+        "actor": {"kind": actor.kind.value, "id": actor.id, "label": actor.label},
+    }
+
+
+def route_requested(conversation_id: int) -> None:
+    """The router's answer to the chat's request, in a transaction after the one that asked
+    (docs/adr/0013); the answer's event is recorded with it. A request is asked for again
+    (the same work item) by the visitor's next message or the no-agent job if this fails;
+    one whose chat has ended meanwhile is dropped."""
+    with recording_transaction():
+        conversation = _lock_id(conversation_id)
+        request = conversation.route_request
+        if request is None:
+            return
+        conversation.route_request = None
+        if conversation.state == ConversationState.WAITING:
+            actor = Actor(ActorKind(request["actor"]["kind"]), request["actor"]["id"],
+                          request["actor"]["label"])  # fmt: skip
+            item = _submit(router.NewWorkItem.from_json(request["item"]),
+                           request["fallback_queue"], actor=actor)  # fmt: skip
+            conversation.work_item = item
+            record(
+                request["then"],
+                actor=actor,
+                object_type="conversation",
+                object_id=conversation.pk,
+                payload={**request["details"], "work_item_id": item.pk},
+            )
+        conversation.save(update_fields=["route_request", "work_item", "updated_at"])
+
+
+def _submit(new: router.NewWorkItem, fallback_queue: str, *, actor: Actor) -> WorkItem:
     try:
         return router.submit_work_item(new, actor=actor)
     except NoRoute:
-        assert conversation.case is not None
-        return router.submit_work_item(
-            replace(new, queue=conversation.case.queue.code), actor=actor
-        )
+        return router.submit_work_item(replace(new, queue=fallback_queue), actor=actor)
 
 
 def _ensure_case(conversation: Conversation) -> None:
@@ -480,7 +511,9 @@ def _save_transcript(conversation: Conversation) -> None:
 
 
 def no_agent_in_time(conversation_id: int) -> None:
-    """The job after the wait: nobody took the chat; offer a callback or e-mail."""
+    """The job after the wait: nobody took the chat; offer a callback or e-mail. A request
+    to the router that a crash left unanswered is put to it first."""
+    route_requested(conversation_id)
     with recording_transaction():
         conversation = _lock_id(conversation_id)
         if conversation.state != ConversationState.WAITING:
@@ -584,7 +617,6 @@ def post_agent_message(
         return _append(conversation, Sender.AGENT, text, agent_id=actor.id, is_internal=is_internal)
 
 
-@recording_transaction()
 def transfer(
     conversation_id: int,
     *,
@@ -594,7 +626,22 @@ def transfer(
     to_queue: str | None = None,
 ) -> Conversation:
     """Hand the chat on, with a note the next agent reads (the customer does not): to a
-    colleague directly, or to a queue's agents through the router."""
+    colleague directly, or to a queue's agents through the router (asked after the hand-on
+    is stored)."""
+    _transfer(conversation_id, actor=actor, note=note, to_agent=to_agent, to_queue=to_queue)
+    route_requested(conversation_id)
+    return Conversation.objects.get(pk=conversation_id)
+
+
+@recording_transaction()
+def _transfer(
+    conversation_id: int,
+    *,
+    actor: Actor,
+    note: str,
+    to_agent: Agent | None,
+    to_queue: str | None,
+) -> None:
     conversation = _lock_id(conversation_id)
     if conversation.agent_id != actor.id:
         raise PermissionDenied(_("this chat is not yours"))
@@ -608,28 +655,20 @@ def transfer(
         # The router prefers the case's owner: the colleague, or nobody (the queue decides).
         assign_case(conversation.case, to_agent, actor=SYSTEM)
     number = WorkItem.objects.filter(external_id__startswith=f"chat-{conversation.pk}").count()
-    item = _route(
+    conversation.route_request = _route_request(
         conversation,
-        channel="chat",
         external_id=f"chat-{conversation.pk}-t{number}",
+        then="chat.transferred",
+        details={"queue": to_queue, "note": note},
         queue=to_queue,
         actor=actor,
     )
     conversation.state = ConversationState.WAITING
     conversation.agent = None
-    conversation.work_item = item
-    conversation.save(update_fields=["state", "agent", "work_item", "updated_at"])
+    conversation.save(update_fields=["state", "agent", "route_request", "updated_at"])
     _append(conversation, Sender.SYSTEM, note or _("transferred"), is_internal=True)
     with translation.override(conversation.language):
         _append(conversation, Sender.SYSTEM, _("I am passing you to a colleague."))
-    record(
-        "chat.transferred",
-        actor=actor,
-        object_type="conversation",
-        object_id=conversation.pk,
-        payload={"work_item_id": item.pk, "queue": to_queue, "note": note},
-    )
-    return conversation
 
 
 def end_conversation(
