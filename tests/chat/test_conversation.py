@@ -249,18 +249,22 @@ def _router_down(*args: object, **kwargs: object) -> None:
     raise RouterDown
 
 
-def test_a_hand_over_the_router_did_not_answer_is_kept_and_asked_for_again(
-    intents, chat_agent, monkeypatch
-) -> None:  # noqa: ANN001
+def _ask_for_a_person_while_the_router_is_down(conversation: Conversation, monkeypatch) -> None:  # noqa: ANN001
     from casework.routing import router
 
-    conversation = _start()
     with monkeypatch.context() as patched:
         patched.setattr(router, "submit_work_item", _router_down)
         with pytest.raises(RouterDown):
             services.post_customer_message(
                 conversation.token, "Ich möchte mit einem Menschen sprechen"
             )
+
+
+def test_a_hand_over_the_router_did_not_answer_is_kept_and_asked_for_again(
+    intents, chat_agent, monkeypatch
+) -> None:  # noqa: ANN001
+    conversation = _start()
+    _ask_for_a_person_while_the_router_is_down(conversation, monkeypatch)
     conversation.refresh_from_db()
     # Stored before the router was asked: the visitor was told, the request is kept.
     assert conversation.state == ConversationState.WAITING
@@ -282,16 +286,9 @@ def test_a_hand_over_the_router_did_not_answer_is_kept_and_asked_for_again(
 def test_the_no_agent_job_routes_a_hand_over_left_unanswered(
     intents, chat_agent, monkeypatch, settings
 ) -> None:  # noqa: ANN001
-    from casework.routing import router
-
     settings.CASEWORK_CHAT_AGENT_WAIT_SECONDS = 0
     conversation = _start()
-    with monkeypatch.context() as patched:
-        patched.setattr(router, "submit_work_item", _router_down)
-        with pytest.raises(RouterDown):
-            services.post_customer_message(
-                conversation.token, "Ich möchte mit einem Menschen sprechen"
-            )
+    _ask_for_a_person_while_the_router_is_down(conversation, monkeypatch)
 
     jobs.run_due(limit=10)
 
