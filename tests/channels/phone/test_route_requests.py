@@ -5,7 +5,8 @@ no call is lost, no work item is made twice, and no agent stays held."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -39,14 +40,32 @@ def _without_rollback(apply: Callable[..., Any], *args: Any) -> Any:
     raise stopped
 
 
+@contextmanager
+def _router_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The block fails when the channel asks the router."""
+    with monkeypatch.context() as patched:
+        patched.setattr(router, "submit_work_item", _crash)
+        with pytest.raises(Crashed):
+            yield
+
+
+@contextmanager
+def _answer_lost(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The router decides (and, as a router process would, keeps its decision), then the
+    channel's process stops before it records the answer."""
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_follow", _crash)
+        patched.setattr(services, "_in_transaction", _without_rollback)
+        with pytest.raises(Crashed):
+            yield
+
+
 def test_a_call_the_router_never_answered_is_routed_by_the_repeated_delivery(
     post_event, line_agent, helmut, monkeypatch
 ):  # noqa: ANN001
     anna = line_agent("201")
-    with monkeypatch.context() as patched:
-        patched.setattr(router, "submit_work_item", _crash)
-        with pytest.raises(Crashed):
-            post_event("new_call", caller="030 23456789", event_id="e-1")
+    with _router_down(monkeypatch):
+        post_event("new_call", caller="030 23456789", event_id="e-1")
 
     call = Call.objects.get()  # stored, with what it asks of the router
     assert call.customer == helmut and call.route_request["item"]["external_id"] == (
@@ -70,13 +89,8 @@ def test_an_answer_the_channel_could_not_record_is_asked_for_again_not_doubled(
     post_event, line_agent, helmut, monkeypatch
 ):  # noqa: ANN001
     line_agent("201")
-    with monkeypatch.context() as patched:
-        # The router decides (and, as a router process would, keeps its decision), then
-        # the channel's process stops before it records the answer.
-        patched.setattr(services, "_follow", _crash)
-        patched.setattr(services, "_in_transaction", _without_rollback)
-        with pytest.raises(Crashed):
-            post_event("new_call", caller="030 23456789", event_id="e-1")
+    with _answer_lost(monkeypatch):
+        post_event("new_call", caller="030 23456789", event_id="e-1")
     item = WorkItem.objects.get()
     assert item.status == WorkItemStatus.OFFERED
     assert Call.objects.get().route_request is not None
@@ -93,11 +107,8 @@ def test_a_hangup_after_a_lost_answer_routes_first_then_frees_everybody(
     post_event, line_agent, helmut, monkeypatch
 ):  # noqa: ANN001
     anna = line_agent("201")
-    with monkeypatch.context() as patched:
-        patched.setattr(services, "_follow", _crash)
-        patched.setattr(services, "_in_transaction", _without_rollback)
-        with pytest.raises(Crashed):
-            post_event("new_call", caller="030 23456789")
+    with _answer_lost(monkeypatch):
+        post_event("new_call", caller="030 23456789")
     assert AgentStatus.objects.get(agent=anna).used_units > 0  # offered: held for the call
 
     answer = post_event("hangup", cause="cancel").json()
@@ -118,10 +129,8 @@ def test_a_transfer_whose_answer_was_lost_is_made_once(post_event, line_agent, h
     line_agent("202")
     post_event("new_call", caller="030 23456789")
     post_event("answered", agent="201")
-    with monkeypatch.context() as patched:
-        patched.setattr(router, "submit_work_item", _crash)
-        with pytest.raises(Crashed):
-            post_event("transferred", agent="202", event_id="t-1")
+    with _router_down(monkeypatch):
+        post_event("transferred", agent="202", event_id="t-1")
     assert Call.objects.get().route_request["then"] == "transfer"
 
     answer = post_event("transferred", agent="202", event_id="t-1").json()
@@ -139,10 +148,8 @@ def test_a_telephone_system_that_asks_again_gets_the_call_routed(
     post_event, poll_call, line_agent, helmut, monkeypatch
 ):  # noqa: ANN001
     line_agent("201")
-    with monkeypatch.context() as patched:
-        patched.setattr(router, "submit_work_item", _crash)
-        with pytest.raises(Crashed):
-            post_event("new_call", caller="030 23456789", call_id="c7")
+    with _router_down(monkeypatch):
+        post_event("new_call", caller="030 23456789", call_id="c7")
 
     answer = poll_call("c7").json()
 
