@@ -336,12 +336,12 @@ def _take_phone(conversation: Conversation, text: str) -> None:
 
 
 def _request_callback(conversation: Conversation, phone: str) -> None:
-    callback = services.request_callback(conversation, phone=phone)
+    work_item_id = services.request_callback(conversation, phone=phone)
     services.bot_says(
         conversation,
         _("Thank you. A colleague will call you back on %(phone)s; your case is %(reference)s.")
         % {"phone": phone, "reference": conversation.case.reference if conversation.case else ""},
-        callback={"work_item_id": callback.pk},
+        callback={"work_item_id": work_item_id},
     )
 
 

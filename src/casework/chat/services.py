@@ -36,9 +36,10 @@ from casework.kernel import clock, jobs, realtime, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from casework.portal.uploads import Upload, check_upload
-from casework.routing import router
 from casework.routing.errors import NoRoute
 from casework.routing.models import Agent, Skill, WorkItem, WorkItemStatus
+from casework.routing.port import RoutedItem, get_router
+from casework.routing.router import NewWorkItem
 
 BOT = Actor.system("chat-bot")
 SYSTEM = Actor.system("chat")
@@ -409,7 +410,7 @@ def _route_request(
     a work item for the chat's case (the chat's language required, the customer's affinity
     as usual; through the routing table, or `queue`, and where no rule covers the channel,
     the case's queue), and the event that records the answer (`then`, with `details`)."""
-    new = router.NewWorkItem(
+    new = NewWorkItem(
         channel="chat",
         external_id=external_id,
         customer_id=conversation.customer_id,
@@ -442,24 +443,24 @@ def route_requested(conversation_id: int) -> None:
         if conversation.state == ConversationState.WAITING:
             actor = Actor(ActorKind(request["actor"]["kind"]), request["actor"]["id"],
                           request["actor"]["label"])  # fmt: skip
-            item = _submit(router.NewWorkItem.from_json(request["item"]),
+            item = _submit(NewWorkItem.from_json(request["item"]),
                            request["fallback_queue"], actor=actor)  # fmt: skip
-            conversation.work_item = item
+            conversation.work_item_id = item.id
             record(
                 request["then"],
                 actor=actor,
                 object_type="conversation",
                 object_id=conversation.pk,
-                payload={**request["details"], "work_item_id": item.pk},
+                payload={**request["details"], "work_item_id": item.id},
             )
         conversation.save(update_fields=["route_request", "work_item", "updated_at"])
 
 
-def _submit(new: router.NewWorkItem, fallback_queue: str, *, actor: Actor) -> WorkItem:
+def _submit(new: NewWorkItem, fallback_queue: str, *, actor: Actor) -> RoutedItem:
     try:
-        return router.submit_work_item(new, actor=actor)
+        return get_router().submit(new, actor=actor)
     except NoRoute:
-        return router.submit_work_item(replace(new, queue=fallback_queue), actor=actor)
+        return get_router().submit(replace(new, queue=fallback_queue), actor=actor)
 
 
 def _ensure_case(conversation: Conversation) -> None:
@@ -529,14 +530,14 @@ def no_agent_in_time(conversation_id: int) -> None:
 
 def accept_chat(work_item_id: int, *, actor: Actor) -> Conversation:
     """The agent takes the offered chat (the router's offer), then joins it."""
-    router.accept_offer(work_item_id, actor=actor)
+    get_router().accept(work_item_id, actor=actor)
     return join_accepted(work_item_id, actor=actor)
 
 
-def accept_callback(work_item_id: int, *, actor: Actor) -> WorkItem:
+def accept_callback(work_item_id: int, *, actor: Actor) -> RoutedItem:
     """The agent takes an offered callback: the case is theirs now (they call the customer
     and work it, whichever team's queue it is in)."""
-    item = router.accept_offer(work_item_id, actor=actor)
+    item = get_router().accept(work_item_id, actor=actor)
     if item.case_id:
         with recording_transaction():
             case = Case.objects.get(pk=item.case_id)
@@ -548,9 +549,11 @@ def accept_callback(work_item_id: int, *, actor: Actor) -> WorkItem:
 @recording_transaction()
 def join_accepted(work_item_id: int, *, actor: Actor) -> Conversation:
     """Bring the agent into the chat whose work item they accepted (again harmless)."""
-    item = WorkItem.objects.get(pk=work_item_id)
-    conversation = Conversation.objects.select_for_update().filter(work_item=item).first()
-    if conversation is None:
+    item = get_router().item(work_item_id)
+    conversation = (
+        Conversation.objects.select_for_update().filter(work_item_id=work_item_id).first()
+    )
+    if item is None or conversation is None:
         raise ChatNotFound(_("work item %(id)s is not a chat") % {"id": work_item_id})
     if item.status != WorkItemStatus.ACCEPTED or item.agent_id != actor.id:
         raise PermissionDenied(_("this chat is not yours"))
@@ -575,7 +578,7 @@ def join_accepted(work_item_id: int, *, actor: Actor) -> Conversation:
         actor=actor,
         object_type="conversation",
         object_id=conversation.pk,
-        payload={"agent_id": actor.id, "work_item_id": item.pk},
+        payload={"agent_id": actor.id, "work_item_id": item.id},
     )
     realtime.publish(
         realtime.agent_group(actor.id), {"kind": "joined", "conversation": conversation.pk}
@@ -650,7 +653,7 @@ def _transfer(
     if (to_agent is None) == (to_queue is None):
         raise InvalidInput(_("choose a colleague or a queue to transfer the chat to"), field="to")
     if conversation.work_item_id:
-        router.complete_work_item(conversation.work_item_id, actor=actor)
+        get_router().complete(conversation.work_item_id, actor=actor)
     if conversation.case_id:
         # The router prefers the case's owner: the colleague, or nobody (the queue decides).
         assign_case(conversation.case, to_agent, actor=SYSTEM)
@@ -686,12 +689,12 @@ def end_conversation(
             raise PermissionDenied(_("this chat is not yours"))
         if not conversation.is_open:
             return conversation
-        item = conversation.work_item
+        item = _work_item(conversation)
         if item is not None:
             if item.status == WorkItemStatus.ACCEPTED:
-                router.complete_work_item(item.pk, actor=actor)
-            elif item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
-                router.withdraw_work_item(item.pk, actor=SYSTEM, reason="visitor left")
+                get_router().complete(item.id, actor=actor)
+            elif item.is_waiting:
+                get_router().withdraw(item.id, actor=SYSTEM, reason="visitor left")
         jobs.cancel(f"chat.no_agent:{conversation.pk}")
         with translation.override(conversation.language):
             _append(conversation, Sender.SYSTEM, _("The chat has ended."))
@@ -715,7 +718,7 @@ def end_conversation(
 # --- When nobody is free: a callback or e-mail ---
 
 
-def request_callback(conversation: Conversation, *, phone: str) -> WorkItem:
+def request_callback(conversation: Conversation, *, phone: str) -> int:
     """In the caller's transaction, conversation locked: a callback request due from now, on
     the chat's case (the agent who takes it sees the transcript there; it becomes urgent if
     nobody has taken it when its window ends); the chat stays with the bot."""
@@ -733,8 +736,8 @@ def request_callback(conversation: Conversation, *, phone: str) -> WorkItem:
         ),
         actor=SYSTEM,
     )
-    item = callback.work_item
-    assert item is not None  # due from now: routed at once
+    item_id = callback.work_item_id
+    assert item_id is not None  # due from now: routed at once
     add_note(
         conversation.case,
         _("Callback requested in the chat, on %(phone)s.") % {"phone": phone},
@@ -747,9 +750,9 @@ def request_callback(conversation: Conversation, *, phone: str) -> WorkItem:
         actor=SYSTEM,
         object_type="conversation",
         object_id=conversation.pk,
-        payload={"work_item_id": item.pk, "case_id": conversation.case_id, "phone": phone},
+        payload={"work_item_id": item_id, "case_id": conversation.case_id, "phone": phone},
     )
-    return item
+    return item_id
 
 
 def continue_by_email(conversation: Conversation) -> bool:
@@ -796,12 +799,19 @@ def _customer_email(conversation: Conversation) -> str:
 
 def _withdraw_waiting(conversation: Conversation, *, reason: str) -> None:
     jobs.cancel(f"chat.no_agent:{conversation.pk}")
-    item = conversation.work_item
-    if item is not None and item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
-        router.withdraw_work_item(item.pk, actor=SYSTEM, reason=reason)
+    item = _work_item(conversation)
+    if item is not None and item.is_waiting:
+        get_router().withdraw(item.id, actor=SYSTEM, reason=reason)
     if conversation.state == ConversationState.WAITING:
         conversation.state = ConversationState.BOT
         conversation.save(update_fields=["state", "updated_at"])
+
+
+def _work_item(conversation: Conversation) -> RoutedItem | None:
+    """The chat's work item as the router knows it now."""
+    if conversation.work_item_id is None:
+        return None
+    return get_router().item(conversation.work_item_id)
 
 
 def _language_requirement(language: str) -> dict[str, int]:

@@ -31,8 +31,9 @@ from casework.events.services import record, recording_transaction
 from casework.kernel import clock, jobs
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound
-from casework.routing import router
 from casework.routing.models import Queue, Skill, WorkItem, WorkItemStatus
+from casework.routing.port import get_router
+from casework.routing.router import NewWorkItem
 
 SYSTEM = Actor.system("callbacks")
 DUE_JOB = "phone.callback_due"
@@ -146,8 +147,8 @@ def _check_window(start: datetime, end: datetime, now: datetime) -> None:
 def _route(callback: CallbackRequest) -> None:
     language_skill = f"lang-{callback.language}"
     required = {language_skill: 1} if Skill.objects.filter(code=language_skill).exists() else {}
-    item = router.submit_work_item(
-        router.NewWorkItem(
+    item = get_router().submit(
+        NewWorkItem(
             channel="callback",
             external_id=f"callback-{callback.pk}",
             customer_id=callback.customer_id,
@@ -158,14 +159,14 @@ def _route(callback: CallbackRequest) -> None:
         ),
         actor=SYSTEM,
     )
-    callback.status, callback.work_item = CallbackStatus.ROUTED, item
+    callback.status, callback.work_item_id = CallbackStatus.ROUTED, item.id
     callback.save(update_fields=["status", "work_item"])
     record(
         "callback.routed",
         actor=SYSTEM,
         object_type="callback",
         object_id=callback.pk,
-        payload={"work_item_id": item.pk},
+        payload={"work_item_id": item.id},
     )
 
 
@@ -224,9 +225,9 @@ def cancel_callback(callback_id: int, *, actor: Actor, customer_id: int | None =
     if callback.status not in OPEN_STATUSES:
         raise Conflict(_("this callback request is no longer open"))
     if callback.work_item_id:
-        item = WorkItem.objects.get(pk=callback.work_item_id)
-        if item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
-            router.withdraw_work_item(item.pk, actor=actor, reason="callback cancelled")
+        item = get_router().item(callback.work_item_id)
+        if item is not None and item.is_waiting:
+            get_router().withdraw(item.id, actor=actor, reason="callback cancelled")
     jobs.cancel(f"{DUE_JOB}:{callback.pk}", f"{ENDED_JOB}:{callback.pk}")
     callback.status = CallbackStatus.CANCELLED
     callback.save(update_fields=["status"])

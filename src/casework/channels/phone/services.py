@@ -55,11 +55,12 @@ from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock, jobs, realtime
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import InvalidInput
-from casework.routing import router
 from casework.routing.config import AFTER_CALL_WORK
 from casework.routing.errors import NoRoute, OfferExpired
 from casework.routing.models import Agent, AgentStatus, Skill, WorkItem, WorkItemStatus
+from casework.routing.port import RoutedItem, get_router
 from casework.routing.queries import actor_for_agent
+from casework.routing.router import NewWorkItem
 
 SYSTEM = Actor.system("phone")
 _T = TypeVar("_T")
@@ -224,7 +225,7 @@ class _RouteRequest:
     rings (`ring`), continues a transferred call as a call of its own (`continue`), or is
     handed on (`transfer`)."""
 
-    item: router.NewWorkItem
+    item: NewWorkItem
     then: str = "ring"
     fallback_queue: str = ""  # where the item goes when no routing rule covers it
     from_agent_id: int | None = None
@@ -249,7 +250,7 @@ class _RouteRequest:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> _RouteRequest:
-        return cls(**{**data, "item": router.NewWorkItem.from_json(data["item"])})
+        return cls(**{**data, "item": NewWorkItem.from_json(data["item"])})
 
 
 @dataclass(frozen=True)
@@ -274,16 +275,16 @@ def _request_route(call: Call, event: CtiEvent, request: _RouteRequest, result: 
     return _Pending(call.pk, request, first_submission=True, answers_event=True, result=result)
 
 
-def _submit(request: _RouteRequest, *, first: bool) -> WorkItem:
+def _submit(request: _RouteRequest, *, first: bool) -> RoutedItem:
     """The router's answer. A request submitted before (its answer lost) may have reached
     it: the router looks it up by its external id and gives the same item."""
     new = request.item if first else replace(request.item, first_submission=False)
     try:
-        return router.submit_work_item(new, actor=SYSTEM)
+        return get_router().submit(new, actor=SYSTEM)
     except NoRoute:
         if not request.fallback_queue:
             raise
-        return router.submit_work_item(replace(new, queue=request.fallback_queue), actor=SYSTEM)
+        return get_router().submit(replace(new, queue=request.fallback_queue), actor=SYSTEM)
 
 
 def _route(
@@ -320,7 +321,7 @@ def _route(
     )
 
 
-def _after_routed(call: Call, request: _RouteRequest, item: WorkItem) -> None:
+def _after_routed(call: Call, request: _RouteRequest, item: RoutedItem) -> None:
     if request.then == "continue":
         assert request.original_call_id is not None
         original = Call.objects.select_for_update(of=("self",)).get(pk=request.original_call_id)
@@ -469,7 +470,7 @@ def _new_call_request(call: Call, event: CtiEvent) -> _RouteRequest:
         desired[topic] = 6
     language_skill = f"lang-{language}"
     required = {language_skill: 1} if Skill.objects.filter(code=language_skill).exists() else {}
-    new = router.NewWorkItem(
+    new = NewWorkItem(
         channel="phone",
         external_id=f"call-{call.pk}",
         first_submission=True,  # the call was stored just now
@@ -491,7 +492,7 @@ def _continue_transferred(call: Call, event: CtiEvent) -> _Pending:
     assert original is not None
     target = _agent_for(event.agent) if event.agent else None
     first_item = original.work_item
-    new = router.NewWorkItem(
+    new = NewWorkItem(
         channel="phone",
         external_id=f"call-{call.pk}",
         first_submission=True,  # the transfer's new call was stored just now
@@ -518,9 +519,9 @@ def _continue_transferred(call: Call, event: CtiEvent) -> _Pending:
     )
 
 
-def _follow(call: Call, item: WorkItem) -> None:
+def _follow(call: Call, item: RoutedItem) -> None:
     """The call rings where the router offered its work item, or waits."""
-    call.work_item = item
+    call.work_item_id = item.id
     if item.status == WorkItemStatus.OFFERED:
         call.state, call.agent_id = CallState.RINGING, item.agent_id
     else:
@@ -618,15 +619,13 @@ def _answered(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer,
     else:
         agent = _agent_for(event.agent)
     warning = "" if agent is not None or not event.agent else _unknown_agent(event.agent)
-    item = call.work_item
-    if item is not None and item.channel == "phone":
-        item.refresh_from_db()
-        if item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
-            if agent is None:
-                # Answered by a line we do not know: the call is no longer the router's.
-                router.withdraw_work_item(item.pk, actor=SYSTEM, reason="answered_elsewhere")
-            else:
-                _take(item, agent)
+    item = _phone_item(call)
+    if item is not None and item.is_waiting:
+        if agent is None:
+            # Answered by a line we do not know: the call is no longer the router's.
+            get_router().withdraw(item.id, actor=SYSTEM, reason="answered_elsewhere")
+        else:
+            _take(item, agent)
     first_answer = call.answered_at is None
     call.state, call.agent = CallState.ANSWERED, agent
     call.outcome = CallOutcome.ANSWERED
@@ -656,17 +655,17 @@ def _answered(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer,
     return CallAnswer(call, agent, _extension(agent), warning=warning), _("applied")
 
 
-def _take(item: WorkItem, agent: Agent) -> None:
+def _take(item: RoutedItem, agent: Agent) -> None:
     """The agent picked the call up: their offer is accepted; a call they took although it
     was offered to someone else (or to nobody yet) is theirs all the same."""
     actor = actor_for_agent(agent)
     if item.status == WorkItemStatus.OFFERED and item.agent_id == agent.pk:
         try:
-            router.accept_offer(item.pk, actor=actor)
+            get_router().accept(item.id, actor=actor)
             return
         except OfferExpired:
             pass  # rang out a moment ago and moved on; the agent has the caller anyway
-    router.take_work_item(item.pk, agent_id=agent.pk, actor=actor)
+    get_router().take(item.id, agent_id=agent.pk, actor=actor)
 
 
 def _hold(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
@@ -698,7 +697,7 @@ def _transferred(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnsw
     _finish_work_item(call)
     call.transfers += 1
     call.save(update_fields=["transfers", "held_since", "hold_seconds"])
-    new = router.NewWorkItem(
+    new = NewWorkItem(
         channel="phone",
         external_id=f"call-{call.pk}-t{call.transfers}",
         first_submission=True,  # the count of transfers went up under the call's lock
@@ -723,7 +722,7 @@ def _record_transfer(
     from_agent_id: int | None,
     to_agent_id: int | None,
     to_queue: str | None,
-    item: WorkItem,
+    item: RoutedItem,
     *,
     to_call: Call | None = None,
 ) -> None:
@@ -733,7 +732,7 @@ def _record_transfer(
         "from_agent_id": from_agent_id,
         "to_agent_id": to_agent_id,
         "to_queue": to_queue or None,
-        "work_item_id": item.pk,
+        "work_item_id": item.id,
     }
     if to_call is not None:
         payload["to_call_id"] = to_call.pk
@@ -742,7 +741,6 @@ def _record_transfer(
 
 def _hangup(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, str]:
     _close_hold(call, at)
-    item = call.work_item
     if call.state == CallState.ANSWERED:
         call.outcome = CallOutcome.ANSWERED
         _finish_work_item(call)
@@ -755,8 +753,8 @@ def _hangup(call: Call, event: CtiEvent, *, at: datetime) -> tuple[CallAnswer, s
             else CallOutcome.NOT_REACHED
         )
         if _withdraw_waiting(call, reason=event.cause or "hangup") == WorkItemStatus.ACCEPTED:
-            assert item is not None  # taken at the desk, never connected
-            router.complete_work_item(item.pk, actor=SYSTEM)
+            assert call.work_item_id is not None  # taken at the desk, never connected
+            get_router().complete(call.work_item_id, actor=SYSTEM)
     _end(call, at=at, cause=event.cause)
     return _answer(call), _("applied")
 
@@ -789,27 +787,26 @@ def _end(call: Call, *, at: datetime, cause: str) -> None:
 def _withdraw_waiting(call: Call, *, reason: str) -> str | None:
     """Take the call's phone work item from the router if nobody has it yet; returns the
     item's status as it was (None: no phone item)."""
-    item = call.work_item
-    if item is None or item.channel != "phone":
+    item = _phone_item(call)
+    if item is None:
         return None
-    item.refresh_from_db()
-    status = item.status
-    if status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
-        router.withdraw_work_item(item.pk, actor=SYSTEM, reason=reason)
-    return status
+    if item.is_waiting:
+        get_router().withdraw(item.id, actor=SYSTEM, reason=reason)
+    return item.status
 
 
 def _finish_work_item(call: Call) -> None:
     """The agent's part of the call is over: their work item ends (a phone item starts
     after-call work; a callback is done once the customer was reached)."""
-    item = call.work_item
-    if item is None or call.agent_id is None:
+    if call.work_item_id is None or call.agent_id is None:
         return
-    item.refresh_from_db()
+    item = get_router().item(call.work_item_id)
+    if item is None:
+        return
     if item.status == WorkItemStatus.ACCEPTED and item.agent_id == call.agent_id:
-        router.complete_work_item(item.pk, actor=SYSTEM)
+        get_router().complete(item.id, actor=SYSTEM)
         if item.channel == "callback":
-            callbacks.completed(item.pk)
+            callbacks.completed(item.id)
 
 
 def _close_hold(call: Call, at: datetime) -> None:
@@ -924,13 +921,20 @@ def _current_target(call: Call) -> Agent | None:
     declined or rings out, the call learns of it here."""
     if call.state not in (CallState.WAITING, CallState.RINGING):
         return call.agent if call.state == CallState.ANSWERED else None
-    item = call.work_item
-    if item is None or item.channel != "phone":
+    item = _phone_item(call)
+    if item is None:
         return call.agent
-    item.refresh_from_db()
     if item.status in (WorkItemStatus.OFFERED, WorkItemStatus.ACCEPTED) and item.agent_id:
         return Agent.objects.select_related("user").get(pk=item.agent_id)
     return None
+
+
+def _phone_item(call: Call) -> RoutedItem | None:
+    """The call's own work item as the router knows it now (None: none, or a callback's)."""
+    if call.work_item_id is None:
+        return None
+    item = get_router().item(call.work_item_id)
+    return item if item is not None and item.channel == "phone" else None
 
 
 def _answer(call: Call) -> CallAnswer:
@@ -1098,6 +1102,6 @@ def wrap_up(call_id: int, *, code: str, note: str, actor: Actor) -> Call:
     if actor.id is not None and actor.id == call.agent_id:
         status = AgentStatus.objects.filter(agent_id=actor.id).first()
         if status is not None and status.presence_id == AFTER_CALL_WORK:
-            router.end_after_work(actor.id)
+            get_router().end_after_work(actor.id)
     _signal(call)
     return call

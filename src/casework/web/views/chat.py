@@ -27,9 +27,8 @@ from casework.chat.models import Conversation
 from casework.kernel.actors import Actor
 from casework.kernel.errors import DomainError, InvalidInput
 from casework.knowledge.queries import list_filled_templates
-from casework.routing import router
 from casework.routing.models import Agent, PresenceState, Queue, WorkItem
-from casework.routing.presence import set_presence
+from casework.routing.port import get_router
 from casework.routing.queries import find_agent_status
 from casework.web.desk import desk_view, is_htmx
 
@@ -289,14 +288,14 @@ def accept(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
 @desk_view
 def presence(request: HttpRequest, actor: Actor) -> HttpResponse:
     """One click: available for chats and calls, on a break, offline."""
-    set_presence(actor.id or 0, request.POST.get("state", ""), actor=actor)
+    get_router().set_presence(actor.id or 0, request.POST.get("state", ""), actor=actor)
     return redirect(request.POST.get("next") or reverse("chat:console"))
 
 
 @require_POST
 @desk_view
 def decline(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
-    router.decline_offer(item_id, actor=actor)
+    get_router().decline(item_id, actor=actor)
     return redirect("chat:console")
 
 

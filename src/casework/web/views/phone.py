@@ -18,9 +18,8 @@ from casework.channels.phone import queries, services
 from casework.kernel import clock
 from casework.kernel.actors import Actor
 from casework.kernel.errors import InvalidInput
-from casework.routing import router
 from casework.routing.models import AgentStatus, PresenceState
-from casework.routing.presence import set_presence
+from casework.routing.port import get_router
 from casework.web.desk import back_url, desk_view, is_htmx
 
 
@@ -70,21 +69,21 @@ def _done(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_POST
 @desk_view
 def presence(request: HttpRequest, actor: Actor) -> HttpResponse:
-    set_presence(actor.id or 0, request.POST.get("state", ""), actor=actor)
+    get_router().set_presence(actor.id or 0, request.POST.get("state", ""), actor=actor)
     return _done(request, actor)
 
 
 @require_POST
 @desk_view
 def accept(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
-    router.accept_offer(item_id, actor=actor)
+    get_router().accept(item_id, actor=actor)
     return _done(request, actor)
 
 
 @require_POST
 @desk_view
 def decline(request: HttpRequest, actor: Actor, item_id: int) -> HttpResponse:
-    router.decline_offer(item_id, actor=actor)
+    get_router().decline(item_id, actor=actor)
     return _done(request, actor)
 
 

@@ -1,0 +1,119 @@
+"""The router as the channels see it (docs/adr/0013-router-process.md).
+
+Channels, the desk and the demo ask the router through `get_router()` and get plain values
+back (`RoutedItem`), never the router's rows: the router may be the transactional one in
+this process (`EmbeddedRouter`, the default and the reference) or the in-memory engine,
+whose rows are written behind its answers. Every operation is safe to repeat after its
+answer was lost: `submit` gives the item an external id made before, and the others raise
+a domain error (`WorkItemNotActive`, `NoPendingOffer`) the caller can read the item's state
+from (`item`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from casework.kernel.actors import Actor
+from casework.routing import presence, router
+from casework.routing.models import WorkItem, WorkItemStatus
+from casework.routing.router import NewWorkItem
+
+
+@dataclass(frozen=True)
+class RoutedItem:
+    """A work item as the router answered about it."""
+
+    id: int
+    channel: str
+    external_id: str
+    status: str
+    agent_id: int | None
+    queue_id: int
+    case_id: int | None
+    customer_id: int | None
+
+    @classmethod
+    def of(cls, item: WorkItem) -> RoutedItem:
+        """From a row or any object with a row's fields (the engine's `ItemState`)."""
+        return cls(
+            id=item.id,
+            channel=item.channel,
+            external_id=item.external_id,
+            status=item.status,
+            agent_id=item.agent_id,
+            queue_id=item.queue_id,
+            case_id=item.case_id,
+            customer_id=item.customer_id,
+        )
+
+    @property
+    def is_waiting(self) -> bool:
+        """Queued or offered: nobody works it yet, it can still be withdrawn or taken."""
+        return self.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED)
+
+
+class Router(Protocol):
+    """The operations channels use. Each runs as one step of the router's: callers commit
+    what they know first, so an answer lost in between is asked for again (ADR 13)."""
+
+    def submit(self, new: NewWorkItem, *, actor: Actor) -> RoutedItem: ...
+
+    def accept(self, item_id: int, *, actor: Actor) -> RoutedItem: ...
+
+    def take(self, item_id: int, *, agent_id: int, actor: Actor) -> RoutedItem: ...
+
+    def decline(self, item_id: int, *, actor: Actor) -> RoutedItem: ...
+
+    def complete(self, item_id: int, *, actor: Actor) -> RoutedItem: ...
+
+    def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> RoutedItem: ...
+
+    def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> None: ...
+
+    def end_after_work(self, agent_id: int) -> None: ...
+
+    def item(self, item_id: int) -> RoutedItem | None:
+        """The item as the router knows it now; `None` for an id it never gave."""
+        ...
+
+
+class EmbeddedRouter:
+    """The transactional router in this process: every operation is a transaction of its
+    own (or joins the caller's)."""
+
+    def submit(self, new: NewWorkItem, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(router.submit_work_item(new, actor=actor))
+
+    def accept(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(router.accept_offer(item_id, actor=actor))
+
+    def take(self, item_id: int, *, agent_id: int, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(router.take_work_item(item_id, agent_id=agent_id, actor=actor))
+
+    def decline(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(router.decline_offer(item_id, actor=actor))
+
+    def complete(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(router.complete_work_item(item_id, actor=actor))
+
+    def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> RoutedItem:
+        return RoutedItem.of(router.withdraw_work_item(item_id, actor=actor, reason=reason))
+
+    def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> None:
+        presence.set_presence(agent_id, state, actor=actor)
+
+    def end_after_work(self, agent_id: int) -> None:
+        router.end_after_work(agent_id)
+
+    def item(self, item_id: int) -> RoutedItem | None:
+        row = WorkItem.objects.filter(pk=item_id).first()
+        return RoutedItem.of(row) if row is not None else None
+
+
+_EMBEDDED = EmbeddedRouter()
+
+
+def get_router() -> Router:
+    """The router this process asks."""
+    return _EMBEDDED
