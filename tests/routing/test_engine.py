@@ -21,6 +21,7 @@ from casework.events.services import verify_chain
 from casework.kernel import jobs, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import PermissionDenied
+from casework.routing import decisions
 from casework.routing import engine as engine_module
 from casework.routing.engine import RouterEngine
 from casework.routing.errors import (
@@ -37,6 +38,7 @@ from casework.routing.models import (
     Offer,
     OfferStatus,
     PresenceLog,
+    RouterLease,
     WorkItem,
     WorkItemStatus,
 )
@@ -444,6 +446,57 @@ def test_after_a_crash_the_state_comes_back_from_the_tables(make_agent, skills, 
     assert AgentStatus.objects.get(agent=first).presence_id == "not_responding"
     assert AgentStatus.objects.get(agent=second).used_units == 100
     assert verify_chain().is_intact
+
+
+def test_with_a_decision_log_a_crash_loses_nothing_it_answered(make_agent, skills, queue, tmp_path):  # noqa: ANN001
+    german = skills["german"]
+    first, second = make_agent({german: 5}), make_agent({german: 5})
+    RouterLease.objects.create(owner="", address="", started_at=dt.datetime.now(dt.UTC),
+                               renewed_at=dt.datetime.now(dt.UTC))  # fmt: skip
+    crashed = RouterEngine.load()
+    crashed.log_decisions(decisions.DecisionLog(tmp_path, first=1))
+    written = crashed.submit(call(queue, external_id="written"), actor=SYSTEM)
+    crashed.flush()
+    # Answered, logged, never flushed: the process dies here.
+    answered = crashed.submit(call(queue, external_id="answered"), actor=SYSTEM)
+    crashed.accept(written.id, actor=as_agent(first))
+    with pytest.raises(NoPendingOffer):  # an error, and nothing changed: nothing logged
+        crashed.decline(written.id, actor=as_agent(second))
+    assert not WorkItem.objects.filter(external_id="answered").exists()
+    events_before = Event.objects.count()
+
+    assert decisions.replay(tmp_path) == (2, 3)
+    assert decisions.replay(tmp_path) == (0, 3)  # the log is empty now: nothing twice
+    item = WorkItem.objects.get(external_id="answered")
+    assert (item.pk, item.status, item.agent_id) == (answered.id, "offered", second.pk)
+    assert Offer.objects.get(item=item).status == OfferStatus.PENDING
+    assert WorkItem.objects.get(pk=written.id).status == WorkItemStatus.ACCEPTED
+    assert AgentStatus.objects.get(agent=second).used_units == 100
+    codes = list(Event.objects.order_by("seq").values_list("code", flat=True)[events_before:])
+    assert codes == ["work_item.queued", "work_item.offered", "work_item.accepted"]
+    assert verify_chain().is_intact
+
+    engine = RouterEngine.load()  # the next process starts from what was answered
+    assert engine.item(answered.id).agent_id == second.pk  # type: ignore[union-attr]
+
+
+def test_a_flush_records_how_far_the_log_is_written_and_forgets_it(
+    make_agent, skills, queue, tmp_path, monkeypatch
+):  # noqa: ANN001
+    make_agent({skills["german"]: 5})
+    RouterLease.objects.create(owner="", address="", started_at=dt.datetime.now(dt.UTC),
+                               renewed_at=dt.datetime.now(dt.UTC))  # fmt: skip
+    monkeypatch.setattr(decisions, "_SEGMENT_BYTES", 1)  # a segment per record
+    engine = RouterEngine.load()
+    engine.log_decisions(decisions.DecisionLog(tmp_path, first=1))
+    for number in range(3):
+        engine.submit(call(queue, external_id=f"c{number}"), actor=SYSTEM)
+    assert len(list(tmp_path.iterdir())) == 4  # three records, and the next segment
+    engine.flush()
+
+    assert decisions.decided_through() == 3
+    assert len(list(tmp_path.iterdir())) == 1  # only the segment being written
+    assert decisions.replay(tmp_path) == (0, 3)
 
 
 def test_a_reloaded_engine_routes_waiting_items_and_knows_who_served_whom(

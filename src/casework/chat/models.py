@@ -69,6 +69,8 @@ class Conversation(Timestamped):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("work item"),
+        # Not enforced by the database: a router process answers before it writes the item.
+        db_constraint=False,
     )
     # The work item a hand-over or transfer asks of the router, kept from the commit that
     # asks until the router's answer is recorded (docs/adr/0013).

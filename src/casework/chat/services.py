@@ -37,7 +37,7 @@ from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from casework.portal.uploads import Upload, check_upload
 from casework.routing.errors import NoRoute
-from casework.routing.models import Agent, Skill, WorkItem, WorkItemStatus
+from casework.routing.models import Agent, Skill, WorkItemStatus
 from casework.routing.port import RoutedItem, get_router
 from casework.routing.router import NewWorkItem
 
@@ -344,9 +344,7 @@ def _move_to_customer(conversation: Conversation, customer: Customer) -> None:
             customer=customer
         )
     if conversation.work_item_id:
-        WorkItem.objects.filter(pk=conversation.work_item_id, customer=None).update(
-            customer=customer
-        )
+        get_router().amend(conversation.work_item_id, customer_id=customer.pk)
 
 
 # --- Hand-over to a person ---
@@ -652,12 +650,15 @@ def _transfer(
         raise ChatEnded(_("this chat has ended"))
     if (to_agent is None) == (to_queue is None):
         raise InvalidInput(_("choose a colleague or a queue to transfer the chat to"), field="to")
+    number = 1
     if conversation.work_item_id:
-        get_router().complete(conversation.work_item_id, actor=actor)
+        done = get_router().complete(conversation.work_item_id, actor=actor)
+        # The chat's items are chat-<id>, then chat-<id>-t1, -t2, … one per transfer.
+        suffix = done.external_id.rpartition("-t")[2]
+        number = int(suffix) + 1 if suffix.isdigit() else 1
     if conversation.case_id:
         # The router prefers the case's owner: the colleague, or nobody (the queue decides).
         assign_case(conversation.case, to_agent, actor=SYSTEM)
-    number = WorkItem.objects.filter(external_id__startswith=f"chat-{conversation.pk}").count()
     conversation.route_request = _route_request(
         conversation,
         external_id=f"chat-{conversation.pk}-t{number}",
@@ -961,7 +962,7 @@ def link_to_case(conversation_id: int, target: Case, *, actor: Actor) -> Convers
     conversation.case = target
     conversation.save(update_fields=["case", "updated_at"])
     if conversation.work_item_id:
-        WorkItem.objects.filter(pk=conversation.work_item_id).update(case=target)
+        get_router().amend(conversation.work_item_id, case_id=target.pk)
     record(
         "chat.linked",
         actor=actor,

@@ -52,7 +52,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from django.apps import apps
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
@@ -72,6 +72,7 @@ from casework.routing.config import (
     get_presence_state,
     records_presence_change,
 )
+from casework.routing.decisions import DecisionLog
 from casework.routing.errors import (
     NoPendingOffer,
     OfferExpired,
@@ -87,6 +88,7 @@ from casework.routing.models import (
     Offer,
     OfferStatus,
     PresenceLog,
+    RouterLease,
     WorkItem,
     WorkItemStatus,
 )
@@ -202,6 +204,8 @@ class _Journal:
 
     new_items: dict[int, ItemState] = field(default_factory=dict)
     changed_items: dict[int, ItemState] = field(default_factory=dict)
+    # Facts a channel learnt after submitting (`amend`): rare, so not in every change.
+    amended_items: dict[int, ItemState] = field(default_factory=dict)
     new_offers: dict[int, OfferState] = field(default_factory=dict)
     changed_offers: dict[int, OfferState] = field(default_factory=dict)
     new_statuses: dict[int, AgentState] = field(default_factory=dict)
@@ -214,6 +218,8 @@ class _Journal:
     external_ids: dict[tuple[str, str], ItemState] = field(default_factory=dict)
     # A snapshot's rows are plain tuples of their row type's fields (`_ROW_TYPES`).
     is_frozen: bool = False
+    # The last record of the decision log (`decisions.py`) whose changes this journal holds.
+    decided_through: int = 0
 
     def snapshot(self) -> _Journal:
         """The journal with its rows as they are now, frozen into plain tuples (the
@@ -223,7 +229,11 @@ class _Journal:
             name: _frozen(getattr(self, name), read) for name, (_, read) in _ROW_TYPES.items()
         }
         return _Journal(
-            **frozen, events=list(self.events), signals=list(self.signals), is_frozen=True
+            **frozen,
+            events=list(self.events),
+            signals=list(self.signals),
+            is_frozen=True,
+            decided_through=self.decided_through,
         )
 
     def rows(self, name: str) -> list[Any]:
@@ -235,6 +245,7 @@ class _Journal:
         return (
             len(self.new_items)
             + len(self.changed_items)
+            + len(self.amended_items)
             + len(self.new_offers)
             + len(self.changed_offers)
             + len(self.new_statuses)
@@ -265,7 +276,13 @@ def _exclusive(operation: F) -> F:
         if self._behind and len(self._journal) > _JOURNAL_LIMIT:
             self._wait_for_writer()
         with self._lock:
-            return operation(self, *args, **kwargs)
+            if self._decisions is None:
+                return operation(self, *args, **kwargs)
+            self._touched, events_before = {}, len(self._journal.events)
+            try:
+                return operation(self, *args, **kwargs)
+            finally:  # also what an operation changed before it raised
+                self._log_decisions(events_before)
 
     return exclusive  # type: ignore[return-value]
 
@@ -277,6 +294,8 @@ def _row_type(name: str, fields: Sequence[str]) -> tuple[type, Callable[[Any], t
 
 _ITEM_ROW = _row_type("ItemRow", _ITEM_ATTRIBUTES)
 _CHANGED_ITEM_ROW = _row_type("ChangedItemRow", ("id", *_ITEM_FIELDS))
+_AMENDED_FIELDS = ("customer_id", "case_id", "priority")
+_AMENDED_ITEM_ROW = _row_type("AmendedItemRow", ("id", *_AMENDED_FIELDS))
 _OFFER_ROW = _row_type(
     "OfferRow",
     (
@@ -300,12 +319,27 @@ _ENDED_LOG_ROW = _row_type("EndedLogRow", ("id", "ended_at"))
 _ROW_TYPES = {
     "new_items": _ITEM_ROW,
     "changed_items": _CHANGED_ITEM_ROW,
+    "amended_items": _AMENDED_ITEM_ROW,
     "new_offers": _OFFER_ROW,
     "changed_offers": _CHANGED_OFFER_ROW,
     "new_statuses": _STATUS_ROW,
     "changed_statuses": _CHANGED_STATUS_ROW,
     "new_logs": _LOG_ROW,
     "ended_logs": _ENDED_LOG_ROW,
+}
+# The full rows the decision log keeps, by kind (`decisions.py`).
+ROW_FIELDS = {
+    "item": _ITEM_ROW[0]._fields,
+    "offer": _OFFER_ROW[0]._fields,
+    "status": _STATUS_ROW[0]._fields,
+    "log": _LOG_ROW[0]._fields,
+}
+_KIND_OF = {ItemState: "item", OfferState: "offer", AgentState: "status", PresenceRow: "log"}
+_FULL_ROW = {
+    ItemState: _ITEM_ROW[1],
+    OfferState: _OFFER_ROW[1],
+    AgentState: _STATUS_ROW[1],
+    PresenceRow: _LOG_ROW[1],
 }
 
 
@@ -350,6 +384,10 @@ class RouterEngine:
         self.flushes: list[tuple[int, float]] = []  # rows and events, seconds per flush
         # Offers made since the caller last took them (`take_new_offers`).
         self._new_offers: list[OfferState] = []
+        # The router process's log of decisions (`log_decisions`), and the rows the running
+        # operation changed, for it.
+        self._decisions: DecisionLog | None = None
+        self._touched: dict[int, Any] | None = None
 
     # --- Loading -------------------------------------------------------------------------
 
@@ -444,6 +482,7 @@ class RouterEngine:
         if item.external_id:
             self._by_external_id[(item.channel, item.external_id)] = item
         self._journal.new_items[item.id] = item
+        self._touch(item)
         if item.external_id:
             self._journal.external_ids[(item.channel, item.external_id)] = item
         self._note("work_item.queued", actor, item.id, planned.queued_payload(item.id), now)
@@ -574,6 +613,7 @@ class RouterEngine:
         )  # fmt: skip
         item.offer = offer
         self._journal.new_offers[offer.id] = offer
+        self._touch(offer)
         self._new_offers.append(offer)
         self._schedule(expires_at, "expire", offer)
         self._journal.signals.append(
@@ -819,6 +859,17 @@ class RouterEngine:
         self._offer_waiting_work(agent, now)
         return item
 
+    @_exclusive
+    def end_after_work(self, agent_id: int) -> None:
+        """The agent wrapped up before the after-call work timer ran out: available now,
+        unless they chose another state meanwhile (the timer then finds nothing to do)."""
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.presence_id != AFTER_CALL_WORK:
+            return
+        now = clock.now()
+        self._change_presence(agent, AVAILABLE, SYSTEM, now)
+        self._offer_waiting_work(agent, now)
+
     def _end_after_work(self, agent: AgentState, at: datetime, now: datetime) -> None:
         if agent.presence_id != AFTER_CALL_WORK or agent.after_work_until != at:
             return  # the agent chose another state meanwhile, or a later call's timer runs
@@ -866,6 +917,46 @@ class RouterEngine:
             self._item_changed(item)
         self._route(item, get_channel(item.channel), now)
 
+    @_exclusive
+    def amend(
+        self,
+        item_id: int,
+        *,
+        customer_id: int | None = None,
+        case_id: int | None = None,
+        min_priority: int | None = None,
+    ) -> ItemState:
+        """Facts a channel learnt after submitting: the customer (only for an item that had
+        none: the caller was identified during the call), the case it moved to, a priority
+        it must have at least while it waits (a callback whose window ended)."""
+        item = self._get_item(item_id)
+        if customer_id is not None and item.customer_id is None:
+            item.customer_id = customer_id
+        if case_id is not None:
+            item.case_id = case_id
+        if (
+            min_priority is not None
+            and item.priority < min_priority
+            and item.status in (_QUEUED, _OFFERED)
+        ):
+            waiting = self._dequeue(item)
+            item.priority = min_priority
+            if waiting:
+                self._enqueue(item)
+        self._touch(item)
+        if item.id not in self._journal.new_items:
+            self._journal.amended_items[item.id] = item
+        return item
+
+    @_exclusive
+    def item(self, item_id: int) -> ItemState | None:
+        """The item as the router knows it now (also one finished and not written yet);
+        `None` for an id it never gave."""
+        try:
+            return self._get_item(item_id)
+        except UnknownWorkItem:
+            return None
+
     # --- Presence --------------------------------------------------------------------------
 
     @_exclusive
@@ -905,6 +996,7 @@ class RouterEngine:
         agent = AgentState(agent_id, skills, 100, 0, OFFLINE, now, False, now)
         self._agents[agent_id] = agent
         self._journal.new_statuses[agent_id] = agent
+        self._touch(agent)
         self._open_log(agent, OFFLINE, "system:routing", now)
         return agent
 
@@ -936,6 +1028,7 @@ class RouterEngine:
         log = self._open_logs.get(agent.agent_id)
         if log is not None:
             log.ended_at = now
+            self._touch(log)
             if log.id not in self._journal.new_logs:
                 self._journal.ended_logs[log.id] = log
         self._open_log(agent, code, actor.label, now)
@@ -956,6 +1049,7 @@ class RouterEngine:
         log = PresenceRow(self._next_key(PresenceLog), agent.agent_id, code, now, None, set_by)
         self._open_logs[agent.agent_id] = log
         self._journal.new_logs[log.id] = log
+        self._touch(log)
 
     def _wrapped_up(self, agent: AgentState, actor: Actor, now: datetime) -> None:
         """After-call work ended: it belongs to the agent's last completed item."""
@@ -1055,6 +1149,8 @@ class RouterEngine:
                 self._writing = None
                 for model, keys in reserved.items():
                     self._keys.setdefault(model, deque()).extend(keys)
+            if self._decisions is not None and journal.decided_through:
+                self._decisions.forget_through(journal.decided_through)
             self.flushes.append((size, time.perf_counter() - began))
             with self._flushed:
                 self._flushed.notify_all()
@@ -1150,6 +1246,22 @@ class RouterEngine:
         self._keys_taken[model] += 1
         return keys.popleft()
 
+    def log_decisions(self, log: DecisionLog) -> None:
+        """From now on every operation's changes go to `log` before it answers; a flush
+        forgets what it wrote (the router process: docs/routing-process.md)."""
+        with self._lock:
+            self._decisions = log
+
+    def reserve_keys(self) -> None:
+        """Fill the reserve of keys now (a router process, before it answers): its first
+        operations then write nothing, and never wait for a caller's transaction."""
+        wanted = self._keys_wanted()
+        with transaction.atomic():
+            reserved = {model: sql.reserve_keys(model, count) for model, count in wanted.items()}
+        with self._lock:
+            for model, keys in reserved.items():
+                self._keys.setdefault(model, deque()).extend(keys)
+
     def _keys_wanted(self) -> dict[type[Model], int]:
         """How many keys a flush reserves for each table whose reserve runs low, so the
         operations need not reserve any themselves (on SQLite that would wait for the
@@ -1178,16 +1290,33 @@ class RouterEngine:
         self._journal.events.append(Occurred(code, actor, object_type, object_id, payload, at))
 
     def _item_changed(self, item: ItemState) -> None:
+        self._touch(item)
         if item.id not in self._journal.new_items:
             self._journal.changed_items[item.id] = item
 
     def _offer_changed(self, offer: OfferState) -> None:
+        self._touch(offer)
         if offer.id not in self._journal.new_offers:
             self._journal.changed_offers[offer.id] = offer
 
     def _status_changed(self, agent: AgentState) -> None:
+        self._touch(agent)
         if agent.agent_id not in self._journal.new_statuses:
             self._journal.changed_statuses[agent.agent_id] = agent
+
+    def _touch(self, row: ItemState | OfferState | AgentState | PresenceRow) -> None:
+        if self._touched is not None:
+            self._touched[id(row)] = row
+
+    def _log_decisions(self, events_before: int) -> None:
+        """The running operation's changes into the decision log, before it answers."""
+        touched, self._touched = self._touched or {}, None
+        events = self._journal.events[events_before:]
+        if not touched and not events:
+            return
+        rows = [(_KIND_OF[type(row)], _FULL_ROW[type(row)](row)) for row in touched.values()]
+        assert self._decisions is not None
+        self._journal.decided_through = self._decisions.append(rows, events)
 
     def _get_item(self, item_id: int) -> ItemState:
         item = self._items.get(item_id)
@@ -1255,13 +1384,14 @@ class RouterEngine:
         if index == len(entries) or entries[index] != entry:
             insort(entries, entry)
 
-    def _dequeue(self, item: ItemState) -> None:
+    def _dequeue(self, item: ItemState) -> bool:
+        """Take the item out of the waiting lists; False if it was not in them."""
         by_priority = self._waiting.get(item.required_key)
         if by_priority is None:
-            return
+            return False
         entries = by_priority.get(item.priority)
         if not entries:
-            return
+            return False
         entry = (item.queued_at, item.id)
         index = bisect_left(entries, entry)
         if index < len(entries) and entries[index] == entry:
@@ -1270,6 +1400,8 @@ class RouterEngine:
                 del by_priority[item.priority]
                 if not by_priority:
                     del self._waiting[item.required_key]
+            return True
+        return False
 
     def _requirements_of(self, key: str) -> tuple[matching.Requirement, ...]:
         requirements = self._key_requirements.get(key)
@@ -1455,12 +1587,15 @@ def _write(journal: _Journal) -> None:
     sql.update_many(AgentStatus, _STATUS_FIELDS, journal.rows("changed_statuses"))
     sql.insert_many(journal.rows("new_items"), model=WorkItem, with_pk=True)
     sql.update_many(WorkItem, _ITEM_FIELDS, journal.rows("changed_items"))
+    sql.update_many(WorkItem, _AMENDED_FIELDS, journal.rows("amended_items"))
     # Offers that ended first: an item has one pending offer at a time (a unique index).
     sql.update_many(Offer, _OFFER_FIELDS, journal.rows("changed_offers"))
     sql.insert_many(journal.rows("new_offers"), model=Offer, with_pk=True)
     sql.insert_many(journal.rows("new_logs"), model=PresenceLog, with_pk=True)
     sql.update_many(PresenceLog, ("ended_at",), journal.rows("ended_logs"))
     record_all(journal.events)
+    if journal.decided_through:
+        RouterLease.objects.filter(pk=1).update(decided_through=journal.decided_through)
     if journal.signals:
         realtime.publish_many(
             [(realtime.agent_group(agent_id), payload) for agent_id, payload in journal.signals]
@@ -1472,13 +1607,14 @@ def _merge(earlier: _Journal, later: _Journal) -> _Journal:
     objects: the later state wins; a row new in either is new)."""
     merged = _Journal()
     for name in (
-        "new_items", "changed_items", "new_offers", "changed_offers",
+        "new_items", "changed_items", "amended_items", "new_offers", "changed_offers",
         "new_statuses", "changed_statuses", "new_logs", "ended_logs",
     ):  # fmt: skip
         getattr(merged, name).update(getattr(earlier, name))
         getattr(merged, name).update(getattr(later, name))
     for new, changed in (
         (merged.new_items, merged.changed_items),
+        (merged.new_items, merged.amended_items),
         (merged.new_offers, merged.changed_offers),
         (merged.new_statuses, merged.changed_statuses),
         (merged.new_logs, merged.ended_logs),
@@ -1488,6 +1624,7 @@ def _merge(earlier: _Journal, later: _Journal) -> _Journal:
     merged.external_ids = {**earlier.external_ids, **later.external_ids}
     merged.events = [*earlier.events, *later.events]
     merged.signals = [*earlier.signals, *later.signals]
+    merged.decided_through = max(earlier.decided_through, later.decided_through)
     return merged
 
 

@@ -420,3 +420,22 @@ class Offer(models.Model):
                 name="offer_one_pending_per_item",
             )
         ]
+
+
+class RouterLease(models.Model):
+    """The router process that owns the routing tables (docs/adr/0013): one row at most,
+    renewed every second while the process lives. While it is fresh, nothing else writes
+    the tables; a new process takes over a lease nobody renewed."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    owner = models.CharField(_("owner"), max_length=200)  # pid@host
+    address = models.CharField(_("address"), max_length=200)  # where it answers
+    started_at = models.DateTimeField(_("started at"))
+    renewed_at = models.DateTimeField(_("renewed at"))
+    # How far the decision log of the process that held it last is written to the tables
+    # (routing/decisions.py); kept when another process takes the lease over.
+    decided_through = models.BigIntegerField(_("decided through"), default=0)
+
+    class Meta:
+        verbose_name = _("router lease")
+        verbose_name_plural = _("router leases")

@@ -14,8 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.conf import settings
+
 from casework.kernel.actors import Actor
-from casework.routing import presence, router
+from casework.routing import lease, presence, router
+from casework.routing.engine import ItemState, RouterEngine
 from casework.routing.models import WorkItem, WorkItemStatus
 from casework.routing.router import NewWorkItem
 
@@ -34,8 +37,8 @@ class RoutedItem:
     customer_id: int | None
 
     @classmethod
-    def of(cls, item: WorkItem) -> RoutedItem:
-        """From a row or any object with a row's fields (the engine's `ItemState`)."""
+    def of(cls, item: WorkItem | ItemState) -> RoutedItem:
+        """From a row or the engine's state of one."""
         return cls(
             id=item.id,
             channel=item.channel,
@@ -69,6 +72,18 @@ class Router(Protocol):
 
     def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> RoutedItem: ...
 
+    def amend(
+        self,
+        item_id: int,
+        *,
+        customer_id: int | None = None,
+        case_id: int | None = None,
+        min_priority: int | None = None,
+    ) -> RoutedItem:
+        """Facts learnt after submitting: the customer of an item that had none, the case
+        it moved to, a priority it must have at least while it waits."""
+        ...
+
     def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> None: ...
 
     def end_after_work(self, agent_id: int) -> None: ...
@@ -80,30 +95,54 @@ class Router(Protocol):
 
 class EmbeddedRouter:
     """The transactional router in this process: every operation is a transaction of its
-    own (or joins the caller's)."""
+    own (or joins the caller's). It refuses to write while a router process owns the
+    tables (`routing.lease`)."""
 
     def submit(self, new: NewWorkItem, *, actor: Actor) -> RoutedItem:
+        lease.refuse_if_held_elsewhere()
         return RoutedItem.of(router.submit_work_item(new, actor=actor))
 
     def accept(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        lease.refuse_if_held_elsewhere()
         return RoutedItem.of(router.accept_offer(item_id, actor=actor))
 
     def take(self, item_id: int, *, agent_id: int, actor: Actor) -> RoutedItem:
+        lease.refuse_if_held_elsewhere()
         return RoutedItem.of(router.take_work_item(item_id, agent_id=agent_id, actor=actor))
 
     def decline(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        lease.refuse_if_held_elsewhere()
         return RoutedItem.of(router.decline_offer(item_id, actor=actor))
 
     def complete(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        lease.refuse_if_held_elsewhere()
         return RoutedItem.of(router.complete_work_item(item_id, actor=actor))
 
     def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> RoutedItem:
+        lease.refuse_if_held_elsewhere()
         return RoutedItem.of(router.withdraw_work_item(item_id, actor=actor, reason=reason))
 
+    def amend(
+        self,
+        item_id: int,
+        *,
+        customer_id: int | None = None,
+        case_id: int | None = None,
+        min_priority: int | None = None,
+    ) -> RoutedItem:
+        lease.refuse_if_held_elsewhere()
+        return RoutedItem.of(
+            router.amend_work_item(
+                item_id, customer_id=customer_id, case_id=case_id, min_priority=min_priority
+            )
+        )
+
     def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> None:
+        lease.refuse_if_held_elsewhere()
         presence.set_presence(agent_id, state, actor=actor)
 
     def end_after_work(self, agent_id: int) -> None:
+        lease.refuse_if_held_elsewhere()
         router.end_after_work(agent_id)
 
     def item(self, item_id: int) -> RoutedItem | None:
@@ -111,9 +150,70 @@ class EmbeddedRouter:
         return RoutedItem.of(row) if row is not None else None
 
 
-_EMBEDDED = EmbeddedRouter()
+class EngineRouter:
+    """The in-memory engine (ADR 12) in this process: it answers at once and writes its
+    rows behind (`RouterEngine.writing_behind`); `item` knows what is not written yet."""
+
+    def __init__(self, engine: RouterEngine) -> None:
+        self.engine = engine
+
+    def submit(self, new: NewWorkItem, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(self.engine.submit(new, actor=actor))
+
+    def accept(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(self.engine.accept(item_id, actor=actor))
+
+    def take(self, item_id: int, *, agent_id: int, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(self.engine.take(item_id, agent_id=agent_id, actor=actor))
+
+    def decline(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(self.engine.decline(item_id, actor=actor))
+
+    def complete(self, item_id: int, *, actor: Actor) -> RoutedItem:
+        return RoutedItem.of(self.engine.complete(item_id, actor=actor))
+
+    def withdraw(self, item_id: int, *, actor: Actor, reason: str = "") -> RoutedItem:
+        return RoutedItem.of(self.engine.withdraw(item_id, actor=actor, reason=reason))
+
+    def amend(
+        self,
+        item_id: int,
+        *,
+        customer_id: int | None = None,
+        case_id: int | None = None,
+        min_priority: int | None = None,
+    ) -> RoutedItem:
+        return RoutedItem.of(
+            self.engine.amend(
+                item_id, customer_id=customer_id, case_id=case_id, min_priority=min_priority
+            )
+        )
+
+    def set_presence(self, agent_id: int, state: str, *, actor: Actor) -> None:
+        self.engine.set_presence(agent_id, state, actor=actor)
+
+    def end_after_work(self, agent_id: int) -> None:
+        self.engine.end_after_work(agent_id)
+
+    def item(self, item_id: int) -> RoutedItem | None:
+        state = self.engine.item(item_id)
+        return RoutedItem.of(state) if state is not None else None
+
+
+_routers: dict[str, Router] = {}
 
 
 def get_router() -> Router:
-    """The router this process asks."""
-    return _EMBEDDED
+    """The router this process asks: `CASEWORK_ROUTER` = `embedded` (the transactional
+    router, here) or `process` (the router process, `casework router`)."""
+    kind = settings.CASEWORK_ROUTER
+    router_for_kind = _routers.get(kind)
+    if router_for_kind is None:
+        if kind == "process":
+            from casework.routing.remote import RemoteRouter  # it imports this module
+
+            router_for_kind = RemoteRouter()
+        else:
+            router_for_kind = EmbeddedRouter()
+        _routers[kind] = router_for_kind
+    return router_for_kind

@@ -983,6 +983,34 @@ def withdraw_work_item(item_id: int, *, actor: Actor, reason: str = "") -> WorkI
 
 
 @recording_transaction()
+def amend_work_item(
+    item_id: int,
+    *,
+    customer_id: int | None = None,
+    case_id: int | None = None,
+    min_priority: int | None = None,
+) -> WorkItem:
+    """Facts a channel learnt after submitting: the customer (only for an item that had
+    none: the caller was identified during the call), the case it moved to, a priority it
+    must have at least while it waits (a callback whose window ended)."""
+    item = _get_item(item_id)
+    changed = []
+    if customer_id is not None and item.customer_id is None:
+        item.customer_id = customer_id
+        changed.append("customer_id")
+    if case_id is not None and item.case_id != case_id:
+        item.case_id = case_id
+        changed.append("case_id")
+    waiting = item.status in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED)
+    if min_priority is not None and waiting and item.priority < min_priority:
+        item.priority = min_priority
+        changed.append("priority")
+    if changed:
+        sql.update(item, changed)
+    return item
+
+
+@recording_transaction()
 def reroute(item_id: int) -> None:
     """The relaxation job: look again for an agent for an item still waiting."""
     item = _lock_item(item_id)

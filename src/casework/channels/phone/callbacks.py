@@ -31,7 +31,7 @@ from casework.events.services import record, recording_transaction
 from casework.kernel import clock, jobs
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound
-from casework.routing.models import Queue, Skill, WorkItem, WorkItemStatus
+from casework.routing.models import Queue, Skill
 from casework.routing.port import get_router
 from casework.routing.router import NewWorkItem
 
@@ -185,17 +185,15 @@ def window_ended(callback_id: int) -> None:
     callback = _lock(callback_id)
     if callback is None or callback.status not in OPEN_STATUSES or callback.work_item_id is None:
         return
-    item = WorkItem.objects.select_for_update().get(pk=callback.work_item_id)
-    if item.status not in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+    item = get_router().amend(callback.work_item_id, min_priority=4)
+    if not item.is_waiting:
         return
-    item.priority = max(item.priority, 4)
-    item.save(update_fields=["priority"])
     record(
         "callback.window_missed",
         actor=SYSTEM,
         object_type="callback",
         object_id=callback.pk,
-        payload={"work_item_id": item.pk, "window_end": callback.window_end},
+        payload={"work_item_id": item.id, "window_end": callback.window_end},
     )
 
 

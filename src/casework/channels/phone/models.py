@@ -162,8 +162,15 @@ class Call(models.Model):
         related_name="call",
     )
     # The router's current work item (a transfer starts a new one).
+    # Not enforced by the database: a router process answers before it writes the item
+    # (docs/adr/0013); its ids are its own, so the key still joins.
     work_item = models.ForeignKey(
-        "routing.WorkItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "routing.WorkItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     # The work item the call asks of the router, kept from the commit that asks for it
     # until the router's answer is recorded (docs/adr/0013): the call is never lost for
@@ -308,7 +315,12 @@ class CallbackRequest(models.Model):
         default=CallbackStatus.SCHEDULED,
     )
     work_item = models.OneToOneField(
-        "routing.WorkItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "routing.WorkItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,  # as Call.work_item
     )
     # The call it came from (the phone menu's), if any.
     call = models.ForeignKey(

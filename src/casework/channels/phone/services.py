@@ -1068,8 +1068,8 @@ def _set_customer(call: Call, customer: Customer | None) -> None:
     call.save(update_fields=["customer"])
     customer_id = customer.pk if customer else None
     Interaction.objects.filter(pk=call.interaction_id).update(customer_id=customer_id)
-    if call.work_item_id:
-        WorkItem.objects.filter(pk=call.work_item_id, customer=None).update(customer_id=customer_id)
+    if call.work_item_id and customer_id is not None:
+        get_router().amend(call.work_item_id, customer_id=customer_id)
 
 
 @recording_transaction()

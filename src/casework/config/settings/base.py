@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from casework.config.database import database_from_url
@@ -87,6 +88,14 @@ CASEWORK_CTI_SIGNATURE_TOLERANCE_SECONDS = int(
     os.environ.get("CASEWORK_CTI_SIGNATURE_TOLERANCE_SECONDS", "300")
 )
 CASEWORK_PHONE_MAX_CALL_SECONDS = int(os.environ.get("CASEWORK_PHONE_MAX_CALL_SECONDS", "14400"))
+# Which router the channels ask: "embedded" (the transactional router, in every process) or
+# "process" (the in-memory engine in `casework router`, asked over loopback; see
+# docs/routing-process.md).
+CASEWORK_ROUTER = os.environ.get("CASEWORK_ROUTER", "embedded")
+if CASEWORK_ROUTER not in ("embedded", "process"):
+    raise ImproperlyConfigured(
+        f"CASEWORK_ROUTER is 'embedded' or 'process', not {CASEWORK_ROUTER!r}"
+    )
 # A callback asked for without a time window is due from now for this long.
 CASEWORK_CALLBACK_WINDOW_MINUTES = int(os.environ.get("CASEWORK_CALLBACK_WINDOW_MINUTES", "120"))
 # The queue whose agents make the callbacks customers book in the portal.

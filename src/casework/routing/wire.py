@@ -1,0 +1,100 @@
+"""What the router process and its clients send each other (docs/routing-process.md): one
+JSON request per operation, one JSON answer; domain errors travel by their code and come
+out on the other side as the same exception class."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from casework.kernel import errors as kernel_errors
+from casework.kernel.actors import Actor, ActorKind, Role
+from casework.kernel.errors import DomainError
+from casework.routing import errors as routing_errors
+from casework.routing.port import RoutedItem
+
+OPERATIONS = (
+    "submit",
+    "accept",
+    "take",
+    "decline",
+    "complete",
+    "withdraw",
+    "amend",
+    "set_presence",
+    "end_after_work",
+    "item",
+)
+
+
+class RouterUnavailable(DomainError):
+    """The router process does not answer (not started, stopped, or restarting)."""
+
+    code = "router_unavailable"
+    status = 503
+
+
+def connection_file() -> Path:
+    """Where the running router process leaves its address and secret for the others."""
+    return Path(settings.CASEWORK_DATA_DIR) / "router.json"
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
+def actor_to_json(actor: Actor) -> dict[str, Any]:
+    return {
+        "kind": actor.kind.value,
+        "id": actor.id,
+        "label": actor.label,
+        "role": actor.role.value if actor.role else None,
+        "team_ids": sorted(actor.team_ids),
+    }
+
+
+def actor_from_json(data: dict[str, Any]) -> Actor:
+    return Actor(
+        kind=ActorKind(data["kind"]),
+        id=data["id"],
+        label=data["label"],
+        role=Role(data["role"]) if data.get("role") else None,
+        team_ids=frozenset(data.get("team_ids") or ()),
+    )
+
+
+def item_to_json(item: RoutedItem | None) -> dict[str, Any] | None:
+    return asdict(item) if item is not None else None
+
+
+def item_from_json(data: dict[str, Any] | None) -> RoutedItem | None:
+    return RoutedItem(**data) if data is not None else None
+
+
+def error_to_json(error: DomainError) -> dict[str, Any]:
+    return {"code": error.code, "message": error.message, "details": error.details}
+
+
+def error_from_json(data: dict[str, Any]) -> DomainError:
+    """The same exception class as was raised in the router process, where it is one of
+    the known domain errors; else the nearest general one."""
+    error_class = _ERROR_CLASSES.get(data.get("code", ""), DomainError)
+    return error_class(data.get("message", ""), **(data.get("details") or {}))
+
+
+def _domain_errors() -> dict[str, type[DomainError]]:
+    classes: dict[str, type[DomainError]] = {}
+    for module in (kernel_errors, routing_errors):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, DomainError):
+                classes.setdefault(value.code, value)
+    classes[RouterUnavailable.code] = RouterUnavailable
+    return classes
+
+
+_ERROR_CLASSES = _domain_errors()
