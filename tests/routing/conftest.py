@@ -4,12 +4,21 @@ when their time has come."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 
 from casework.kernel import clock, jobs
 from casework.kernel.actors import Actor
+from casework.routing import lease, port
 from casework.routing.models import Agent, Queue, Skill
 from casework.routing.presence import set_presence
 from casework.routing.queries import actor_for_agent
@@ -84,3 +93,78 @@ def call(queue: Queue | None = None, **fields: object) -> NewWorkItem:
 
 def submit(new: NewWorkItem):  # noqa: ANN201
     return submit_work_item(new, actor=SYSTEM)
+
+
+# --- A router process (`casework router`) against the test database ---
+
+
+def _database_url() -> str:
+    """The test database, as the router process is told of it."""
+    named = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{named['NAME']}"
+    user = quote(named["USER"] or "")
+    password = f":{quote(named['PASSWORD'])}" if named["PASSWORD"] else ""
+    host, port_number = named["HOST"] or "127.0.0.1", named["PORT"] or "5432"
+    return f"postgres://{user}{password}@{host}:{port_number}/{named['NAME']}"
+
+
+class RouterChild:
+    """A `casework router` child process against the test database."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.child: subprocess.Popen[str] | None = None
+        self.port = 0
+
+    def start(self, *, expect_ready: bool = True) -> subprocess.Popen[str]:
+        environment = {
+            **os.environ,
+            "CASEWORK_DATA_DIR": str(self.data_dir),
+            "CASEWORK_DATABASE_URL": _database_url(),
+            "DJANGO_SETTINGS_MODULE": "casework.config.settings.demo",
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-m", "casework.cli", "router", "--port", "0",
+             "--flush-interval", "0.05"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=(self.data_dir / "router.log").open("a"),
+            text=True,
+        )  # fmt: skip
+        if not expect_ready:
+            return child
+        self.child = child
+        assert child.stdout is not None
+        line = child.stdout.readline()  # blocks until it answers (or exits)
+        assert line.startswith("router answering on"), self.log()
+        self.port = int(line.rsplit(":", 1)[1])
+        return child
+
+    def log(self) -> str:
+        """What the process wrote to its standard error."""
+        return (self.data_dir / "router.log").read_text()
+
+    def kill(self) -> None:
+        assert self.child is not None
+        self.child.kill()
+        self.child.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.child is not None
+        self.child.send_signal(signal.SIGTERM)
+        return self.child.wait(timeout=20)
+
+
+@pytest.fixture
+def router_process(tmp_path: Path, settings: Any) -> Iterator[RouterChild]:
+    settings.CASEWORK_DATA_DIR = tmp_path
+    settings.CASEWORK_ROUTER = "process"
+    port._routers.clear()
+    lease.forget_check()
+    process = RouterChild(tmp_path)
+    yield process
+    if process.child is not None and process.child.poll() is None:
+        process.stop()
+    port._routers.clear()
+    lease.forget_check()

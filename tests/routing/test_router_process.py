@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from casework.channels.phone.models import AgentLine, Call, CallState, ConnectionKind, CtiConnection
 from casework.kernel import secrets
@@ -42,74 +35,6 @@ from tests.factories import AgentFactory, QueueFactory
 from tests.routing.conftest import SYSTEM, as_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _database_url() -> str:
-    """The test database, as the router process is told of it."""
-    named = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{named['NAME']}"
-    user = quote(named["USER"] or "")
-    password = f":{quote(named['PASSWORD'])}" if named["PASSWORD"] else ""
-    host, port_number = named["HOST"] or "127.0.0.1", named["PORT"] or "5432"
-    return f"postgres://{user}{password}@{host}:{port_number}/{named['NAME']}"
-
-
-class RouterProcess:
-    """A `casework router` child process against the test database."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.child: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    def start(self, *, expect_ready: bool = True) -> subprocess.Popen[str]:
-        environment = {
-            **os.environ,
-            "CASEWORK_DATA_DIR": str(self.data_dir),
-            "CASEWORK_DATABASE_URL": _database_url(),
-            "DJANGO_SETTINGS_MODULE": "casework.config.settings.demo",
-        }
-        child = subprocess.Popen(
-            [sys.executable, "-m", "casework.cli", "router", "--port", "0",
-             "--flush-interval", "0.05"],
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        if not expect_ready:
-            return child
-        self.child = child
-        assert child.stdout is not None
-        line = child.stdout.readline()  # blocks until it answers (or exits)
-        assert line.startswith("router answering on"), line + child.stderr.read()  # type: ignore[union-attr]
-        self.port = int(line.rsplit(":", 1)[1])
-        return child
-
-    def kill(self) -> None:
-        assert self.child is not None
-        self.child.kill()
-        self.child.wait(timeout=10)
-
-    def stop(self) -> int:
-        assert self.child is not None
-        self.child.send_signal(signal.SIGTERM)
-        return self.child.wait(timeout=20)
-
-
-@pytest.fixture
-def router_process(tmp_path: Path, settings: Any) -> Iterator[RouterProcess]:
-    settings.CASEWORK_DATA_DIR = tmp_path
-    settings.CASEWORK_ROUTER = "process"
-    port._routers.clear()
-    lease.forget_check()
-    process = RouterProcess(tmp_path)
-    yield process
-    if process.child is not None and process.child.poll() is None:
-        process.stop()
-    port._routers.clear()
-    lease.forget_check()
 
 
 def written(condition: Callable[[], bool], *, seconds: float = 10.0) -> bool:

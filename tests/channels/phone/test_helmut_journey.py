@@ -10,6 +10,7 @@ import json
 import re
 import time
 import urllib.request
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -21,8 +22,10 @@ from casework.demo.loading import load_demo
 from casework.events.models import Event
 from casework.events.webhooks import sign
 from casework.routing.models import Agent, AgentStatus, Offer
+from casework.routing.port import get_router
 from casework.routing.presence import set_presence
 from tests.chat.conftest import SYSTEM, asgi_server  # noqa: F401  (fixture)
+from tests.routing.conftest import router_process  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +53,18 @@ def _sign_in(page: Page, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_helmuts_journey(browser: Browser, asgi_server, settings) -> None:  # noqa: ANN001, F811
+def _settled(condition: Callable[[], bool]) -> bool:
+    """Whether `condition` holds within a few seconds (a router process writes behind)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("router", ["embedded", "process"])
+def test_helmuts_journey(browser: Browser, asgi_server, settings, router, request) -> None:  # noqa: ANN001, F811
     settings.CASEWORK_FEDERAL_STATE = "NW"
     load_demo(generated_customers=40, progress=lambda line: None)
     helmut = Customer.objects.get(customer_number="K10000001")
@@ -61,6 +75,9 @@ def test_helmuts_journey(browser: Browser, asgi_server, settings) -> None:  # no
     for agent in Agent.objects.exclude(pk=anna.pk):
         set_presence(agent.pk, "offline", actor=SYSTEM)
     offers_of_the_demo_history = Offer.objects.count()
+    if router == "process":  # the engine in `casework router`, asked over loopback
+        router_process = request.getfixturevalue("router_process")
+        router_process.start()
 
     context = browser.new_context(base_url=asgi_server.url, locale="en-US")
     context.set_default_timeout(20_000)
@@ -83,7 +100,7 @@ def test_helmuts_journey(browser: Browser, asgi_server, settings) -> None:  # no
 
     _pbx(asgi_server, {"event": "answered", "call_id": "h-1", "agent": "201"})
     expect(bar).to_contain_text("In conversation")
-    set_presence(ben.pk, "available", actor=SYSTEM)  # ben waits longer than anna from now on
+    get_router().set_presence(ben.pk, "available", actor=SYSTEM)  # waits longer than anna
 
     bar.get_by_label("New case").select_option("tariff-advice")
     bar.get_by_placeholder("What is it about?").fill("Smartphone mit Tarif aus der Broschüre")
@@ -102,7 +119,7 @@ def test_helmuts_journey(browser: Browser, asgi_server, settings) -> None:  # no
     bar.get_by_label("Note").fill("Mobil M mit Smartphone A54 gebucht.")
     bar.get_by_role("button", name="Wrap up").click()
     expect(bar).not_to_contain_text("Wrap up the call")
-    assert AgentStatus.objects.get(agent=anna).presence_id == "available"
+    assert _settled(lambda: AgentStatus.objects.get(agent=anna).presence_id == "available")
 
     # Second call, from his mobile: straight to anna, though ben has waited longer.
     second = _pbx(
@@ -135,6 +152,8 @@ def test_helmuts_journey(browser: Browser, asgi_server, settings) -> None:  # no
     bar.get_by_role("button", name="Wrap up").click()
     expect(bar).not_to_contain_text("Wrap up the call")
 
+    if router == "process":
+        assert router_process.stop() == 0  # its last flush writes what it decided
     calls = list(Call.objects.filter(customer=helmut).order_by("started_at"))
     assert [call.agent for call in calls] == [anna, anna]
     assert all(call.outcome == CallOutcome.ANSWERED for call in calls)
