@@ -150,6 +150,11 @@ def _process_ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time a running process has used (0 if it is gone)."""
+    return (_process_ticks(pid) or 0) / os.sysconf("SC_CLK_TCK")
+
+
 def descendants(pid: int) -> list[int]:
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):

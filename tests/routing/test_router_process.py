@@ -4,8 +4,8 @@ process, with CASEWORK_ROUTER=process."""
 
 from __future__ import annotations
 
-import http.client
 import json
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from casework.channels.phone.models import AgentLine, Call, CallState, ConnectionKind, CtiConnection
+from casework.events.models import Event
 from casework.kernel import secrets
 from casework.routing import lease, port
-from casework.routing.errors import NoPendingOffer, NoRoute, UnknownWorkItem
+from casework.routing.errors import NoPendingOffer, NoRoute, RouterUnavailable, UnknownWorkItem
 from casework.routing.lease import RouterOwnsTables
 from casework.routing.models import (
     Agent,
@@ -29,7 +30,7 @@ from casework.routing.port import EmbeddedRouter, get_router
 from casework.routing.presence import set_presence
 from casework.routing.remote import RemoteRouter
 from casework.routing.router import NewWorkItem
-from casework.routing.wire import RouterUnavailable, connection_file
+from casework.routing.wire import connection_file
 from tests.channels.phone.conftest import SECRET, signed_headers
 from tests.factories import AgentFactory, QueueFactory
 from tests.routing.conftest import SYSTEM, as_agent
@@ -135,9 +136,14 @@ def test_the_process_killed_loses_no_call_and_a_new_one_takes_over(
     router_process.kill()  # while the call rings; its offer was written (or not) behind
     port._routers.clear()
     second = post("new_call", "c2", caller="030 9999 9999")
-    assert second.status_code == 503, second.content
-    assert second.json()["code"] == "router_unavailable"
+    assert second.status_code == 200, second.content  # the telephone system queues the caller
+    assert (second.json()["action"], second.json()["agent"]) == ("queue", None)
+    assert "router does not answer" in second.json()["warning"]
     assert Call.objects.get(provider_call_id="c2").route_request is not None  # kept
+    # An event that needs the router for itself is refused, not recorded: sent again later.
+    refused = post("hangup", "c1", cause="normal")
+    assert refused.status_code == 503, refused.content
+    assert refused.json()["code"] == "router_unavailable"
 
     router_process.start()  # the killed one's lease is taken over at once (its pid is gone)
     again = post("new_call", "c2", caller="030 9999 9999")
@@ -145,31 +151,44 @@ def test_the_process_killed_loses_no_call_and_a_new_one_takes_over(
     call = Call.objects.get(provider_call_id="c2")
     assert call.route_request is None and call.work_item_id is not None
     assert call.state in (CallState.WAITING, CallState.RINGING)
-    # The first call's item and offer, decided and answered but perhaps never flushed by
-    # the killed process, were written from its decision log: the call still rings at
-    # line 201, and the agent is not offered anything else meanwhile.
+    # The first call's item and offer, decided and answered but perhaps never written by
+    # the killed process, were written from its decision log: the new process knows the
+    # item (its offer still rings at line 201, or has rung out meanwhile and moved on).
     first = Call.objects.get(provider_call_id="c1")
     item = get_router().item(first.work_item_id)  # type: ignore[arg-type]
-    assert item is not None and item.agent_id == agent.pk
-    assert Offer.objects.filter(item_id=item.id, agent=agent).exists()
-    assert call.agent_id != agent.pk
+    assert item is not None and item.external_id == f"call-{first.pk}"
+    assert Offer.objects.filter(item_id=item.id, agent=agent).count() == 1
+    offered = Event.objects.filter(code="work_item.offered", object_id=item.id)
+    assert offered.count() == 1
 
 
-def test_a_wrong_secret_is_refused(router_process):
+def test_a_wrong_secret_or_a_bad_request_is_refused(router_process):
     router_process.start()
-    client = http.client.HTTPConnection("127.0.0.1", router_process.port, timeout=5)
-    client.request("POST", "/v1/item", body=b'{"item_id": 1}',
-                   headers={"Authorization": "Bearer wrong"})  # fmt: skip
-    response = client.getresponse()
-    assert response.status == 401
-    assert json.loads(response.read())["error"]["code"] == "unauthorized"
-    named = json.loads(connection_file().read_text())
+
+    def talk(*lines: bytes) -> list[dict]:
+        with socket.create_connection(("127.0.0.1", router_process.port), timeout=5) as sock:
+            for line in lines:
+                sock.sendall(line + b"\n")
+            sock.shutdown(socket.SHUT_WR)
+            return [json.loads(answer) for answer in sock.makefile("rb")]
+
+    refused = talk(b'{"secret": "wrong"}', b'{"op": "item", "args": {"item_id": 1}}')
+    assert refused == [{"error": {"code": "unauthorized", "message": "wrong secret"}}]
     assert oct(connection_file().stat().st_mode & 0o777) == "0o600"
-    client.request("POST", "/v1/item", body=b"[1]",
-                   headers={"Authorization": f"Bearer {named['secret']}"})  # fmt: skip
-    response = client.getresponse()
-    assert response.status == 400
-    assert json.loads(response.read())["error"]["code"] == "invalid_input"
+    secret = json.dumps({"secret": json.loads(connection_file().read_text())["secret"]})
+    answers = talk(
+        secret.encode(),
+        b'{"op": "item", "args": {"item_id": 1}}',
+        b'{"op": "drop_tables", "args": {}}',
+        b'{"op": "item", "args": {"item_id": "one"}}',
+        b"[1]",
+        b"not json",
+        b'{"op": "item", "args": {"item_id": 1}}',  # not read: the connection has ended
+    )
+    unknown = {"error": {"code": "not_found", "message": "no such operation"}}
+    assert answers[:3] == [{"answer": {}}, {"answer": {"item": None}}, unknown]
+    assert [answer["error"]["code"] for answer in answers[3:]] == ["invalid_input"] * 3
+    assert len(answers) == 6
 
 
 def test_without_a_router_process_the_remote_router_says_so(router_process):

@@ -1515,7 +1515,10 @@ class _WriterProcess:
         context = multiprocessing.get_context("fork")
         self._pipe, child_end = context.Pipe()
         self._process = context.Process(
-            target=_write_from_pipe, args=(child_end,), name="router-writer", daemon=True
+            target=_write_from_pipe,
+            args=(child_end, self._pipe),
+            name="router-writer",
+            daemon=True,
         )
         self._process.start()
         child_end.close()
@@ -1528,10 +1531,12 @@ class _WriterProcess:
         self._process = None
 
 
-def _write_from_pipe(pipe: Connection) -> None:
+def _write_from_pipe(pipe: Connection, parent_end: Connection) -> None:
     """The writer process: write each journal that comes and answer with the keys
-    reserved, or say whether a probe's row is stored; or the error."""
-    while (request := pipe.recv()) is not None:
+    reserved, or say whether a probe's row is stored; or the error. It ends when asked to,
+    or when its parent is gone (killed: the pipe ends)."""
+    parent_end.close()  # else the pipe never ends while this process lives
+    while (request := _next_request(pipe)) is not None:
         try:
             if request[0] == "write":
                 _, journal, wanted = request
@@ -1546,6 +1551,13 @@ def _write_from_pipe(pipe: Connection) -> None:
         else:
             pipe.send((True, answer))
     connections.close_all()
+
+
+def _next_request(pipe: Connection) -> Any:
+    try:
+        return pipe.recv()
+    except EOFError:
+        return None
 
 
 class WriterLost(RuntimeError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casework.kernel.errors import Conflict, InvalidInput, NotFound
+from casework.kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 
 
 class UnknownAgent(NotFound):
@@ -45,3 +45,10 @@ class WorkItemNotActive(Conflict):
 
 class AtCapacity(Conflict):
     code = "at_capacity"
+
+
+class RouterUnavailable(DomainError):
+    """The router process does not answer (not started, stopped, or restarting)."""
+
+    code = "router_unavailable"
+    status = 503

@@ -1,10 +1,11 @@
 """The router process (docs/adr/0013, docs/routing-process.md): the in-memory engine owns
 the routing tables and the other processes ask it over loopback.
 
-It takes the lease, waits until no other process can still be writing the tables, loads
-the engine, writes behind it, runs its timers, and answers one HTTP request per operation
-(`routing.wire`). Operations run one at a time (the engine's lock); each connection has a
-thread of its own so that a web process's kept-alive connection never blocks another's.
+It takes the lease, waits until no other process can still be writing the tables, writes
+what a killed predecessor logged, loads the engine, writes behind it, runs its timers, and
+answers one request per operation (`routing.wire`). Operations run one at a time (the
+engine's lock); each connection has a thread of its own so that one process's connection
+never blocks another's.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import json
 import logging
 import os
 import secrets
+import socket
+import socketserver
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from casework.routing.engine import RouterEngine
 from casework.routing.port import EngineRouter
 from casework.routing.router import NewWorkItem
 from casework.routing.wire import (
+    MAX_LINE_BYTES,
     OPERATIONS,
     actor_from_json,
     connection_file,
@@ -40,9 +43,6 @@ from casework.routing.wire import (
 )
 
 logger = logging.getLogger(__name__)
-
-# The longest a request body may be: a work item's JSON is well under a kilobyte.
-_MAX_BODY_BYTES = 64 * 1024
 
 
 def dispatch(router: EngineRouter, operation: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -85,71 +85,85 @@ def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # kept-alive connections
+class _Handler(socketserver.StreamRequestHandler):
+    """One client connection: its secret first, then one request per line (`wire.py`)."""
+
+    # Each answer leaves in one segment when flushed (and Nagle's algorithm is off).
+    wbufsize = 64 * 1024
     server: _Server
 
-    def do_POST(self) -> None:  # noqa: N802 (the http.server convention)
-        operation = self.path.removeprefix("/v1/")
-        if not self.path.startswith("/v1/") or operation not in OPERATIONS:
-            self._answer(404, {"error": {"code": "not_found", "message": "no such operation"}})
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY_BYTES:
-            self._answer(413, {"error": {"code": "invalid_input", "message": "too large"}})
-            self.close_connection = True
-            return
-        body = self.rfile.read(length)
-        given = self.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(given.encode(), self.server.secret.encode()):
-            self._answer(401, {"error": {"code": "unauthorized", "message": "wrong secret"}})
-            return
-        try:
-            arguments = json.loads(body)
-            if not isinstance(arguments, dict):
-                raise ValueError("not an object")
-        except ValueError as error:
-            self._answer(400, _invalid(f"the body is not a JSON object: {error}"))
-            return
-        language = self.headers.get("Accept-Language", "")
-        known = {code for code, _name in settings.LANGUAGES}
-        try:
-            with translation.override(language if language in known else settings.LANGUAGE_CODE):
-                answer = dispatch(self.server.router, operation, arguments)
-        except DomainError as error:
-            self._answer(error.status, {"error": error_to_json(error)})
-            return
-        except (KeyError, TypeError, ValueError) as error:
-            self._answer(400, _invalid(f"{operation}: missing or wrong argument {error}"))
-            return
-        except Exception:
-            logger.exception("router operation %s failed", operation)
-            self._answer(500, {"error": {"code": "router_error", "message": "internal error"}})
-            return
-        self._answer(200, answer)
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _answer(self, status: int, payload: dict[str, Any]) -> None:
-        body = encode(payload)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def handle(self) -> None:
+        greeting = self._read()
+        given = str(greeting.get("secret", "")) if isinstance(greeting, dict) else ""
+        if not hmac.compare_digest(given.encode(), self.server.secret.encode()):
+            self._send({"error": {"code": "unauthorized", "message": "wrong secret"}})
+            return
+        self._send({"answer": {}})
+        known = {code for code, _name in settings.LANGUAGES}
+        while True:
+            request = self._read()
+            if request is None:
+                return  # the client closed the connection
+            if not isinstance(request, dict) or not isinstance(request.get("args"), dict):
+                self._send(_invalid("a request is a JSON object with “op” and “args”"))
+                continue
+            operation = request.get("op")
+            if operation not in OPERATIONS:
+                self._send({"error": {"code": "not_found", "message": "no such operation"}})
+                continue
+            language = request.get("language")
+            try:
+                with translation.override(
+                    language if language in known else settings.LANGUAGE_CODE
+                ):
+                    answer = dispatch(self.server.router, operation, request["args"])
+            except DomainError as error:
+                self._send({"error": error_to_json(error)})
+            except (KeyError, TypeError, ValueError) as error:
+                self._send(_invalid(f"{operation}: missing or wrong argument {error}"))
+            except Exception:
+                logger.exception("router operation %s failed", operation)
+                self._send({"error": {"code": "router_error", "message": "internal error"}})
+            else:
+                self._send({"answer": answer})
+
+    def _read(self) -> Any:
+        """The next request; None when the connection ends. A line that is too long or
+        not JSON ends the connection (after saying why)."""
+        line = self.rfile.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return None
+        if len(line) > MAX_LINE_BYTES or not line.endswith(b"\n"):
+            self._send(_invalid("the request is too long"))
+            return None
+        try:
+            return json.loads(line)
+        except ValueError as error:
+            self._send(_invalid(f"the request is not JSON: {error}"))
+            return None
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.wfile.write(encode(message) + b"\n")
+        self.wfile.flush()
 
     def finish(self) -> None:
-        super().finish()
-        connections.close_all()  # this connection's thread ends: its database connection too
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        logger.debug("router %s: " + format, self.client_address[0], *args)
+        try:
+            super().finish()
+        finally:
+            connections.close_all()  # the connection's thread ends: its database connection too
 
 
 def _invalid(message: str) -> dict[str, Any]:
     return {"error": {"code": "invalid_input", "message": message}}
 
 
-class _Server(ThreadingHTTPServer):
+class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], router: EngineRouter, secret: str) -> None:
         super().__init__(address, _Handler)
@@ -159,8 +173,17 @@ class _Server(ThreadingHTTPServer):
 class RouterProcess:
     """`casework router`: `run()` until `stop()`; `ready` is set once it answers."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, flush_interval: float = 0.25):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        flush_interval: float = 0.25,
+        *,
+        writer_process: bool = True,
+    ) -> None:
         self.host, self.port, self.flush_interval = host, port, flush_interval
+        # The rows written by a process of their own: the decisions keep this one's CPU.
+        self.writer_process = writer_process
         self.owner = lease.owner_here()
         self.ready = threading.Event()
         self._stopping = threading.Event()
@@ -185,7 +208,7 @@ class RouterProcess:
             decision_log = decisions.DecisionLog(directory, first=through + 1)
             engine.log_decisions(decision_log)
             server.router = EngineRouter(engine)
-            with engine.writing_behind(self.flush_interval):
+            with engine.writing_behind(self.flush_interval, in_process=self.writer_process):
                 serving = threading.Thread(target=server.serve_forever, daemon=True)
                 serving.start()
                 _write_connection_file(self.host, self.port, secret)

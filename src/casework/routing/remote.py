@@ -1,10 +1,10 @@
 """The router port's client of the router process (docs/adr/0013): every operation is one
-HTTP request on loopback over a kept-alive connection per thread."""
+request line on a loopback connection kept per thread (`wire.py`)."""
 
 from __future__ import annotations
 
-import http.client
 import json
+import socket
 import threading
 from typing import Any
 
@@ -12,10 +12,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from casework.kernel.actors import Actor
+from casework.routing.errors import RouterUnavailable
 from casework.routing.port import RoutedItem
 from casework.routing.router import NewWorkItem
 from casework.routing.wire import (
-    RouterUnavailable,
+    MAX_LINE_BYTES,
     actor_to_json,
     connection_file,
     encode,
@@ -84,57 +85,32 @@ class RemoteRouter:
         return item
 
     def _call(self, operation: str, **arguments: Any) -> dict[str, Any]:
-        body = encode(arguments)
+        line = encode({"op": operation, "args": arguments, "language": translation.get_language()})
         for attempt in (1, 2):
-            connection, secret = self._connection()
-            reused = self._local.answered
+            connection = self._connection()
             try:
-                connection.request(
-                    "POST",
-                    f"/v1/{operation}",
-                    body=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "Authorization": f"Bearer {secret}",
-                        "Accept-Language": translation.get_language() or "en",
-                    },
-                )
-                response = connection.getresponse()
-                answer = json.loads(response.read() or b"{}")
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self._forget()
-                if not reused or attempt == 2:
-                    raise self._unavailable() from None
-                # A kept-alive connection the process had closed (it restarted): once more
-                # on a new one.
-                continue
+                connection.sock.sendall(line + b"\n")
+                message = connection.read()
             except OSError:
+                message = None
+            if message is None:
                 self._forget()
-                raise self._unavailable() from None
-            self._local.answered = True
-            if response.status == 200:
-                return answer
-            if response.status == 401:
-                self._forget()  # a new process with a new secret: read it again
-                if attempt == 1:
+                if connection.answered and attempt == 1:
+                    # A kept connection the process had closed (it restarted): once more
+                    # on a new one. Every operation is safe to repeat (docs/adr/0013).
                     continue
-            error = answer.get("error") or {"message": f"HTTP {response.status}"}
-            raise error_from_json(error)
+                raise self._unavailable()
+            connection.answered = True
+            if "answer" in message:
+                return message["answer"]
+            raise error_from_json(message.get("error") or {})
         raise self._unavailable()
 
-    def _connection(self) -> tuple[http.client.HTTPConnection, str]:
+    def _connection(self) -> _Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            try:
-                named = json.loads(connection_file().read_text())
-            except (OSError, ValueError):
-                raise self._unavailable() from None
-            connection = http.client.HTTPConnection(
-                named["host"], named["port"], timeout=_TIMEOUT_SECONDS
-            )
-            self._local.connection, self._local.secret = connection, named["secret"]
-            self._local.answered = False
-        return connection, self._local.secret
+            connection = self._local.connection = _Connection.open()
+        return connection
 
     def _forget(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -145,3 +121,41 @@ class RemoteRouter:
     @staticmethod
     def _unavailable() -> RouterUnavailable:
         return RouterUnavailable(_("the router process does not answer; try again shortly"))
+
+
+class _Connection:
+    """A connection to the router process, its secret given."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.lines = sock.makefile("rb")
+        self.answered = False  # has answered a request (so it may have gone stale since)
+
+    @classmethod
+    def open(cls) -> _Connection:
+        unavailable = RemoteRouter._unavailable
+        try:
+            named = json.loads(connection_file().read_text())
+            sock = socket.create_connection((named["host"], named["port"]), _TIMEOUT_SECONDS)
+        except (OSError, ValueError, KeyError):
+            raise unavailable() from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = cls(sock)
+        try:
+            sock.sendall(encode({"secret": named["secret"]}) + b"\n")
+            greeting = connection.read()
+        except OSError:
+            greeting = None
+        if greeting is None or "answer" not in greeting:
+            connection.close()
+            raise unavailable()
+        return connection
+
+    def read(self) -> dict[str, Any] | None:
+        """The next answer; None if the process closed the connection."""
+        line = self.lines.readline(MAX_LINE_BYTES + 1)
+        return json.loads(line) if line.endswith(b"\n") else None
+
+    def close(self) -> None:
+        self.lines.close()
+        self.sock.close()

@@ -1,6 +1,12 @@
-"""What the router process and its clients send each other (docs/routing-process.md): one
-JSON request per operation, one JSON answer; domain errors travel by their code and come
-out on the other side as the same exception class."""
+"""What the router process and its clients send each other (docs/routing-process.md).
+
+A TCP connection on loopback carries one JSON object per line each way. The client's first
+line is `{"secret": …}` (read from the data directory's `router.json`), answered by
+`{"answer": {}}`, or by an error and the end of the connection. Then each request is
+`{"op": …, "args": {…}, "language": …}` and its answer `{"answer": {…}}` or
+`{"error": {"code", "message", "details"}}`; domain errors come out on the client's side as
+the same exception class. (Lines, not HTTP: parsing HTTP heads cost more than the
+router's decision.)"""
 
 from __future__ import annotations
 
@@ -18,6 +24,9 @@ from casework.kernel.errors import DomainError
 from casework.routing import errors as routing_errors
 from casework.routing.port import RoutedItem
 
+# The longest line either side accepts: a work item's JSON is well under a kilobyte.
+MAX_LINE_BYTES = 64 * 1024
+
 OPERATIONS = (
     "submit",
     "accept",
@@ -30,13 +39,6 @@ OPERATIONS = (
     "end_after_work",
     "item",
 )
-
-
-class RouterUnavailable(DomainError):
-    """The router process does not answer (not started, stopped, or restarting)."""
-
-    code = "router_unavailable"
-    status = 503
 
 
 def connection_file() -> Path:
@@ -93,7 +95,6 @@ def _domain_errors() -> dict[str, type[DomainError]]:
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, DomainError):
                 classes.setdefault(value.code, value)
-    classes[RouterUnavailable.code] = RouterUnavailable
     return classes
 
 

@@ -56,7 +56,7 @@ from casework.kernel import clock, jobs, realtime
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import InvalidInput
 from casework.routing.config import AFTER_CALL_WORK
-from casework.routing.errors import NoRoute, OfferExpired
+from casework.routing.errors import NoRoute, OfferExpired, RouterUnavailable
 from casework.routing.models import Agent, AgentStatus, Skill, WorkItem, WorkItemStatus
 from casework.routing.port import RoutedItem, get_router
 from casework.routing.queries import actor_for_agent
@@ -126,7 +126,10 @@ def receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
         received = _in_transaction(_receive, connection, event)
         if not isinstance(received, _Pending):
             return received
-        answered = _in_transaction(_route, connection, event, received)
+        try:
+            answered = _in_transaction(_route, connection, event, received)
+        except RouterUnavailable:
+            return _waits_for_the_router(received.call_id)
         if answered is not None:
             return answered
         # That was a request an earlier event left behind; now this event.
@@ -135,6 +138,15 @@ def receive(connection: CtiConnection, event: CtiEvent) -> dict[str, Any]:
 
 # An event asks the router at most twice: for a request a crash left behind, then its own.
 _MAX_ROUNDS = 3
+
+
+def _waits_for_the_router(call_id: int) -> dict[str, Any]:
+    """The router process does not answer: the telephone system keeps the caller in its own
+    queue. The event is not recorded and the request stays with the call, so the event
+    delivered again, the call's next event or a poll asks the router once more."""
+    call = Call.objects.select_related("customer").get(pk=call_id)
+    warning = _("the router does not answer; the call waits in the telephone system's queue")
+    return CallAnswer(call, None, "", warning=warning).to_json()
 
 
 def _in_transaction(apply: Callable[..., _T], *args: Any) -> _T:

@@ -24,9 +24,20 @@ class Command(BaseCommand):
             default=0.25,
             help="seconds between writes of the routing tables",
         )
+        parser.add_argument(
+            "--writer-in-thread",
+            action="store_true",
+            help="write the routing tables from a thread of this process, not a process of "
+            "their own",
+        )
 
     def handle(self, *args: object, **options: Any) -> None:
-        process = RouterProcess(options["host"], options["port"], options["flush_interval"])
+        process = RouterProcess(
+            options["host"],
+            options["port"],
+            options["flush_interval"],
+            writer_process=not options["writer_in_thread"],
+        )
         signal.signal(signal.SIGTERM, lambda signum, frame: process.stop())
         signal.signal(signal.SIGINT, lambda signum, frame: process.stop())
 
