@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from casework.channels.phone.models import AgentLine, Call, CallState, ConnectionKind, CtiConnection
 from casework.events.models import Event
@@ -20,6 +21,7 @@ from casework.routing.errors import NoPendingOffer, NoRoute, RouterUnavailable, 
 from casework.routing.lease import RouterOwnsTables
 from casework.routing.models import (
     Agent,
+    AgentStatus,
     Offer,
     OfferStatus,
     Queue,
@@ -32,7 +34,7 @@ from casework.routing.remote import RemoteRouter
 from casework.routing.router import NewWorkItem
 from casework.routing.wire import connection_file
 from tests.channels.phone.conftest import SECRET, signed_headers
-from tests.factories import AgentFactory, QueueFactory
+from tests.factories import AgentFactory, QueueFactory, SkillFactory
 from tests.routing.conftest import SYSTEM, as_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -160,6 +162,31 @@ def test_the_process_killed_loses_no_call_and_a_new_one_takes_over(
     assert Offer.objects.filter(item_id=item.id, agent=agent).count() == 1
     offered = Event.objects.filter(code="work_item.offered", object_id=item.id)
     assert offered.count() == 1
+
+
+def test_an_administrators_changes_reach_the_router_process(router_process, client):
+    german = SkillFactory(code="lang-de")
+    agent = _available_agent()
+    router_process.start()
+    router = get_router()
+    german_call = NewWorkItem(channel="phone", queue="service", required_skills={"lang-de": 5})
+    assert router.submit(german_call, actor=SYSTEM).status == WorkItemStatus.QUEUED
+
+    admin = get_user_model().objects.create_superuser("admin", password=None)
+    client.force_login(admin)
+    page = f"/admin/routing/agent/{agent.pk}/change/"
+    form = {"user": agent.user_id, "role": agent.role, "teams": [],
+            "agentskill_set-TOTAL_FORMS": 1, "agentskill_set-INITIAL_FORMS": 0,
+            "agentskill_set-0-skill": german.pk, "agentskill_set-0-proficiency": 7}  # fmt: skip
+    saved = client.post(page, form)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert router.submit(german_call, actor=SYSTEM).agent_id == agent.pk  # a new one
+
+    saved = client.post(f"/admin/routing/agentstatus/{agent.pk}/change/", {"capacity_units": 200})
+    assert saved.status_code == 302
+    second = router.submit(NewWorkItem(channel="phone", queue="service"), actor=SYSTEM)
+    assert second.agent_id == agent.pk  # room for a second call now
+    assert written(lambda: AgentStatus.objects.get(agent=agent).used_units == 200)
 
 
 def test_a_wrong_secret_or_a_bad_request_is_refused(router_process):

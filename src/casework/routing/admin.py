@@ -15,6 +15,7 @@ from casework.routing.models import (
     Team,
     WorkItem,
 )
+from casework.routing.port import agent_changed
 
 
 class AgentSkillInline(admin.TabularInline):
@@ -28,6 +29,10 @@ class AgentAdmin(admin.ModelAdmin):
     list_filter = ("role", "teams")
     filter_horizontal = ("teams",)
     inlines = [AgentSkillInline]
+
+    def save_related(self, request, form, formsets, change) -> None:  # noqa: ANN001
+        super().save_related(request, form, formsets, change)
+        agent_changed(form.instance.pk)  # the skills in the inline
 
 
 @admin.register(Team)
@@ -105,6 +110,11 @@ class AgentStatusAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:  # noqa: ANN001
         return False
+
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        # The capacity only: presence and occupancy may have moved on since the form was read.
+        obj.save(update_fields=["capacity_units"])
+        agent_changed(obj.agent_id)
 
 
 @admin.register(PresenceLog)

@@ -11,16 +11,21 @@ from (`item`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
+from django.db import transaction
 
 from casework.kernel.actors import Actor
 from casework.routing import lease, presence, router
 from casework.routing.engine import ItemState, RouterEngine
+from casework.routing.errors import RouterUnavailable
 from casework.routing.models import WorkItem, WorkItemStatus
 from casework.routing.router import NewWorkItem
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,10 @@ class Router(Protocol):
 
     def end_after_work(self, agent_id: int) -> None: ...
 
+    def refresh_agent(self, agent_id: int) -> None:
+        """Read the agent's skills and capacity again (an administrator changed them)."""
+        ...
+
     def item(self, item_id: int) -> RoutedItem | None:
         """The item as the router knows it now; `None` for an id it never gave."""
         ...
@@ -145,6 +154,9 @@ class EmbeddedRouter:
         lease.refuse_if_held_elsewhere()
         router.end_after_work(agent_id)
 
+    def refresh_agent(self, agent_id: int) -> None:
+        pass  # the transactional router reads the rows every time
+
     def item(self, item_id: int) -> RoutedItem | None:
         row = WorkItem.objects.filter(pk=item_id).first()
         return RoutedItem.of(row) if row is not None else None
@@ -195,9 +207,26 @@ class EngineRouter:
     def end_after_work(self, agent_id: int) -> None:
         self.engine.end_after_work(agent_id)
 
+    def refresh_agent(self, agent_id: int) -> None:
+        self.engine.refresh_agent(agent_id)
+
     def item(self, item_id: int) -> RoutedItem | None:
         state = self.engine.item(item_id)
         return RoutedItem.of(state) if state is not None else None
+
+
+def agent_changed(agent_id: int) -> None:
+    """An administrator changed the agent's skills or capacity: once that is committed, the
+    router reads them again (a router process that does not answer reads them when it
+    starts)."""
+
+    def refresh() -> None:
+        try:
+            get_router().refresh_agent(agent_id)
+        except RouterUnavailable:
+            logger.warning("agent %s changed while the router process does not answer", agent_id)
+
+    transaction.on_commit(refresh)
 
 
 _routers: dict[str, Router] = {}

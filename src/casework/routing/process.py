@@ -58,6 +58,9 @@ def dispatch(router: EngineRouter, operation: str, arguments: dict[str, Any]) ->
     if operation == "end_after_work":
         router.end_after_work(int(arguments["agent_id"]))
         return {}
+    if operation == "refresh_agent":
+        router.refresh_agent(int(arguments["agent_id"]))
+        return {}
     item_id = int(arguments["item_id"])
     if operation == "item":
         return {"item": item_to_json(router.item(item_id))}

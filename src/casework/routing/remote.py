@@ -74,6 +74,9 @@ class RemoteRouter:
     def end_after_work(self, agent_id: int) -> None:
         self._call("end_after_work", agent_id=agent_id)
 
+    def refresh_agent(self, agent_id: int) -> None:
+        self._call("refresh_agent", agent_id=agent_id)
+
     def item(self, item_id: int) -> RoutedItem | None:
         return item_from_json(self._call("item", item_id=item_id).get("item"))
 

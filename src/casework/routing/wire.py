@@ -37,6 +37,7 @@ OPERATIONS = (
     "amend",
     "set_presence",
     "end_after_work",
+    "refresh_agent",
     "item",
 )
 

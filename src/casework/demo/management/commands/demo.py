@@ -82,6 +82,8 @@ class Command(BaseCommand):
         command = [sys.executable, "-m", "casework.cli"]
         smtp = ["smtpd", "--host", options["host"], "--port", str(options["smtp_port"])]
         helpers = [subprocess.Popen([*command, "worker"]), subprocess.Popen([*command, *smtp])]
+        if settings.CASEWORK_ROUTER == "process":  # the engine in a process of its own
+            helpers.append(subprocess.Popen([*command, "router"]))
         try:
             # ASGI: the chat's and the desk's WebSockets run beside the pages.
             call_command("serve", host=options["host"], port=options["port"], asgi=True)
