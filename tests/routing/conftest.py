@@ -123,6 +123,7 @@ class RouterChild:
             "CASEWORK_DATA_DIR": str(self.data_dir),
             "CASEWORK_DATABASE_URL": _database_url(),
             "DJANGO_SETTINGS_MODULE": "casework.config.settings.demo",
+            "CASEWORK_LANGUAGE": "en",  # its messages in the tests' language
         }
         child = subprocess.Popen(
             [sys.executable, "-m", "casework.cli", "router", "--port", "0",

@@ -15,8 +15,8 @@ import json
 import logging
 import os
 import secrets
+import selectors
 import socket
-import socketserver
 import threading
 import time
 from collections.abc import Callable
@@ -88,89 +88,116 @@ def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    """One client connection: its secret first, then one request per line (`wire.py`)."""
+class _Client:
+    """One connection: bytes read and not yet a whole line, and whether it gave the secret."""
 
-    # Each answer leaves in one segment when flushed (and Nagle's algorithm is off).
-    wbufsize = 64 * 1024
-    server: _Server
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.pending = b""
+        self.trusted = False
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def handle(self) -> None:
-        greeting = self._read()
-        given = str(greeting.get("secret", "")) if isinstance(greeting, dict) else ""
-        if not hmac.compare_digest(given.encode(), self.server.secret.encode()):
-            self._send({"error": {"code": "unauthorized", "message": "wrong secret"}})
+class _Server:
+    """Every connection in one thread (a selector): the engine runs one operation at a time
+    anyway, and a thread per connection paid a thread switch for every request. The loop
+    also runs the engine's timers between requests."""
+
+    def __init__(self, address: tuple[str, int], secret: str) -> None:
+        self.listener = socket.create_server(address)
+        self.listener.setblocking(False)
+        self.port = self.listener.getsockname()[1]
+        self.secret = secret.encode()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        self.known_languages = {code for code, _name in settings.LANGUAGES}
+
+    def serve(self, router: EngineRouter, idle: Callable[[], bool]) -> None:
+        """Answer until `idle()` (called every 50 ms at least) says to stop."""
+        while idle():
+            for key, _events in self.selector.select(timeout=0.05):
+                if key.fileobj is self.listener:
+                    self._accept()
+                else:
+                    self._read(key.data, router)
+
+    def close(self) -> None:
+        for key in list(self.selector.get_map().values()):
+            key.fileobj.close()  # type: ignore[union-attr]
+        self.selector.close()
+
+    def _accept(self) -> None:
+        try:
+            sock, _address = self.listener.accept()
+        except BlockingIOError:
             return
-        self._send({"answer": {}})
-        known = {code for code, _name in settings.LANGUAGES}
-        while True:
-            request = self._read()
-            if request is None:
-                return  # the client closed the connection
-            if not isinstance(request, dict) or not isinstance(request.get("args"), dict):
-                self._send(_invalid("a request is a JSON object with “op” and “args”"))
-                continue
-            operation = request.get("op")
-            if operation not in OPERATIONS:
-                self._send({"error": {"code": "not_found", "message": "no such operation"}})
-                continue
-            language = request.get("language")
-            try:
-                with translation.override(
-                    language if language in known else settings.LANGUAGE_CODE
-                ):
-                    answer = dispatch(self.server.router, operation, request["args"])
-            except DomainError as error:
-                self._send({"error": error_to_json(error)})
-            except (KeyError, TypeError, ValueError) as error:
-                self._send(_invalid(f"{operation}: missing or wrong argument {error}"))
-            except Exception:
-                logger.exception("router operation %s failed", operation)
-                self._send({"error": {"code": "router_error", "message": "internal error"}})
-            else:
-                self._send({"answer": answer})
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.selector.register(sock, selectors.EVENT_READ, _Client(sock))
 
-    def _read(self) -> Any:
-        """The next request; None when the connection ends. A line that is too long or
-        not JSON ends the connection (after saying why)."""
-        line = self.rfile.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return None
-        if len(line) > MAX_LINE_BYTES or not line.endswith(b"\n"):
-            self._send(_invalid("the request is too long"))
-            return None
+    def _read(self, client: _Client, router: EngineRouter) -> None:
         try:
-            return json.loads(line)
+            data = client.sock.recv(MAX_LINE_BYTES)
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(client)
+            return
+        client.pending += data
+        answers: list[bytes] = []
+        keep = True
+        while keep and b"\n" in client.pending:
+            line, client.pending = client.pending.split(b"\n", 1)
+            answer, keep = self._answer(client, line, router)
+            answers.append(encode(answer) + b"\n")
+        if keep and len(client.pending) > MAX_LINE_BYTES:
+            answers.append(encode(_invalid("the request is too long")) + b"\n")
+            keep = False
+        try:
+            client.sock.sendall(b"".join(answers))  # small: the socket's buffer takes them
+        except OSError:
+            keep = False
+        if not keep:
+            self._drop(client)
+
+    def _answer(
+        self, client: _Client, line: bytes, router: EngineRouter
+    ) -> tuple[dict[str, Any], bool]:
+        """The answer to one line, and whether the connection goes on."""
+        try:
+            request = json.loads(line)
         except ValueError as error:
-            self._send(_invalid(f"the request is not JSON: {error}"))
-            return None
-
-    def _send(self, message: dict[str, Any]) -> None:
-        self.wfile.write(encode(message) + b"\n")
-        self.wfile.flush()
-
-    def finish(self) -> None:
+            return _invalid(f"the request is not JSON: {error}"), False
+        if not client.trusted:
+            given = str(request.get("secret", "")) if isinstance(request, dict) else ""
+            if not hmac.compare_digest(given.encode(), self.secret):
+                return {"error": {"code": "unauthorized", "message": "wrong secret"}}, False
+            client.trusted = True
+            return {"answer": {}}, True
+        if not isinstance(request, dict) or not isinstance(request.get("args"), dict):
+            return _invalid("a request is a JSON object with “op” and “args”"), True
+        operation = request.get("op")
+        if operation not in OPERATIONS:
+            return {"error": {"code": "not_found", "message": "no such operation"}}, True
+        language = request.get("language")
+        if language not in self.known_languages:
+            language = settings.LANGUAGE_CODE
         try:
-            super().finish()
-        finally:
-            connections.close_all()  # the connection's thread ends: its database connection too
+            with translation.override(language):
+                return {"answer": dispatch(router, operation, request["args"])}, True
+        except DomainError as error:
+            return {"error": error_to_json(error)}, True
+        except (KeyError, TypeError, ValueError) as error:
+            return _invalid(f"{operation}: missing or wrong argument {error}"), True
+        except Exception:
+            logger.exception("router operation %s failed", operation)
+            return {"error": {"code": "router_error", "message": "internal error"}}, True
+
+    def _drop(self, client: _Client) -> None:
+        self.selector.unregister(client.sock)
+        client.sock.close()
 
 
 def _invalid(message: str) -> dict[str, Any]:
     return {"error": {"code": "invalid_input", "message": message}}
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], router: EngineRouter, secret: str) -> None:
-        super().__init__(address, _Handler)
-        self.router, self.secret = router, secret
 
 
 class RouterProcess:
@@ -196,9 +223,13 @@ class RouterProcess:
 
     def run(self, *, on_ready: Callable[[RouterProcess], None] | None = None) -> None:
         secret = secrets.token_urlsafe(32)
-        server = _Server((self.host, self.port), EngineRouter(RouterEngine()), secret)
-        self.port = server.server_address[1]
-        lease.take(self.owner, f"{self.host}:{self.port}")
+        server = _Server((self.host, self.port), secret)
+        self.port = server.port
+        try:
+            lease.take(self.owner, f"{self.host}:{self.port}")
+        except BaseException:
+            server.close()
+            raise
         try:
             # Writes the transactional router began before the lease was taken end first.
             time.sleep(lease.CHECK_SECONDS + 0.5)
@@ -210,38 +241,44 @@ class RouterProcess:
             engine.reserve_keys()
             decision_log = decisions.DecisionLog(directory, first=through + 1)
             engine.log_decisions(decision_log)
-            server.router = EngineRouter(engine)
             with engine.writing_behind(self.flush_interval, in_process=self.writer_process):
-                serving = threading.Thread(target=server.serve_forever, daemon=True)
-                serving.start()
                 _write_connection_file(self.host, self.port, secret)
                 self.ready.set()
                 if on_ready is not None:
                     on_ready(self)
-                try:
-                    self._run_timers(engine)
-                finally:
-                    server.shutdown()
-                    server.server_close()
+                server.serve(EngineRouter(engine), self._between_requests(engine))
             decision_log.close()
         finally:
+            server.close()
             _remove_connection_file(secret)
             lease.release(self.owner)
             connections.close_all()
 
-    def _run_timers(self, engine: RouterEngine) -> None:
+    def _between_requests(self, engine: RouterEngine) -> Callable[[], bool]:
+        """What the serving loop does between requests: the engine's timers (at most every
+        50 ms), the lease (every second); False when the process is to stop."""
         renew_at = time.monotonic() + lease.RENEW_SECONDS
-        while not self._stopping.is_set():
-            try:
-                engine.run_timers()
-            except Exception:  # a bug in one timer must not stop the router
-                logger.exception("router timers failed")
-            if time.monotonic() >= renew_at:
+        timers_at = 0.0
+
+        def idle() -> bool:
+            nonlocal renew_at, timers_at
+            if self._stopping.is_set():
+                return False
+            now = time.monotonic()
+            if now >= timers_at:
+                timers_at = now + 0.05
+                try:
+                    engine.run_timers()
+                except Exception:  # a bug in one timer must not stop the router
+                    logger.exception("router timers failed")
+            if now >= renew_at:
                 if not lease.renew(self.owner):
                     logger.error("the router lease was taken over; this router process stops")
-                    return
-                renew_at = time.monotonic() + lease.RENEW_SECONDS
-            self._stopping.wait(0.05)
+                    return False
+                renew_at = now + lease.RENEW_SECONDS
+            return True
+
+        return idle
 
 
 def decisions_directory() -> Path:
