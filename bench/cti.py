@@ -22,6 +22,7 @@ telephone system holds the caller until it has the answer to `new_call`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
@@ -32,6 +33,7 @@ from typing import Any
 import fresh_db
 import measure
 import report
+import servers
 
 NAME = "cti"  # /tmp/casework-bench/cti.sqlite3, or the database casework_bench_cti
 SECRET = "bench-secret"
@@ -44,6 +46,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--agents", type=int, default=40)
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--router",
+        choices=["embedded", "process"],
+        default="embedded",
+        help="process: the calls are routed by `casework router` (docs/routing-process.md)",
+    )
     measure.add_quiet_wait_option(parser)
     return parser.parse_args()
 
@@ -148,7 +156,7 @@ def run(args: argparse.Namespace, numbers: list[str]) -> dict[str, Any]:
         phone.event("answered", call_id=call_id, agent=answer["agent"]["extension"])
         phone.status(call_id)
         phone.event("hangup", call_id=call_id, cause="normal")
-        _free_agents()
+        _wrap_up(answer["agent"]["id"])
     return {"timings": phone.timings, "statements": statements}
 
 
@@ -170,16 +178,12 @@ class _count:
         connection.force_debug_cursor = False
 
 
-def _free_agents() -> None:
-    """After-call work would keep every agent away for 30 s of real time: end it now, as
-    the wrap-up does, so the next call finds someone (not timed)."""
-    from casework.routing import router
-    from casework.routing.models import AgentStatus
+def _wrap_up(agent_id: int) -> None:
+    """After-call work would keep the agent away for 30 s of real time: end it now, as the
+    wrap-up does, so the next call finds someone (not timed)."""
+    from casework.routing.port import get_router
 
-    for agent_id in AgentStatus.objects.filter(presence_id="after_call_work").values_list(
-        "agent_id", flat=True
-    ):
-        router.end_after_work(agent_id)
+    get_router().end_after_work(agent_id)
 
 
 def check(args: argparse.Namespace) -> list[str]:
@@ -205,16 +209,22 @@ def main() -> int:
     fresh_db.setup_django(args.db, NAME)
     try:
         numbers = load_data(args)
-        measure.wait_for_quiet(args.quiet_wait)
-        started = time.perf_counter()
-        result = run(args, numbers)
-        wall = time.perf_counter() - started
+        with contextlib.ExitStack() as router:
+            if args.router == "process":
+                from django.conf import settings
+
+                router.enter_context(servers.router_process())
+                settings.CASEWORK_ROUTER = "process"
+            measure.wait_for_quiet(args.quiet_wait)
+            started = time.perf_counter()
+            result = run(args, numbers)
+            wall = time.perf_counter() - started
         problems = check(args)
         facts = report.machine_facts()
         report.print_header(
             "CTI: call events through the HTTP API",
             facts,
-            {"db": args.db, "calls": args.calls, "agents": args.agents},
+            {"db": args.db, "calls": args.calls, "agents": args.agents, "router": args.router},
         )
         baseline = result["timings"]["baseline: GET call"]
         base_p50 = measure.percentile(baseline, 50)

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ from typing import Any
 import fresh_db
 import measure
 import report
+import servers
 
 NAME = "router-port"
 TARGET_DECISIONS_PER_SECOND = 2000.0
@@ -154,20 +153,6 @@ def operations_of(run: dict[str, Any]) -> int:
     return sum(len(values) for values in run["timings"].values())
 
 
-def start_router_process() -> subprocess.Popen[str]:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "casework.cli", "router", "--port", "0"],
-        env=os.environ.copy(),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    if not line.startswith("router answering on"):
-        raise RuntimeError(f"the router process did not start: {line!r}")
-    return child
-
-
 def check(args: argparse.Namespace) -> list[str]:
     from casework.events.services import verify_chain
     from casework.routing.models import AgentStatus, Offer, WorkItem
@@ -197,12 +182,8 @@ def main() -> int:
         load_data(args)
         measure.wait_for_quiet(args.quiet_wait)
         runs = {"embedded": run_mode(args, "embedded")}
-        router = start_router_process()
-        try:
-            runs["process"] = run_mode(args, "process", router.pid)
-        finally:
-            router.terminate()
-            router.wait(timeout=60)  # its last flush
+        with servers.router_process() as router_pid:
+            runs["process"] = run_mode(args, "process", router_pid)
         problems = check(args)
         facts = report.machine_facts()
         report.print_header(

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,27 @@ VENV_BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # The last line of a logged traceback: "package.module.SomeError: message".
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Detected|Deadlock)\w*: ")
+
+
+@contextlib.contextmanager
+def router_process() -> Iterator[int]:
+    """`casework router` on loopback for the block, with the environment's database; yields
+    its PID. Stopped with SIGTERM at the end, so its last flush is written."""
+    child = subprocess.Popen(
+        [str(VENV_BIN / "python"), "-m", "casework.cli", "router", "--port", "0"],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if not line.startswith("router answering on"):
+            raise RuntimeError(f"the router process did not start: {line!r}")
+        yield child.pid
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=120)
 
 
 def free_port() -> int:

@@ -632,6 +632,15 @@ def test_the_writer_thread_writes_behind_while_the_engine_decides(
     assert verify_chain().is_intact
 
 
+def test_a_writer_process_ends_when_its_parent_is_gone(db):  # noqa: ANN001
+    writer = engine_module._WriterProcess()
+    writer.start()
+    assert writer._pipe is not None and writer._process is not None
+    writer._pipe.close()  # as when the router process is killed
+    writer._process.join(timeout=10)
+    assert writer._process.exitcode == 0
+
+
 def _writer_dying(when: str, after_writes: int):  # noqa: ANN202
     """The writer process's loop, dying (as if killed) once, before or after it commits."""
     real_loop, real_write = engine_module._write_from_pipe, engine_module.write_journal
@@ -651,9 +660,9 @@ def _writer_dying(when: str, after_writes: int):  # noqa: ANN202
 
     write_then_maybe_die.writes = 0  # type: ignore[attr-defined]
 
-    def loop(pipe: Any) -> None:
+    def loop(pipe: Any, parent_end: Any) -> None:
         engine_module.write_journal = write_then_maybe_die
-        real_loop(pipe)
+        real_loop(pipe, parent_end)
 
     return loop, died
 

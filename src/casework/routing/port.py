@@ -1,8 +1,9 @@
 """The router as the channels see it (docs/adr/0013-router-process.md).
 
-Channels, the desk and the demo ask the router through `get_router()` and get plain values
-back (`RoutedItem`), never the router's rows: the router may be the transactional one in
-this process (`EmbeddedRouter`, the default and the reference) or the in-memory engine,
+The channels, the desk and the admin ask the router through `get_router()` and get plain
+values back (`RoutedItem`), never the router's rows: the router may be the transactional
+one in this process (`EmbeddedRouter`, the default and the reference) or the in-memory
+engine, in this process (`EngineRouter`) or in the router process (`remote.RemoteRouter`),
 whose rows are written behind its answers. Every operation is safe to repeat after its
 answer was lost: `submit` gives the item an external id made before, and the others raise
 a domain error (`WorkItemNotActive`, `NoPendingOffer`) the caller can read the item's state

@@ -94,6 +94,10 @@ class RemoteRouter:
             try:
                 connection.sock.sendall(line + b"\n")
                 message = connection.read()
+            except TimeoutError:
+                # The process may still carry the operation out: not sent again.
+                self._forget()
+                raise self._unavailable() from None
             except OSError:
                 message = None
             if message is None:
