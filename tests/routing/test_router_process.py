@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from casework.channels.phone.models import AgentLine, Call, CallState, ConnectionKind, CtiConnection
 from casework.events.models import Event
@@ -25,6 +26,7 @@ from casework.routing.models import (
     Offer,
     OfferStatus,
     Queue,
+    Team,
     WorkItem,
     WorkItemStatus,
 )
@@ -80,6 +82,33 @@ def test_the_channels_ask_the_router_process_and_it_writes_behind(router_process
     )
     assert Offer.objects.get(item_id=item.id).status == OfferStatus.ACCEPTED
     assert router.item(10**9) is None
+
+
+def test_the_process_answers_a_caller_inside_its_transaction_across_lease_renewals(
+    router_process,
+):
+    """On SQLite a caller's transaction holds the database's write lock while it waits for
+    the answer: the process must never write the database before it answers."""
+    _available_agent()
+    router_process.start()
+    router = get_router()
+    slowest = 0.0
+    with transaction.atomic():
+        Team.objects.create(code="lock-holder", name_de="x", name_en="x")  # the write lock
+        deadline = time.monotonic() + 3 * lease.RENEW_SECONDS
+        number = 0
+        while time.monotonic() < deadline:
+            number += 1
+            started = time.monotonic()
+            item = router.submit(
+                NewWorkItem(channel="chat", external_id=f"chat-{number}", queue="service"),
+                actor=SYSTEM,
+            )
+            router.withdraw(item.id, actor=SYSTEM)
+            slowest = max(slowest, time.monotonic() - started)
+            time.sleep(0.05)
+    assert slowest < 2.0  # a renewal in its way would have waited for this transaction
+    assert number > 10
 
 
 def test_domain_errors_come_back_as_themselves(router_process):

@@ -241,6 +241,8 @@ class RouterProcess:
             engine.reserve_keys()
             decision_log = decisions.DecisionLog(directory, first=through + 1)
             engine.log_decisions(decision_log)
+            renewing = threading.Thread(target=self._renew_lease, name="router-lease", daemon=True)
+            renewing.start()
             with engine.writing_behind(self.flush_interval, in_process=self.writer_process):
                 _write_connection_file(self.host, self.port, secret)
                 self.ready.set()
@@ -248,6 +250,8 @@ class RouterProcess:
                     on_ready(self)
                 server.serve(EngineRouter(engine), self._between_requests(engine))
             decision_log.close()
+            self._stopping.set()
+            renewing.join()
         finally:
             server.close()
             _remove_connection_file(secret)
@@ -255,13 +259,13 @@ class RouterProcess:
             connections.close_all()
 
     def _between_requests(self, engine: RouterEngine) -> Callable[[], bool]:
-        """What the serving loop does between requests: the engine's timers (at most every
-        50 ms), the lease (every second); False when the process is to stop."""
-        renew_at = time.monotonic() + lease.RENEW_SECONDS
+        """What the serving loop does between requests: the engine's timers, at most every
+        50 ms; False when the process is to stop. Nothing here writes to the database: on
+        SQLite a write would wait for the write lock of a caller that waits for an answer."""
         timers_at = 0.0
 
         def idle() -> bool:
-            nonlocal renew_at, timers_at
+            nonlocal timers_at
             if self._stopping.is_set():
                 return False
             now = time.monotonic()
@@ -271,14 +275,24 @@ class RouterProcess:
                     engine.run_timers()
                 except Exception:  # a bug in one timer must not stop the router
                     logger.exception("router timers failed")
-            if now >= renew_at:
-                if not lease.renew(self.owner):
-                    logger.error("the router lease was taken over; this router process stops")
-                    return False
-                renew_at = now + lease.RENEW_SECONDS
             return True
 
         return idle
+
+    def _renew_lease(self) -> None:
+        """Every second, in a thread of its own (it may wait for a caller's transaction)."""
+        try:
+            while not self._stopping.wait(lease.RENEW_SECONDS):
+                try:
+                    renewed = lease.renew(self.owner)
+                except Exception:  # the database away for a moment: try again
+                    logger.exception("the router lease was not renewed")
+                    continue
+                if not renewed:
+                    logger.error("the router lease was taken over; this router process stops")
+                    self._stopping.set()
+        finally:
+            connections.close_all()  # this thread's own
 
 
 def decisions_directory() -> Path:
