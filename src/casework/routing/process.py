@@ -3,9 +3,10 @@ the routing tables and the other processes ask it over loopback.
 
 It takes the lease, waits until no other process can still be writing the tables, writes
 what a killed predecessor logged, loads the engine, writes behind it, runs its timers, and
-answers one request per operation (`routing.wire`). Operations run one at a time (the
-engine's lock); each connection has a thread of its own so that one process's connection
-never blocks another's.
+answers one request per operation (`routing.wire`), every connection from one thread that
+also runs the engine's timers between requests. Nothing in that thread writes to the
+database (a caller may hold SQLite's write lock while it waits): the rows are written
+behind by the engine's writer, the lease is renewed by a thread of its own.
 """
 
 from __future__ import annotations

@@ -85,9 +85,13 @@ def error_to_json(error: DomainError) -> dict[str, Any]:
 
 def error_from_json(data: dict[str, Any]) -> DomainError:
     """The same exception class as was raised in the router process, where it is one of
-    the known domain errors; else the nearest general one."""
-    error_class = _ERROR_CLASSES.get(data.get("code", ""), DomainError)
-    return error_class(data.get("message", ""), **(data.get("details") or {}))
+    the kernel's or the router's; else a `DomainError` with its code."""
+    code = str(data.get("code", DomainError.code))
+    error = _ERROR_CLASSES.get(code, DomainError)(
+        str(data.get("message", "")), **(data.get("details") or {})
+    )
+    error.code = code
+    return error
 
 
 def _domain_errors() -> dict[str, type[DomainError]]:
