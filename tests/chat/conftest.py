@@ -14,6 +14,7 @@ from casework.routing.models import Agent
 from casework.routing.presence import set_presence
 from casework.routing.queries import actor_for_agent
 from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeFactory
+from tests.routing.conftest import router_process_down  # noqa: F401  (fixture)
 
 SYSTEM = Actor.system("test")
 

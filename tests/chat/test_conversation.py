@@ -283,6 +283,22 @@ def test_a_hand_over_the_router_did_not_answer_is_kept_and_asked_for_again(
     assert handed_over.payload["reason"] == "asked-for-person"
 
 
+def test_while_the_router_process_is_down_the_hand_over_waits_for_it(
+    intents, chat_agent, router_process_down
+) -> None:  # noqa: ANN001
+    conversation = _start()
+
+    services.post_customer_message(conversation.token, "Ich möchte mit einem Menschen sprechen")
+
+    conversation.refresh_from_db()
+    assert conversation.state == ConversationState.WAITING  # told a colleague will come
+    assert conversation.route_request is not None and conversation.work_item is None
+    router_process_down()  # back
+    services.post_customer_message(conversation.token, "Hallo?")
+    conversation.refresh_from_db()
+    assert conversation.work_item.agent_id == chat_agent.pk
+
+
 def test_the_no_agent_job_routes_a_hand_over_left_unanswered(
     intents, chat_agent, monkeypatch, settings
 ) -> None:  # noqa: ANN001

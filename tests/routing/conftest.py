@@ -169,3 +169,19 @@ def router_process(tmp_path: Path, settings: Any) -> Iterator[RouterChild]:
         process.stop()
     port._routers.clear()
     lease.forget_check()
+
+
+@pytest.fixture
+def router_process_down(tmp_path: Path, settings: Any) -> Iterator[Callable[[], None]]:
+    """The channels ask a router process that does not run (no `router.json`: the real
+    client finds nobody); the function it yields brings the embedded router back."""
+    settings.CASEWORK_DATA_DIR = tmp_path
+    settings.CASEWORK_ROUTER = "process"
+    port._routers.clear()
+
+    def back() -> None:
+        settings.CASEWORK_ROUTER = "embedded"
+        port._routers.clear()
+
+    yield back
+    port._routers.clear()

@@ -8,6 +8,7 @@ console then read what is new. The chat becomes an interaction on a case at the 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -36,10 +37,12 @@ from casework.kernel import clock, jobs, realtime, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from casework.portal.uploads import Upload, check_upload
-from casework.routing.errors import NoRoute
+from casework.routing.errors import NoRoute, RouterUnavailable
 from casework.routing.models import Agent, Skill, WorkItemStatus
 from casework.routing.port import RoutedItem, get_router
 from casework.routing.router import NewWorkItem
+
+logger = logging.getLogger(__name__)
 
 BOT = Actor.system("chat-bot")
 SYSTEM = Actor.system("chat")
@@ -163,7 +166,7 @@ def post_customer_message(token: str, text: str, *, client_id: str = "") -> Post
             with translation.override(conversation.language):
                 bot.respond(conversation, posted.message)
     if conversation.route_request is not None:  # the bot handed the chat over
-        route_requested(conversation.pk)
+        _route_if_router_answers(conversation.pk)
     return posted
 
 
@@ -454,6 +457,16 @@ def route_requested(conversation_id: int) -> None:
         conversation.save(update_fields=["route_request", "work_item", "updated_at"])
 
 
+def _route_if_router_answers(conversation_id: int) -> None:
+    """`route_requested`, unless the router process does not answer: then the request
+    stays, and the visitor's next message or the no-agent job asks again (the visitor has
+    been told already that a colleague will come)."""
+    try:
+        route_requested(conversation_id)
+    except RouterUnavailable:
+        logger.warning("chat %s waits for the router process", conversation_id)
+
+
 def _submit(new: NewWorkItem, fallback_queue: str, *, actor: Actor) -> RoutedItem:
     try:
         return get_router().submit(new, actor=actor)
@@ -630,7 +643,7 @@ def transfer(
     colleague directly, or to a queue's agents through the router (asked after the hand-on
     is stored)."""
     _transfer(conversation_id, actor=actor, note=note, to_agent=to_agent, to_queue=to_queue)
-    route_requested(conversation_id)
+    _route_if_router_answers(conversation_id)
     return Conversation.objects.get(pk=conversation_id)
 
 
@@ -719,7 +732,7 @@ def end_conversation(
 # --- When nobody is free: a callback or e-mail ---
 
 
-def request_callback(conversation: Conversation, *, phone: str) -> int:
+def request_callback(conversation: Conversation, *, phone: str) -> int | None:
     """In the caller's transaction, conversation locked: a callback request due from now, on
     the chat's case (the agent who takes it sees the transcript there; it becomes urgent if
     nobody has taken it when its window ends); the chat stays with the bot."""
@@ -737,8 +750,7 @@ def request_callback(conversation: Conversation, *, phone: str) -> int:
         ),
         actor=SYSTEM,
     )
-    item_id = callback.work_item_id
-    assert item_id is not None  # due from now: routed at once
+    item_id = callback.work_item_id  # None while the router process does not answer
     add_note(
         conversation.case,
         _("Callback requested in the chat, on %(phone)s.") % {"phone": phone},

@@ -21,6 +21,7 @@ from tests.routing.conftest import (  # noqa: F401  (fixtures)
     AgentMaker,
     TestClock,
     make_agent,
+    router_process_down,
     run_jobs,
     test_clock,
 )

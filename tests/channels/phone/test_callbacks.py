@@ -75,6 +75,20 @@ def test_a_callback_whose_routing_failed_is_kept_and_routed_by_its_job(
     assert Event.objects.filter(code="callback.routed").count() == 1
 
 
+def test_a_callback_booked_while_the_router_process_is_down_waits_for_its_job(
+    phone_queue, helmut, line_agent, run_jobs, router_process_down
+):  # noqa: ANN001
+    anna = line_agent("201")
+
+    callback = callbacks.request_callback(_new(phone_queue), actor=SYSTEM)  # no error
+
+    assert callback.status == CallbackStatus.SCHEDULED and callback.work_item_id is None
+    router_process_down()  # back
+    run_jobs()
+    callback.refresh_from_db()
+    assert callback.status == CallbackStatus.ROUTED and callback.work_item.agent == anna
+
+
 def test_asking_again_returns_the_open_request(phone_queue, helmut):  # noqa: ANN001
     first = callbacks.request_callback(_new(phone_queue), actor=SYSTEM)
     again = callbacks.request_callback(_new(phone_queue, number="+49 30 23456789"), actor=SYSTEM)

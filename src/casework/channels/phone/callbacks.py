@@ -9,6 +9,7 @@ again returns the open one.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,9 +32,12 @@ from casework.events.services import record, recording_transaction
 from casework.kernel import clock, jobs
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound
+from casework.routing.errors import RouterUnavailable
 from casework.routing.models import Queue, Skill
 from casework.routing.port import get_router
 from casework.routing.router import NewWorkItem
+
+logger = logging.getLogger(__name__)
 
 SYSTEM = Actor.system("callbacks")
 DUE_JOB = "phone.callback_due"
@@ -65,7 +69,10 @@ def request_callback(new: NewCallback, *, actor: Actor) -> CallbackRequest:
     routing fails, the request is kept, and its due job routes it."""
     callback = _store_request(new, actor=actor)
     if callback.status == CallbackStatus.SCHEDULED and callback.window_start <= clock.now():
-        route_due(callback.pk)
+        try:
+            route_due(callback.pk)
+        except RouterUnavailable:
+            logger.warning("callback %s waits for the router process", callback.pk)
         callback.refresh_from_db()
     return callback
 
