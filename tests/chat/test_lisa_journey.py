@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -23,11 +24,23 @@ from casework.offers.models import OfferDecision, OfferProposal
 from casework.routing.models import Agent, WorkItem
 from casework.routing.presence import set_presence
 from tests.chat.conftest import SYSTEM
+from tests.routing.conftest import router_process  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_lisas_journey(browser: Browser, asgi_server, settings) -> None:  # noqa: ANN001
+def _settled(condition: Callable[[], bool]) -> bool:
+    """Whether `condition` holds within a few seconds."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("router", ["embedded", "process"])
+def test_lisas_journey(browser: Browser, asgi_server, settings, router, request) -> None:  # noqa: ANN001
     settings.CASEWORK_FEDERAL_STATE = "NW"
     settings.CASEWORK_CHAT_AGENT_WAIT_SECONDS = 1
     load_demo(generated_customers=40, progress=lambda line: None)
@@ -37,6 +50,8 @@ def test_lisas_journey(browser: Browser, asgi_server, settings) -> None:  # noqa
     OfferProposal.objects.filter(customer=lisa).delete()
     for agent in Agent.objects.filter(user__username__in=["anna", "carla"]):
         set_presence(agent.pk, "break", actor=SYSTEM)  # nobody free when she asks
+    if router == "process":  # the engine in `casework router`, asked over loopback
+        request.getfixturevalue("router_process").start()
 
     context = browser.new_context(base_url=asgi_server.url, locale="de-DE")
     context.set_default_timeout(20_000)
@@ -64,7 +79,9 @@ def test_lisas_journey(browser: Browser, asgi_server, settings) -> None:  # noqa
     jobs.run_due()  # the worker: the wait is over, nobody took the chat
     chat.get_by_role("button", name="Rückruf").click()
     expect(log).to_contain_text("Wir rufen Sie unter +4915234567890 zurück")
-    callback = WorkItem.objects.get(channel="callback", customer=lisa)
+    callback_items = WorkItem.objects.filter(channel="callback", customer=lisa)
+    assert _settled(callback_items.exists)  # a router process writes behind
+    callback = callback_items.get()
 
     # Carla, who served Lisa before (the router prefers her), becomes available: the
     # callback is offered to her; she takes it and lands on the case with the chat's
