@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -24,19 +23,9 @@ from casework.offers.models import OfferDecision, OfferProposal
 from casework.routing.models import Agent, WorkItem
 from casework.routing.presence import set_presence
 from tests.chat.conftest import SYSTEM
-from tests.routing.conftest import router_process  # noqa: F401  (fixture)
+from tests.routing.conftest import eventually, router_process  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _settled(condition: Callable[[], bool]) -> bool:
-    """Whether `condition` holds within a few seconds."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.mark.parametrize("router", ["embedded", "process"])
@@ -80,7 +69,7 @@ def test_lisas_journey(browser: Browser, asgi_server, settings, router, request)
     chat.get_by_role("button", name="Rückruf").click()
     expect(log).to_contain_text("Wir rufen Sie unter +4915234567890 zurück")
     callback_items = WorkItem.objects.filter(channel="callback", customer=lisa)
-    assert _settled(callback_items.exists)  # a router process writes behind
+    assert eventually(callback_items.exists)  # a router process writes behind
     callback = callback_items.get()
 
     # Carla, who served Lisa before (the router prefers her), becomes available: the

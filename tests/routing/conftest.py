@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,16 @@ def submit(new: NewWorkItem):  # noqa: ANN201
 
 
 # --- A router process (`casework router`) against the test database ---
+
+
+def eventually(condition: Callable[[], bool], *, seconds: float = 10.0) -> bool:
+    """Whether `condition` holds within `seconds` (a router process writes behind)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _database_url() -> str:

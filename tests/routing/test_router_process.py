@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,19 +36,9 @@ from casework.routing.router import NewWorkItem
 from casework.routing.wire import connection_file
 from tests.channels.phone.conftest import SECRET, signed_headers
 from tests.factories import AgentFactory, QueueFactory, SkillFactory
-from tests.routing.conftest import SYSTEM, as_agent
+from tests.routing.conftest import SYSTEM, as_agent, eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def written(condition: Callable[[], bool], *, seconds: float = 10.0) -> bool:
-    """Whether the router process wrote what `condition` reads, within `seconds`."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _available_agent(queue_code: str = "service") -> Agent:
@@ -71,13 +60,13 @@ def test_the_channels_ask_the_router_process_and_it_writes_behind(router_process
     assert (item.status, item.agent_id) == (WorkItemStatus.OFFERED, agent.pk)
     assert router.submit(NewWorkItem(channel="phone", external_id="call-1", queue="service"),
                          actor=SYSTEM) == item  # fmt: skip
-    assert written(lambda: Offer.objects.filter(item_id=item.id, agent=agent).exists())
+    assert eventually(lambda: Offer.objects.filter(item_id=item.id, agent=agent).exists())
 
     accepted = router.accept(item.id, actor=as_agent(agent))
     assert accepted.status == WorkItemStatus.ACCEPTED
     completed = router.complete(item.id, actor=as_agent(agent))
     assert router.item(item.id) == completed
-    assert written(
+    assert eventually(
         lambda: WorkItem.objects.filter(pk=item.id, status=WorkItemStatus.COMPLETED).exists()
     )
     assert Offer.objects.get(item_id=item.id).status == OfferStatus.ACCEPTED
@@ -215,7 +204,7 @@ def test_an_administrators_changes_reach_the_router_process(router_process, clie
     assert saved.status_code == 302
     second = router.submit(NewWorkItem(channel="phone", queue="service"), actor=SYSTEM)
     assert second.agent_id == agent.pk  # room for a second call now
-    assert written(lambda: AgentStatus.objects.get(agent=agent).used_units == 200)
+    assert eventually(lambda: AgentStatus.objects.get(agent=agent).used_units == 200)
 
 
 def test_a_wrong_secret_or_a_bad_request_is_refused(router_process):

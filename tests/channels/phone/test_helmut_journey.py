@@ -10,7 +10,6 @@ import json
 import re
 import time
 import urllib.request
-from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -25,7 +24,7 @@ from casework.routing.models import Agent, AgentStatus, Offer
 from casework.routing.port import get_router
 from casework.routing.presence import set_presence
 from tests.chat.conftest import SYSTEM, asgi_server  # noqa: F401  (fixture)
-from tests.routing.conftest import router_process  # noqa: F401  (fixture)
+from tests.routing.conftest import eventually, router_process  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,16 +50,6 @@ def _sign_in(page: Page, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("casework-demo")
     page.get_by_role("button", name="Log in").click()
-
-
-def _settled(condition: Callable[[], bool]) -> bool:
-    """Whether `condition` holds within a few seconds (a router process writes behind)."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 @pytest.mark.parametrize("router", ["embedded", "process"])
@@ -119,7 +108,7 @@ def test_helmuts_journey(browser: Browser, asgi_server, settings, router, reques
     bar.get_by_label("Note").fill("Mobil M mit Smartphone A54 gebucht.")
     bar.get_by_role("button", name="Wrap up").click()
     expect(bar).not_to_contain_text("Wrap up the call")
-    assert _settled(lambda: AgentStatus.objects.get(agent=anna).presence_id == "available")
+    assert eventually(lambda: AgentStatus.objects.get(agent=anna).presence_id == "available")
 
     # Second call, from his mobile: straight to anna, though ben has waited longer.
     second = _pbx(
