@@ -339,8 +339,10 @@ def read_meta(target: Target) -> dict[str, Any] | None:
 
 def drop(target: Target) -> None:
     if target.engine == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{target.sqlite_path}{suffix}").unlink(missing_ok=True)
+        queue = target.sqlite_path.with_name(f"{target.name}-queue.sqlite3")  # the intake queue
+        for path in (target.sqlite_path, queue):
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
         _pg_admin(f'DROP DATABASE IF EXISTS "{target.name}" WITH (FORCE)')
 
@@ -411,6 +413,7 @@ def prepare(engine: str, customers: int, *, rebuild: bool = False, copy: str = "
         target = Target(engine, customers, copy)
         clone_seconds = clone(base, target)
         print(f"data set: working copy {target.name} made in {clone_seconds:.1f} s")
+        migrate(target)  # on SQLite: the copy's own (empty) intake queue file
     setup_django(target)
     return Dataset(target, base, meta, clone_seconds)
 

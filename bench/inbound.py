@@ -552,9 +552,12 @@ class WorkerProcess:
 
 def _queued_left(after_id: int) -> tuple[int, int]:
     """(entries after `after_id` still queued, all entries after it)."""
-    from django.db import connection
+    from django.db import connections, router
 
-    with connection.cursor() as cursor:
+    from casework.intake.models import QueuedMessage
+
+    # On SQLite the queue is a file of its own (casework.intake.dbrouter).
+    with connections[router.db_for_read(QueuedMessage)].cursor() as cursor:
         cursor.execute(
             "SELECT COUNT(*) FILTER (WHERE status = 'queued'), COUNT(*) "
             "FROM intake_queuedmessage WHERE id > %s",

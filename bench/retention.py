@@ -23,7 +23,7 @@ What runs where (2 CPUs shared by all of it):
   target says); partner orders go as `POST /api/v1/partner/orders` (bearer token of a
   partner user with scope `orders`) to the product's server and the submitter waits for
   the answer. So at most two responses are being received at any moment.
-- **`casework serve --workers 2`** (gunicorn, sync workers) on 127.0.0.1: the partner API.
+- **`casework serve --workers 2`** (granian, WSGI) on 127.0.0.1: the partner API.
 - **`--job-workers` (2) background workers** (this script): `kernel.jobs.run_due()`, then
   `channels.email.outbound.send_due()`, pass after pass, sleeping `--worker-idle` seconds
   after a pass that found nothing (what `casework worker` does with these two of its

@@ -57,7 +57,7 @@ def free_port() -> int:
 
 
 def _workers(pid: int) -> list[int]:
-    """The worker processes of the server: gunicorn's forks or uvicorn's spawned processes,
+    """The worker processes of the server: granian's or uvicorn's worker processes,
     not multiprocessing's resource tracker."""
     found = []
     for entry in os.listdir("/proc"):
@@ -291,7 +291,7 @@ def connect_balanced(
             client = KeepAliveClient(server.port, headers)
             status, _ = client.send(probe)
             if client.connection.sock is None:
-                # The server closes the connection after each response (gunicorn's sync
+                # The server closes the connection after each response (e.g. gunicorn's sync
                 # workers): nothing stays pinned to a worker, nothing to spread.
                 connections.append(client)
                 first["closed after each response"] += 1

@@ -19,7 +19,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("mode", [[], ["--asgi"]], ids=["gunicorn", "uvicorn"])
+@pytest.mark.parametrize("mode", [[], ["--asgi"]], ids=["granian", "uvicorn"])
 def test_serve_answers_on_loopback(tmp_path, mode):
     environment = {
         **os.environ,

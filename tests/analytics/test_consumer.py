@@ -95,6 +95,7 @@ def test_verify_names_a_changed_row_and_rebuild_repairs_it(activity, capsys):
     assert today_totals("cases_opened")[""] == {"cases_opened": 2}
 
 
+@pytest.mark.django_db(databases="__all__")  # the worker also looks at the intake queue
 def test_the_worker_runs_the_consumer(activity):
     from django.conf import settings
 

@@ -16,7 +16,8 @@ from casework.intake.models import QueuedMessage
 from casework.interactions.models import Interaction
 from tests.factories import CaseFactory, IdentifierFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# The queue has a database of its own on SQLite (`intake.dbrouter`).
+pytestmark = pytest.mark.django_db(databases="__all__")
 
 INBOUND = {
     "channel": "email",

@@ -108,6 +108,7 @@ def test_failed_delivery_is_retried_with_backoff_then_succeeds(email_intake, rec
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 2)
 
 
+@pytest.mark.django_db(databases="__all__")  # the worker also looks at the intake queue
 def test_unreachable_receiver_fails_for_good_after_the_last_attempt(email_intake, settings):
     settings.CASEWORK_WEBHOOK_MAX_ATTEMPTS = 2
     subscribe_webhook(

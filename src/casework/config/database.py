@@ -65,3 +65,10 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, Any]:
     raise DatabaseUrlError(
         f"{url!r}: unsupported database URL scheme {parts.scheme!r} (use sqlite:// or postgres://)"
     )
+
+
+def sqlite_sibling(database: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """The same SQLite settings for a second file beside the first: `casework.sqlite3`
+    gives `casework-<suffix>.sqlite3`."""
+    path = Path(database["NAME"])
+    return {**database, "NAME": str(path.with_name(f"{path.stem}-{suffix}{path.suffix}"))}

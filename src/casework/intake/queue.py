@@ -2,13 +2,18 @@
 
 `enqueue()` checks a message as far as it can be checked before ingestion and stores it with
 one INSERT; a repeated (channel, external_id) finds the entry stored first. `run_once()` —
-a job of `casework worker` — takes due entries in batches and runs `ingest_batch()`, in ONE
-transaction with marking each entry ingested or failed: a crash rolls back the ingestion and
-the taking together, so no message is lost and none is ingested twice.
+a job of `casework worker` — takes due entries in batches and runs `ingest_batch()`.
 
-Taking entries: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so parallel workers take
-different entries; on SQLite the transaction itself is enough, because its IMMEDIATE
-transactions hold the database's write lock from BEGIN (see docs/adr/, "queued intake").
+Where the queue shares the main database (PostgreSQL), taking, ingesting and marking each
+entry ingested or failed are ONE transaction: a crash rolls back the ingestion and the
+taking together, so no message is lost and none is ingested twice. Entries are taken with
+`SELECT … FOR UPDATE SKIP LOCKED`, so parallel workers take different entries.
+
+On SQLite the queue is a file of its own (`intake.dbrouter`, docs/adr/0014): a worker
+leases a batch in a short transaction of the queue's, ingests it in the main file, then
+marks it in another short one. A crash between the ingestion and the marking leaves the
+entries leased; taken again after the lease, their ingestion finds the stored interactions
+(intake is idempotent per external id) and nothing is stored twice.
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils.translation import gettext as _
 
 from casework.events.services import record, recording_transaction
+from casework.intake.dbrouter import queue_database, queue_is_separate
 from casework.intake.messages import InboundMessage, message_from_json, message_to_json
 from casework.intake.models import QueuedMessage, QueuedStatus
 from casework.intake.services import INTAKE_ACTOR, IntakeResult, check_message, ingest_batch
@@ -42,6 +49,10 @@ BATCH_SIZE = 200
 # would shut out the web processes accepting messages until the queue is empty, so after a
 # full batch it steps aside for longer than that.
 SQLITE_PAUSE_SECONDS = 0.12
+
+# With the queue in a database of its own, how long a taken entry is left to its worker
+# before another may take it (the batch's ingestion takes well under a second).
+LEASE = timedelta(minutes=5)
 
 
 def max_attempts() -> int:
@@ -76,10 +87,11 @@ def enqueue(message: InboundMessage) -> Accepted:
         attempts=0,
         next_attempt_at=now,
     )
+    alias = queue_database()
     try:
-        if connection.in_atomic_block:
+        if connections[alias].in_atomic_block:
             # A savepoint: a refused insert must not spoil the caller's transaction.
-            with transaction.atomic():
+            with transaction.atomic(using=alias):
                 sql.insert(entry)
         else:
             sql.insert(entry)
@@ -118,12 +130,21 @@ def run_once(*, limit: int = BATCH_SIZE) -> int:
         return 0  # idle passes open no write transaction (on SQLite: no write lock)
     claimed: list[int] = []
     try:
-        with recording_transaction():
-            entries = _claim_due(limit)
+        if queue_is_separate():
+            entries = _lease_due(limit)
             claimed = [entry.pk for entry in entries]
-            _ingest_entries(entries)
-        if len(claimed) >= limit and connection.vendor == "sqlite":
-            time.sleep(SQLITE_PAUSE_SECONDS)
+            if not entries:
+                return 0  # another worker took them first
+            with recording_transaction():
+                rows = _ingest_entries(entries)
+            _mark(rows)
+        else:
+            with recording_transaction():
+                entries = _claim_due(limit)
+                claimed = [entry.pk for entry in entries]
+                _mark(_ingest_entries(entries))
+        if len(claimed) >= limit:
+            _step_aside()
         return len(claimed)
     except Exception:
         if not claimed:
@@ -134,10 +155,17 @@ def run_once(*, limit: int = BATCH_SIZE) -> int:
 
 def _run_alone(entry_id: int) -> int:
     try:
-        with recording_transaction():
-            entries = _claim_due(1, entry_id=entry_id)
-            _ingest_entries(entries)
-            return len(entries)
+        if queue_is_separate():
+            # Leased to this worker already: taken whatever its next attempt says.
+            entries = _claim_due(1, entry_id=entry_id, leased=True)
+            with recording_transaction():
+                rows = _ingest_entries(entries)
+            _mark(rows)
+        else:
+            with recording_transaction():
+                entries = _claim_due(1, entry_id=entry_id)
+                _mark(_ingest_entries(entries))
+        return len(entries)
     except Exception as error:
         logger.exception("ingesting queued message %s failed", entry_id)
         _postpone(entry_id, error)
@@ -153,29 +181,58 @@ def _any_due() -> bool:
     ).exists()
 
 
-def _claim_due(limit: int, *, entry_id: int | None = None) -> list[QueuedMessage]:
-    """Due entries, taken for the current transaction: locked and skipped by other workers
-    on PostgreSQL; on SQLite the transaction holds the write lock already."""
+def _claim_due(
+    limit: int, *, entry_id: int | None = None, leased: bool = False
+) -> list[QueuedMessage]:
+    """Due entries (`leased`: also those leased, not yet due), taken for the current
+    transaction: locked and skipped by other workers on PostgreSQL; on SQLite the
+    transaction holds the write lock already."""
+    db = connections[queue_database()]
     table = QueuedMessage._meta.db_table
-    query = f"SELECT {{columns}} FROM {table} t WHERE t.{_DUE}"
-    params: list[Any] = [
-        QueuedMessage._meta.get_field("next_attempt_at").get_db_prep_value(clock.now(), connection)
-    ]
+    query = f"SELECT {{columns}} FROM {table} t WHERE "
+    params: list[Any] = []
+    if leased:
+        query += f"t.status = '{QueuedStatus.QUEUED.value}'"
+    else:
+        query += f"t.{_DUE}"
+        params.append(_prepared_time(clock.now(), db))
     if entry_id is not None:
         query += " AND t.id = %s"
         params.append(entry_id)
     query += " ORDER BY t.next_attempt_at, t.id LIMIT %s"
     params.append(limit)
-    if connection.features.has_select_for_update_skip_locked:
+    if db.features.has_select_for_update_skip_locked:
         query += " FOR UPDATE SKIP LOCKED"
     return sql.select(QueuedMessage, query, params)
 
 
-def _ingest_entries(entries: Sequence[QueuedMessage]) -> None:
+def _lease_due(limit: int) -> list[QueuedMessage]:
+    """With the queue in a database of its own: take due entries in a short transaction of
+    the queue's, and make them due again only after `LEASE_SECONDS`. A worker that dies
+    before marking them leaves them to be taken again then; ingesting them once more finds
+    the interactions stored the first time (intake is idempotent per external id)."""
+    alias = queue_database()
+    db = connections[alias]
+    with transaction.atomic(using=alias):
+        entries = _claim_due(limit)
+        if entries:
+            with db.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {QueuedMessage._meta.db_table} SET next_attempt_at = %s WHERE id = %s",
+                    [(_prepared_time(clock.now() + LEASE, db), entry.pk) for entry in entries],
+                )
+    return entries
+
+
+def _prepared_time(value: Any, db: Any) -> Any:
+    return QueuedMessage._meta.get_field("next_attempt_at").get_db_prep_value(value, db)
+
+
+def _ingest_entries(entries: Sequence[QueuedMessage]) -> list[tuple[Any, ...]]:
+    """Ingest the entries in the current transaction; the rows `_mark()` stores."""
     if not entries:
-        return
+        return []
     results = ingest_batch([message_from_json(entry.message) for entry in entries])
-    now = clock.now()
     rows = []
     for entry, result in zip(entries, results, strict=True):
         if isinstance(result, IntakeResult):
@@ -196,7 +253,7 @@ def _ingest_entries(entries: Sequence[QueuedMessage]) -> None:
             body = error_body(result)
             rows.append((QueuedStatus.FAILED.value, None, "", None, False, body, entry.pk))
             _record_failure(entry, body)
-    _mark(rows, now)
+    return rows
 
 
 _MARK = (
@@ -206,9 +263,14 @@ _MARK = (
 )
 
 
-def _mark(rows: list[tuple[Any, ...]], now: Any) -> None:
-    """One statement for the whole batch (executemany), not an ORM save per entry."""
-    when = QueuedMessage._meta.get_field("processed_at").get_db_prep_save(now, connection)
+def _mark(rows: list[tuple[Any, ...]]) -> None:
+    """One statement for the whole batch (executemany), not an ORM save per entry; in the
+    ingesting transaction when the queue shares its database, else in one of its own."""
+    if not rows:
+        return
+    alias = queue_database()
+    db = connections[alias]
+    when = QueuedMessage._meta.get_field("processed_at").get_db_prep_save(clock.now(), db)
     error_field = QueuedMessage._meta.get_field("error")
     params = [
         (
@@ -218,13 +280,47 @@ def _mark(rows: list[tuple[Any, ...]], now: Any) -> None:
             reference,
             interaction_id,
             duplicate,
-            error_field.get_db_prep_save(error, connection),
+            error_field.get_db_prep_save(error, db),
             pk,
         )
         for status, case_id, reference, interaction_id, duplicate, error, pk in rows
     ]
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=alias), db.cursor() as cursor:
         cursor.executemany(_MARK, params)
+
+
+class _MainWriters:
+    """Whether other connections wrote to the main SQLite file since we last looked
+    (`PRAGMA data_version` changes only for other connections' commits)."""
+
+    version: int | None = None
+    stepped_aside_at: float = 0.0
+
+    def others_wrote(self) -> bool:
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("PRAGMA data_version")
+            version = cursor.fetchone()[0]
+        changed = self.version is not None and version != self.version
+        self.version = version
+        return changed
+
+
+_main_writers = _MainWriters()
+
+
+def _step_aside() -> None:
+    """After a full batch on SQLite, leave the main file's write lock to other writers for
+    a moment: a waiting writer looks again only every 100 ms or so (the busy handler backs
+    off), and a worker taking batch after batch would shut it out until the queue is empty.
+    Needed when someone else wrote since the last pause, and at least once a second for
+    writers that have not managed to yet; an ingestion running alone is not slowed."""
+    if connections[DEFAULT_DB_ALIAS].vendor != "sqlite":
+        return
+    now = time.monotonic()
+    if _main_writers.others_wrote() or now - _main_writers.stepped_aside_at >= 1.0:
+        time.sleep(SQLITE_PAUSE_SECONDS)
+        _main_writers.stepped_aside_at = time.monotonic()
+        _main_writers.others_wrote()  # what happens during the pause counts next time
 
 
 def _record_failure(entry: QueuedMessage, body: dict[str, Any]) -> None:
@@ -242,9 +338,16 @@ def _record_failure(entry: QueuedMessage, body: dict[str, Any]) -> None:
     )
 
 
-@recording_transaction()
 def _postpone(entry_id: int, error: Exception) -> None:
     """Count the failed attempt; try again after a delay, or give up after the last."""
+    # A queue of its own needs its own transaction; in the main database the recording
+    # transaction is the one.
+    own = transaction.atomic(using=queue_database()) if queue_is_separate() else nullcontext()
+    with recording_transaction(), own:
+        _count_failed_attempt(entry_id, error)
+
+
+def _count_failed_attempt(entry_id: int, error: Exception) -> None:
     entry = QueuedMessage.objects.filter(pk=entry_id, status=QueuedStatus.QUEUED).first()
     if entry is None:
         return  # another worker finished it meanwhile

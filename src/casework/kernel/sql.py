@@ -16,7 +16,7 @@ from functools import cache, partial
 from operator import attrgetter
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, router, transaction
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -198,11 +198,16 @@ def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Prepa
     return sql, preparers
 
 
+def _db_for(model: type[Model]) -> Any:
+    """The model's database as the routers say (the intake queue has its own on SQLite)."""
+    return connections[router.db_for_write(model)]
+
+
 def insert(instance: M) -> M:
     """INSERT one new instance (pk unset) and set its pk, like `save()` for a new row."""
     # The thread's own connection object: `django.db.connection` is a proxy whose every
     # attribute access goes through a context-local lookup, once per field otherwise.
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _db_for(type(instance))
     model = type(instance)
     sql, preparers = _insert_statement(model, db.vendor)
     params = _row(instance, preparers, db)
@@ -217,7 +222,7 @@ def insert(instance: M) -> M:
 def insert_if_absent(instance: M) -> bool:
     """INSERT one new instance unless a unique constraint already holds such a row
     (`ON CONFLICT DO NOTHING`); sets its pk and returns True if it was inserted."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _db_for(type(instance))
     model = type(instance)
     sql, preparers = _insert_statement(model, db.vendor)
     sql = sql.replace(" RETURNING ", " ON CONFLICT DO NOTHING RETURNING ")
@@ -446,7 +451,7 @@ def select(
 ) -> list[M]:
     """Instances of `model` from a hand-written query. `sql_template` contains `{columns}`
     where the model's columns go, e.g. "SELECT {columns} FROM customers_customer t WHERE …"."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _db_for(model)
     columns, attnames, converters = _select_plan(model, alias, db.vendor)
     with db.cursor() as cursor:
         cursor.execute(sql_template.replace("{columns}", columns), params)
@@ -478,7 +483,7 @@ def _update_statement(
 def update(instance: Model, fields: Sequence[str]) -> int:
     """UPDATE the named fields of a stored instance by its pk, like
     `save(update_fields=fields)`; returns the number of rows changed (0 or 1)."""
-    db = connections[DEFAULT_DB_ALIAS]
+    db = _db_for(type(instance))
     sql, model_fields = _update_statement(type(instance), tuple(fields), db.vendor)
     params = [f.get_db_prep_save(f.pre_save(instance, add=False), db) for f in model_fields]
     params.append(instance.pk)

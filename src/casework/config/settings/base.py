@@ -10,7 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from casework.config.database import database_from_url
+from casework.config.database import database_from_url, sqlite_sibling
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 
@@ -34,6 +34,12 @@ DATABASES = {
         base_dir=CASEWORK_DATA_DIR,
     )
 }
+# On SQLite the intake queue has a file of its own: accepting a message (one INSERT) must
+# not wait for the worker's ingesting transactions, which hold the main file's only write
+# lock (docs/adr/0014). On PostgreSQL the queue stays in the one database.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["intake_queue"] = sqlite_sibling(DATABASES["default"], "queue")
+DATABASE_ROUTERS = ["casework.intake.dbrouter.QueueDatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Largest request body the API accepts, in bytes (413 above it).

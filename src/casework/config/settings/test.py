@@ -3,6 +3,7 @@
 import tempfile
 import uuid
 
+from casework.config.database import sqlite_sibling
 from casework.config.settings.base import *  # noqa: F403
 from casework.config.settings.base import DATABASES
 
@@ -18,4 +19,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 else:
     DATABASES["default"]["TEST"] = {
         "NAME": str(tempfile.gettempdir() + f"/casework_test_{uuid.uuid4().hex[:10]}.sqlite3")
+    }
+    # The intake queue's file beside it, named as the product names it (processes that the
+    # tests start find it from the main file's name).
+    DATABASES["intake_queue"]["TEST"] = {
+        "NAME": sqlite_sibling(DATABASES["default"]["TEST"], "queue")["NAME"]
     }

@@ -1,9 +1,9 @@
 """`casework serve`: the web UI and the API.
 
-By default a gunicorn server with synchronous worker processes (WSGI): every view is
-synchronous Django, and measured on two cores it serves the intake API about 1.6 times
-faster than uvicorn (docs/adr/0005). `--asgi` runs uvicorn instead, for the real-time
-endpoints that need it."""
+By default granian serves the WSGI application from worker processes (docs/adr/0015):
+every view is synchronous Django, and HTTP (parsing, keep-alive connections, writing the
+answer) is handled in granian's Rust core instead of in Python. `--asgi` runs uvicorn
+instead, for the real-time endpoints that need it."""
 
 from __future__ import annotations
 
@@ -11,22 +11,9 @@ from typing import Any
 
 import uvicorn
 from django.core.management.base import BaseCommand, CommandParser
-from gunicorn.app.base import BaseApplication
-
-
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from casework.config.wsgi import application
-
-        return application
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
 
 
 class Command(BaseCommand):
@@ -36,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="server processes")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="requests one server process runs at the same time (WSGI)",
+        )
         parser.add_argument("--asgi", action="store_true", help="uvicorn (ASGI) instead")
 
     def handle(self, *args: object, **options: Any) -> None:
@@ -50,15 +43,16 @@ class Command(BaseCommand):
                 lifespan="off",
             )
             return
-        _Gunicorn(
-            {
-                "bind": f"{host}:{port}",
-                "workers": workers,
-                "worker_class": "sync",
-                "accesslog": None,
-                "loglevel": "warning",
-                # Requests never wait on other systems (webhooks go out through the
-                # worker), so a request running a minute is stuck and is restarted.
-                "timeout": 60,
-            }
-        ).run()
+        Granian(
+            "casework.config.wsgi:application",
+            address=host,
+            port=port,
+            interface=Interfaces.WSGI,
+            workers=workers,
+            # One request at a time per process, as many as the process has threads: on
+            # SQLite that keeps writers few; more processes add concurrency.
+            blocking_threads=options["threads"],
+            log_level=LogLevels.warning,
+            # A worker that dies (out of memory, a crash in a C library) is replaced.
+            respawn_failed_workers=True,
+        ).serve()
