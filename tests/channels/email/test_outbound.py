@@ -26,10 +26,22 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.recipients: list[list[str]] = []
+        self.sessions: set[int] = set()  # the connections mail arrived on
+        self.refused: set[str] = set()  # recipients answered 550
+        self.closing: set[str] = set()  # recipients answered 421: the relay hangs up
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        if address in self.closing:
+            return "421 4.3.2 shutting down"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         self.recipients.append(list(envelope.rcpt_tos))
+        self.sessions.add(id(session))
         return "250 OK"
 
 
@@ -257,3 +269,47 @@ def test_a_malformed_address_fails_at_once_and_the_rest_is_sent(mailbox, relay):
     assert broken.status == OutboundStatus.FAILED
     assert broken.last_error.startswith("cannot compose the message")
     assert fine.status == OutboundStatus.SENT and len(relay.messages) == 1
+
+
+def test_one_pass_sends_its_mail_over_one_connection(mailbox, relay):
+    for n in range(3):
+        receive(raw_mail(f"m{n}@example.net", sender=f"kunde{n}@example.net"))
+
+    assert send_due() == 3
+
+    assert len(relay.messages) == 3 and len(relay.sessions) == 1
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {OutboundStatus.SENT}
+
+
+def test_a_refused_recipient_is_retried_later_and_the_others_go_out(mailbox, relay):
+    relay.refused.add("kunde1@example.net")
+    for n in range(3):
+        receive(raw_mail(f"m{n}@example.net", sender=f"kunde{n}@example.net"))
+
+    assert send_due() == 3
+
+    refused = OutboundEmail.objects.get(to_address="kunde1@example.net")
+    assert refused.status == OutboundStatus.PENDING and refused.attempts == 1
+    assert "550" in refused.last_error
+    sent = OutboundEmail.objects.filter(status=OutboundStatus.SENT)
+    assert sorted(sent.values_list("to_address", flat=True)) == [
+        "kunde0@example.net",
+        "kunde2@example.net",
+    ]
+    assert len(relay.sessions) == 1  # the refusal did not cost the connection
+
+
+def test_a_relay_that_hangs_up_costs_only_that_mail_an_attempt(mailbox, relay):
+    relay.closing.add("kunde1@example.net")
+    for n in range(3):
+        receive(raw_mail(f"m{n}@example.net", sender=f"kunde{n}@example.net"))
+
+    assert send_due() == 3
+
+    statuses = dict(OutboundEmail.objects.values_list("to_address", "status"))
+    assert statuses == {
+        "kunde0@example.net": OutboundStatus.SENT,
+        "kunde1@example.net": OutboundStatus.PENDING,
+        "kunde2@example.net": OutboundStatus.SENT,
+    }
+    assert len(relay.sessions) == 2  # the mail after the hang-up went on a new connection

@@ -8,6 +8,7 @@ can be read as a file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import mailbox as maildir_module
 import smtplib
@@ -384,8 +385,9 @@ def send_due(limit: int = 100) -> int:
     pace with the jobs that queue mail (50 a pass): a smaller one let the outbox grow
     under load (bench/README.md, retention)."""
     claimed = _claim_due(limit)
-    for outbound in claimed:
-        _attempt(outbound)
+    with RelaySession() as relay:
+        for outbound in claimed:
+            _attempt(outbound, relay)
     return len(claimed)
 
 
@@ -395,9 +397,9 @@ def _claim_due(limit: int) -> list[OutboundEmail]:
     return list(OutboundEmail.objects.select_related("mailbox").filter(pk__in=ids))
 
 
-def _attempt(outbound: OutboundEmail) -> None:
+def _attempt(outbound: OutboundEmail, relay: RelaySession) -> None:
     try:
-        deliver(compose(outbound))
+        relay.send(compose(outbound))
     except (ValueError, errors.MessageError) as error:
         # A malformed address or header: trying again would not help, and it must not
         # hold up the rest of the outbox.
@@ -421,16 +423,63 @@ def _attempt(outbound: OutboundEmail) -> None:
     outbound.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at"])
 
 
-def deliver(message: EmailMessage) -> None:
-    relay = settings.CASEWORK_SMTP_RELAY
-    if relay.startswith("maildir:"):
-        box = maildir_module.Maildir(relay.removeprefix("maildir:"), create=True)
-        box.add(message.as_bytes())
-        return
+_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+class RelaySession:
+    """Where a pass of the outbox sends its mail: one SMTP connection for all of it,
+    opened with the first message (a connection per message cost as much as composing
+    it). A message the relay refuses leaves the connection usable (smtplib resets the
+    transaction); one that breaks it drops it, and the next message opens a new one."""
+
+    def __init__(self) -> None:
+        self._client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> RelaySession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> None:
+        relay = settings.CASEWORK_SMTP_RELAY
+        if relay.startswith("maildir:"):
+            box = maildir_module.Maildir(relay.removeprefix("maildir:"), create=True)
+            box.add(message.as_bytes())
+            return
+        if self._client is None:
+            self._client = _connect(relay)
+        try:
+            self._client.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            # A refusal of this message leaves the session usable; anything that closed it
+            # (a 421, a dropped connection) means a new one for the next message.
+            if not isinstance(error, _REFUSALS) or self._client.sock is None:
+                self._drop()
+            raise
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._client.quit()
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError):
+                self._client.close()
+            self._client = None
+
+
+def _connect(relay: str) -> smtplib.SMTP:
     host, _, port = relay.rpartition(":")
-    with smtplib.SMTP(host or relay, int(port or 25), timeout=30) as client:
+    client = smtplib.SMTP(host or relay, int(port or 25), timeout=30)
+    try:
         if settings.CASEWORK_SMTP_STARTTLS:
             client.starttls()
         if settings.CASEWORK_SMTP_USER:
             client.login(settings.CASEWORK_SMTP_USER, settings.CASEWORK_SMTP_PASSWORD)
-        client.send_message(message)
+    except BaseException:
+        client.close()
+        raise
+    return client
