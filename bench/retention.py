@@ -1608,7 +1608,7 @@ STEPS = (
     ("    send_notification (address, mailbox, _queue)", "email/outbound.py", "send_notification"),
     ("outbound.send_due()", "email/outbound.py", "send_due"),
     ("  compose the message", "email/outbound.py", "compose"),
-    ("  deliver over SMTP (one connection per mail)", "email/outbound.py", "deliver"),
+    ("  deliver over SMTP (one connection per pass)", "email/outbound.py", "send"),
 )
 
 
