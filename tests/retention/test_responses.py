@@ -16,6 +16,7 @@ from casework.customers.models import Interest
 from casework.interactions.models import Interaction
 from casework.kernel import clock
 from casework.kernel.errors import Conflict, InvalidInput
+from casework.offers.models import OfferDecision
 from casework.partners.models import CommissionEntry
 from casework.retention import codes
 from casework.retention.models import Response, ResponseChannel, ResponseOutcome
@@ -82,6 +83,10 @@ def test_a_web_response_is_ordered_booked_and_confirmed_without_a_person(interna
     assert Interaction.objects.filter(case=case, channel="portal", direction="inbound").exists()
     recipient.refresh_from_db()
     assert recipient.responded_at is not None
+    # Learned from the contract the customer accepted on, not the one the offer made.
+    decision = OfferDecision.objects.get(customer=recipient.customer, offer=international)
+    assert decision.is_accepted and decision.facts["contract"]["ends_in_days"] == 45
+    assert decision.facts["contract"]["monthly_fee"] == "30.00"
 
 
 def test_a_decline_is_recorded_and_changes_nothing(international):

@@ -342,10 +342,13 @@ def record_answer(
     actor: Actor,
     case: Case | None = None,
     contract: Contract | None = None,
+    facts: dict[str, Any] | None = None,
 ) -> OfferDecision:
     """A customer's answer that another process carries out (a campaign's retention order
     changes the contract itself): recorded for learning, nothing else is done. In the
-    caller's transaction; an acceptance is recorded once."""
+    caller's transaction; an acceptance is recorded once. `facts`: the customer's facts
+    the answer was given on, when the caller has changed the contract since (read now
+    otherwise)."""
     outcome = DecisionOutcome.ACCEPTED if is_accepted else DecisionOutcome.DECLINED
     if is_accepted:
         earlier = OfferDecision.objects.filter(
@@ -364,7 +367,9 @@ def record_answer(
         decided_by=actor.label,
         case=case,
         contract=contract,
-        facts=_snapshot(facts_of(customer, clock.localtime(clock.now()).date())),
+        facts=_snapshot(
+            facts if facts is not None else facts_of(customer, clock.localtime(clock.now()).date())
+        ),
     )
     _record_decision(decision, actor=actor, changes={})
     return decision

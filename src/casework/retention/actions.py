@@ -17,6 +17,7 @@ from casework.customers.models import Contract
 from casework.kernel import clock
 from casework.kernel.actors import Actor
 from casework.offers import services as offer_services
+from casework.offers.facts import facts_of
 from casework.offers.models import Offer
 from casework.partners import services as ledger
 from casework.partners.models import Partner
@@ -51,6 +52,8 @@ def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     if contract is None:
         raise ActionFailed(_("the customer has no active contract the offer could change"))
     today = clock.localtime(clock.now()).date()
+    # Learning needs the facts the customer accepted on, not the contract the offer made.
+    facts = facts_of(case.customer, today)
     changes = offer_services.apply_offer_to_contract(contract, offer, actor=ACTOR, today=today)
     offer_services.record_answer(
         case.customer,
@@ -60,6 +63,7 @@ def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
         actor=ACTOR,
         case=case,
         contract=contract,
+        facts=facts,
     )
     language = _language(case)
     with translation.override(language):
