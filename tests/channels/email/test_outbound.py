@@ -26,7 +26,8 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.recipients: list[list[str]] = []
-        self.sessions: set[int] = set()  # the connections mail arrived on
+        # The connections mail arrived on (kept, so that no two share an id()).
+        self.sessions: dict[int, object] = {}
         self.refused: set[str] = set()  # recipients answered 550
         self.closing: set[str] = set()  # recipients answered 421: the relay hangs up
 
@@ -41,7 +42,7 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         self.recipients.append(list(envelope.rcpt_tos))
-        self.sessions.add(id(session))
+        self.sessions[id(session)] = session
         return "250 OK"
 
 

@@ -49,8 +49,8 @@ class Command(BaseCommand):
             port=port,
             interface=Interfaces.WSGI,
             workers=workers,
-            # One request at a time per process, as many as the process has threads: on
-            # SQLite that keeps writers few; more processes add concurrency.
+            # Each process runs as many requests at a time as it has threads (one by
+            # default, as gunicorn's sync workers did): on SQLite that keeps writers few.
             blocking_threads=options["threads"],
             log_level=LogLevels.warning,
             # A worker that dies (out of memory, a crash in a C library) is replaced.
