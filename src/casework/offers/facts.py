@@ -9,7 +9,9 @@ language reads: `contract.ends_in_days <= 90 and consent.marketing_email`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -104,8 +106,33 @@ def facts_for(customers: Sequence[Customer], today: date) -> dict[int, dict[str,
     return facts
 
 
+# Facts already read within `facts_read_once()`, per (customer id, day).
+_read_once: ContextVar[dict[tuple[int, date], dict[str, Any]] | None] = ContextVar(
+    "casework_facts_read_once", default=None
+)
+
+
+@contextmanager
+def facts_read_once() -> Iterator[None]:
+    """Within the block `facts_of()` reads a customer's facts once and answers the same
+    again. Only around work that reads the facts before it changes what they are made of:
+    a retention order checks eligibility, then its process keeps the same facts for
+    learning before it changes the contract (five statements fewer per order)."""
+    token = _read_once.set({})
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
 def facts_of(customer: Customer, today: date) -> dict[str, Any]:
-    return facts_for([customer], today)[customer.pk]
+    read = _read_once.get()
+    if read is None:
+        return facts_for([customer], today)[customer.pk]
+    key = (customer.pk, today)
+    if key not in read:
+        read[key] = facts_for([customer], today)[customer.pk]
+    return read[key]
 
 
 def contract_facts(contract: Contract | None, today: date) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from casework.kernel import clock
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput
 from casework.offers import services as offer_services
-from casework.offers.facts import FACT_NAMES, facts_of
+from casework.offers.facts import FACT_NAMES, facts_of, facts_read_once
 from casework.offers.models import Offer
 from casework.partners.models import Partner
 from casework.retention import codes
@@ -88,7 +88,8 @@ class Received:
 def receive(incoming: IncomingResponse, *, actor: Actor) -> Received:
     _check_input(incoming)
     try:
-        with recording_transaction():
+        # The eligibility check and the order's apply-offer step read the same facts.
+        with recording_transaction(), facts_read_once():
             return _receive(incoming, actor)
     except IntegrityError:
         # A concurrent delivery of the same partner order won the race: answer with it.
