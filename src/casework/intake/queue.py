@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
@@ -130,19 +130,8 @@ def run_once(*, limit: int = BATCH_SIZE) -> int:
         return 0  # idle passes open no write transaction (on SQLite: no write lock)
     claimed: list[int] = []
     try:
-        if queue_is_separate():
-            entries = _lease_due(limit)
-            claimed = [entry.pk for entry in entries]
-            if not entries:
-                return 0  # another worker took them first
-            with recording_transaction():
-                rows = _ingest_entries(entries)
-            _mark(rows)
-        else:
-            with recording_transaction():
-                entries = _claim_due(limit)
-                claimed = [entry.pk for entry in entries]
-                _mark(_ingest_entries(entries))
+        take = _lease_due if queue_is_separate() else _claim_due
+        _ingest_taken(lambda: take(limit), claimed)
         if len(claimed) >= limit:
             _step_aside()
         return len(claimed)
@@ -155,17 +144,12 @@ def run_once(*, limit: int = BATCH_SIZE) -> int:
 
 def _run_alone(entry_id: int) -> int:
     try:
-        if queue_is_separate():
-            # Leased to this worker already: taken whatever its next attempt says.
-            entries = _claim_due(1, entry_id=entry_id, leased=True)
-            with recording_transaction():
-                rows = _ingest_entries(entries)
-            _mark(rows)
-        else:
-            with recording_transaction():
-                entries = _claim_due(1, entry_id=entry_id)
-                _mark(_ingest_entries(entries))
-        return len(entries)
+        taken: list[int] = []
+        # With a queue of its own the entry is leased to this worker already: taken
+        # whatever its next attempt says.
+        leased = queue_is_separate()
+        _ingest_taken(lambda: _claim_due(1, entry_id=entry_id, leased=leased), taken)
+        return len(taken)
     except Exception as error:
         logger.exception("ingesting queued message %s failed", entry_id)
         _postpone(entry_id, error)
@@ -206,20 +190,43 @@ def _claim_due(
     return sql.select(QueuedMessage, query, params)
 
 
+def _ingest_taken(take: Callable[[], list[QueuedMessage]], taken: list[int]) -> None:
+    """Take entries with `take` and ingest them. Where the queue shares the main database,
+    taking, ingesting and marking are one transaction; with a queue of its own, `take`
+    runs on its own (a lease), then the ingestion, then the marking in the queue's own
+    transaction. `taken` gets the entries' ids as soon as they are taken, for the
+    caller's handling of an error in the ingestion."""
+    if not queue_is_separate():
+        with recording_transaction():
+            entries = take()
+            taken.extend(entry.pk for entry in entries)
+            _mark(_ingest_entries(entries))
+        return
+    entries = take()
+    taken.extend(entry.pk for entry in entries)
+    if not entries:
+        return  # another worker took them first
+    with recording_transaction():
+        rows = _ingest_entries(entries)
+    _mark(rows)
+
+
 def _lease_due(limit: int) -> list[QueuedMessage]:
     """With the queue in a database of its own: take due entries in a short transaction of
-    the queue's, and make them due again only after `LEASE_SECONDS`. A worker that dies
-    before marking them leaves them to be taken again then; ingesting them once more finds
-    the interactions stored the first time (intake is idempotent per external id)."""
+    the queue's, and make them due again only after `LEASE`. A worker that dies before
+    marking them leaves them to be taken again then; ingesting them once more finds the
+    interactions stored the first time (intake is idempotent per external id)."""
     alias = queue_database()
     db = connections[alias]
     with transaction.atomic(using=alias):
         entries = _claim_due(limit)
         if entries:
+            marks = ", ".join(["%s"] * len(entries))
             with db.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {QueuedMessage._meta.db_table} SET next_attempt_at = %s WHERE id = %s",
-                    [(_prepared_time(clock.now() + LEASE, db), entry.pk) for entry in entries],
+                cursor.execute(
+                    f"UPDATE {QueuedMessage._meta.db_table} SET next_attempt_at = %s "
+                    f"WHERE id IN ({marks})",
+                    [_prepared_time(clock.now() + LEASE, db), *(entry.pk for entry in entries)],
                 )
     return entries
 
