@@ -459,13 +459,14 @@ def run_http(
             measure.wait_for_quiet(quiet_wait)
             cpu_before = server.worker_cpu()
             load = measure.MachineLoad(data.target.name if data.target.engine == "pg" else None)
+            measured_requests = servers.made_in_advance(make_request, requests)
             with load:
                 result = servers.run_load(
                     port=server.port,
                     clients=connections,
                     requests=requests,
                     headers=headers,
-                    make_request=make_request,
+                    make_request=measured_requests,
                     on_response=on_response,
                 )
             cpu_after = server.worker_cpu()
@@ -639,6 +640,7 @@ def run_http_async(
             measure.wait_for_quiet(quiet_wait)
             cpu_before = {**server.worker_cpu(), "worker": worker.cpu_seconds()}
             load = measure.MachineLoad(data.target.name if engine == "pg" else None)
+            measured_requests = servers.made_in_advance(make_request, requests)
             with load:
                 started_wall = time.time()
                 result = servers.run_load(
@@ -646,7 +648,7 @@ def run_http_async(
                     clients=connections_,
                     requests=requests,
                     headers=headers,
-                    make_request=make_request,
+                    make_request=measured_requests,
                     expected=lambda status: status == 202,
                 )
                 accepted_at = time.perf_counter()

@@ -315,6 +315,12 @@ def connect_balanced(
     return connections, spread
 
 
+def made_in_advance(make_request: Callable[[int], Request], count: int) -> Callable[[int], Request]:
+    """The requests of a load run, made before the clock starts: drawn in the clients'
+    threads, the drawing would take CPU from the server on the same cores."""
+    return [make_request(number) for number in range(count)].__getitem__
+
+
 def run_load(
     *,
     port: int,

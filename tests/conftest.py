@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import django.test.client
 import pytest
 from hypothesis import HealthCheck, settings
 
 from casework.api.auth import forget_cached_tokens
 from casework.cases.process import forget_loaded_definitions
 from casework.classify.prediction import forget_cached_models
+from casework.config.handlers import ApiMiddlewareMixin, is_api_request
 from casework.intake.classification import forget_active_tasks
 from casework.intake.services import forget_cached_defaults
 from casework.kernel.actors import Actor
@@ -17,6 +19,26 @@ from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeF
 # The case engine's fixtures (`engine`: the shipped case types published) and real
 # Chromium (`browser`, `page`).
 pytest_plugins = ["tests.engine", "tests.browser"]
+
+
+class _ApiClientHandler(ApiMiddlewareMixin, django.test.client.ClientHandler):
+    pass
+
+
+class _ClientHandler:
+    """The test client's handler, taking the server's two middleware chains: requests under
+    /api/ the API's (config/handlers.py), the others the site's."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.site = _SiteClientHandler(*args, **kwargs)
+        self.api = _ApiClientHandler(*args, **kwargs)
+
+    def __call__(self, environ: dict[str, object]) -> object:
+        return (self.api if is_api_request(environ) else self.site)(environ)
+
+
+_SiteClientHandler = django.test.client.ClientHandler
+django.test.client.ClientHandler = _ClientHandler  # what `Client()` makes its handler of
 
 # Property tests judge rules, not speed: on a busy two-core machine generating examples can
 # take longer than Hypothesis's defaults allow, which says nothing about the rule.

@@ -43,6 +43,9 @@ def test_serve_answers_on_loopback(tmp_path, mode):
             except OSError:
                 time.sleep(0.2)
         assert status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json") as schema:
+            body = schema.read()
+            assert schema.headers["Content-Length"] == str(len(body))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)

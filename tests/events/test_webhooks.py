@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from casework.events.models import DeliveryStatus, WebhookDelivery
+from casework.events.models import DeliveryStatus, Event, WebhookDelivery
 from casework.events.services import subscribe_webhook
 from casework.events.webhooks import deliver_due, fan_out, run_once
 from casework.intake.services import ingest
@@ -139,6 +139,24 @@ def test_a_subscription_receives_only_events_after_it_was_made(email_intake, rec
     codes = set(WebhookDelivery.objects.values_list("event__code", flat=True))
     assert codes == {"webhook.subscribed", "case.opened", "task.created", "interaction.recorded"}
     assert fan_out() == 0  # nothing new, nothing twice
+
+
+def test_without_subscriptions_the_fan_out_moves_past_events_and_later_ones_are_delivered(
+    email_intake, receiver
+):
+    ingest(mail())
+    assert fan_out() == Event.objects.count()  # read past, nothing to deliver
+    assert not WebhookDelivery.objects.exists()
+    assert fan_out() == 0
+
+    subscribe_webhook(
+        url=receiver.url, secret=SECRET, event_codes=["case.opened"], actor=Actor.system("test")
+    )
+    before = Event.objects.count()
+    ingest(mail("<m2@example.de>"))
+
+    assert fan_out() == Event.objects.count() - before + 1  # and the subscription's own
+    assert list(WebhookDelivery.objects.values_list("event__code", flat=True)) == ["case.opened"]
 
 
 def test_unknown_event_codes_are_refused(db):

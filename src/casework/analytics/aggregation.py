@@ -36,6 +36,7 @@ from casework.analytics.models import (
 )
 from casework.customers.models import Customer
 from casework.events.models import Event, OutboxCursor
+from casework.kernel.background import runs_at_most_every
 
 QUARTER_HOUR = 900
 CURSOR_NAME = "analytics"
@@ -307,6 +308,9 @@ def _upsert(
 # -- the consumer ---------------------------------------------------------------------------
 
 
+# Figures a second behind are fresh enough for a wall-board, and folding a second's events at
+# once costs a fraction of folding them pass by pass while the worker is busy.
+@runs_at_most_every(1.0)
 def run_once(batch_size: int = 5000) -> int:
     """Fold the next events of the log into the figures; returns how many were read.
     Sequence numbers commit in order (the chain head lock), so a range over `seq` misses

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 
 from casework.events.models import (
     DeliveryStatus,
@@ -68,13 +69,21 @@ def fan_out(batch_size: int = 500) -> int:
     with transaction.atomic():
         cursor, _ = OutboxCursor.objects.get_or_create(name=FAN_OUT_CURSOR)
         cursor = OutboxCursor.objects.select_for_update().get(pk=cursor.pk)
-        events = list(
-            Event.objects.filter(seq__gt=cursor.last_seq)
-            .order_by("seq")
-            .only("pk", "seq", "code", "occurred_at")[:batch_size]
-        )
-        if not events:
+        recorded = Event.objects.filter(seq__gt=cursor.last_seq)
+        last = recorded.aggregate(last=Max("seq"))["last"]
+        if last is None:
             return 0
+        if not WebhookSubscription.objects.filter(is_active=True).exists():
+            # Nobody to deliver to: move on without reading the events. A subscription
+            # made since `last` was read starts after the head at its making, so after
+            # `last`: it wants none of them.
+            skipped = last - cursor.last_seq
+            cursor.last_seq = last
+            cursor.save(update_fields=["last_seq"])
+            return skipped
+        events = list(
+            recorded.order_by("seq").only("pk", "seq", "code", "occurred_at")[:batch_size]
+        )
         subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
         WebhookDelivery.objects.bulk_create(
             [

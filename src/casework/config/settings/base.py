@@ -233,6 +233,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Requests under /api/ (bearer tokens, JSON): the security headers, the size limit and the
+# language from Accept-Language; nothing of sessions, CSRF or messages (config/handlers.py).
+CASEWORK_API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "casework.api.middleware.RequestSizeLimitMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+]
 
 ROOT_URLCONF = "casework.config.urls"
 ASGI_APPLICATION = "casework.config.asgi.application"
