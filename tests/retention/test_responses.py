@@ -13,6 +13,7 @@ from casework.cases import process
 from casework.cases.models import Case, CaseStatus, ProcessStatus, Task, TaskKind, TaskStatus
 from casework.channels.email.models import OutboundEmail
 from casework.customers.models import Interest
+from casework.events.models import Event
 from casework.interactions.models import Interaction
 from casework.kernel import clock
 from casework.kernel.errors import Conflict, InvalidInput
@@ -347,9 +348,25 @@ def test_a_code_from_another_campaigns_offer_is_an_exception(international):
     assert not CommissionEntry.objects.exists()
 
 
-def test_a_straight_through_order_leaves_no_timers_in_the_queue(international):
+def test_a_straight_through_order_writes_no_timers(international):
     from casework.kernel.models import Job
 
-    web(code_of(recipient_for(international)))
-    run_jobs()
-    assert not Job.objects.filter(kind="cases.sla_due", status="queued").exists()
+    response = web(code_of(recipient_for(international)))
+
+    # Its clocks were started and met in the opening transaction: no timer was scheduled
+    # (nor cancelled), and the history still shows both clocks met in time.
+    assert not Job.objects.filter(kind="cases.sla_due").exists()
+    met = Event.objects.filter(code="sla.met", object_id=response.case_id)
+    assert sorted(event.payload["kind"] for event in met) == ["first_response", "resolution"]
+    assert all(event.payload["in_time"] for event in met)
+
+
+def test_an_order_left_to_a_person_keeps_its_timers(international):
+    from casework.kernel.models import Job
+
+    response = web("AAAA-BBBB-CCCC")  # no such code: an exception task
+
+    case = Case.objects.get(pk=response.case_id)
+    assert case.status != CaseStatus.RESOLVED
+    timers = Job.objects.filter(kind="cases.sla_due", status="queued")
+    assert {job.payload["sla_id"] for job in timers} == set(case.slas.values_list("pk", flat=True))

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 ActionFunction = Callable[["Case", Mapping[str, Any]], Mapping[str, Any] | None]
 
 _registered: dict[str, ActionFunction] = {}
+# Actions that work on the case as the engine hands it over and never read its row from
+# the database: the engine need not write the row before them (see `process.advance`).
+_in_memory: set[str] = set()
 
 
 class ActionFailed(Exception):
@@ -33,14 +36,24 @@ class ActionFailed(Exception):
         self.options = options
 
 
-def action(name: str) -> Callable[[ActionFunction], ActionFunction]:
-    """Register the decorated function as the action `name` (e.g. "retention.apply-offer")."""
+def action(name: str, *, reads_case_row: bool = True) -> Callable[[ActionFunction], ActionFunction]:
+    """Register the decorated function as the action `name` (e.g. "retention.apply-offer").
+    `reads_case_row=False` promises that it uses only the case it is given, never the
+    case's row (directly or through services that read it)."""
 
     def register(function: ActionFunction) -> ActionFunction:
         _registered[name] = function
+        if reads_case_row:
+            _in_memory.discard(name)
+        else:
+            _in_memory.add(name)
         return function
 
     return register
+
+
+def reads_case_row(name: str) -> bool:
+    return name not in _in_memory
 
 
 def is_registered(name: str) -> bool:

@@ -352,9 +352,10 @@ def start_process(case: Case, definition: CaseTypeDefinition, *, actor: Actor) -
     )
     from casework.cases import sla
 
-    sla.start_clocks(case, definition)
-    notify_event(case, definition, "case.opened")
-    _advance_now(case)
+    with sla.timers_when_still_running():
+        sla.start_clocks(case, definition)
+        notify_event(case, definition, "case.opened")
+        _advance_now(case)
 
 
 def _advance_now(case: Case) -> None:
@@ -406,8 +407,17 @@ def advance(case: Case) -> None:
 
 
 # Steps that change only the case in memory and queue work for later: the case's row
-# need not be written before them. Before any other step the advance writes it.
+# need not be written before them, nor before actions that promise not to read it. Before
+# any other step the advance writes it.
 _IN_MEMORY_STEPS = (DecisionStep, SetDataStep, NotifyStep)
+
+
+def _runs_in_memory(step: StepSpec) -> bool:
+    from casework.cases import actions
+
+    if isinstance(step, _IN_MEMORY_STEPS):
+        return True
+    return isinstance(step, ActionStep) and not actions.reads_case_row(step.action)
 
 
 def _advance(case: Case) -> None:
@@ -435,7 +445,7 @@ def _advance(case: Case) -> None:
         if not applies:
             _event(case, "case.step_skipped", step=step.key, stage=stage.key)
             continue
-        if not isinstance(step, _IN_MEMORY_STEPS):
+        if not _runs_in_memory(step):
             _write_unsaved(case)
         if not _run_step(case, definition, stage, step, context):
             return
@@ -490,31 +500,24 @@ def enter_stage(case: Case, definition: CaseTypeDefinition, stage_key: str, **wh
 
 def _complete(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> None:
     from casework.cases import sla
-    from casework.cases.services import resolve_in_transaction
+    from casework.cases.services import RESOLUTION_FIELDS, resolve_in_transaction
 
     case.process_status = ProcessStatus.COMPLETED
     _save(case, "process_status")
     _event(case, "case.process_completed", stage=stage.key)
     code = _resolution_code(stage)
-    _write_unsaved(case)  # resolving reads the row
     if case.status in OPEN_STATUSES:
-        resolved = resolve_in_transaction(case, resolution_code=code, actor=ENGINE_ACTOR)
-        for name in _RESOLVED_FIELDS:
-            setattr(case, name, getattr(resolved, name))
+        # The row is locked (see `advance`) and `case` is how it stands: resolved in
+        # memory, written with the advance's other changes at its end.
+        resolve_in_transaction(case, resolution_code=code, actor=ENGINE_ACTOR, current=True)
+        _save(case, *RESOLUTION_FIELDS)
     sla.stop_clocks(case)
     notify_event(case, definition, "case.resolved")
     if case.parent_id is not None:
+        _write_unsaved(case)  # the parent reads its sub-cases' rows
         resume_parent(case.parent_id)
 
 
-_RESOLVED_FIELDS = (
-    "status",
-    "resolution_code_id",
-    "resolution_note",
-    "resolved_at",
-    "last_activity_at",
-    "updated_at",
-)
 _RESOLUTION_CODE = "SELECT {columns} FROM cases_resolutioncode t WHERE t.code = %s"
 
 

@@ -25,6 +25,7 @@ from casework.cases.models import (
     Task,
     TaskStatus,
 )
+from casework.customers.models import Customer
 from casework.events.services import record, recording_transaction
 from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock, sql
@@ -73,6 +74,9 @@ class NewCase:
     parent_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
     task_title: str = ""
+    # The customer's row when the caller has read it already: a process starting at once
+    # reads its context from it instead of reading it again.
+    customer: Customer | None = None
 
 
 def open_case(new: NewCase, *, actor: Actor) -> Case:
@@ -145,7 +149,7 @@ def _new_case_row(new: NewCase, now: datetime) -> Case:
             _("unknown priority “%(priority)s”") % {"priority": priority}, field="priority"
         )
     queue = new.queue or new.case_type.default_queue
-    return Case(
+    case = Case(
         case_type=new.case_type,
         service_type=service_type,
         status=CaseStatus.NEW,
@@ -159,6 +163,9 @@ def _new_case_row(new: NewCase, now: datetime) -> Case:
         parent_id=new.parent_id,
         last_activity_at=now,
     )
+    if new.customer is not None and new.customer.pk == new.customer_id:
+        case.customer = new.customer
+    return case
 
 
 @recording_transaction()
@@ -404,14 +411,33 @@ def _active_resolution_code(code: str | ResolutionCode) -> ResolutionCode:
     return found[0]
 
 
+RESOLUTION_FIELDS = (
+    "status",
+    "resolution_code",
+    "resolution_note",
+    "resolved_at",
+    "last_activity_at",
+    "updated_at",
+)
+
+
 def resolve_in_transaction(
-    case: Case, *, resolution_code: str | ResolutionCode, note: str = "", actor: Actor
+    case: Case,
+    *,
+    resolution_code: str | ResolutionCode,
+    note: str = "",
+    actor: Actor,
+    current: bool = False,
 ) -> Case:
     """`resolve_case()` in the caller's recording transaction (the case engine completing a
     process): no savepoint of its own, a failure undoes the caller's change with it. The
-    engine passes the code it has read already (an active one needs no second look-up)."""
-    # Every case ends here: the row is locked in lean SQL (nothing below reads its queue).
-    case = sql.select_locked(Case, _CASE, [case.pk])[0]
+    engine passes the code it has read already (an active one needs no second look-up).
+    `current`: the caller holds the row locked and `case` as it stands; `case` itself is
+    resolved in memory and the caller writes it (`RESOLUTION_FIELDS`) with its own changes."""
+    if not current:
+        # Every case ends here: the row is locked in lean SQL (nothing below reads its
+        # queue).
+        case = sql.select_locked(Case, _CASE, [case.pk])[0]
     if case.status not in OPEN_STATUSES:
         raise InvalidTransition(
             _("case %(reference)s is %(status)s already")
@@ -429,17 +455,8 @@ def resolve_in_transaction(
     previous = case.status
     case.status, case.resolution_code, case.resolution_note = CaseStatus.RESOLVED, code, note
     case.resolved_at = case.last_activity_at = now
-    sql.update(
-        case,
-        [
-            "status",
-            "resolution_code",
-            "resolution_note",
-            "resolved_at",
-            "last_activity_at",
-            "updated_at",
-        ],
-    )
+    if not current:
+        sql.update(case, list(RESOLUTION_FIELDS))
     for task in sql.select(Task, _OPEN_TASKS, [case.pk, *(s.value for s in OPEN_TASK_STATUSES)]):
         task.status, task.completed_at = TaskStatus.DONE, now
         sql.update(task, ["status", "completed_at", "updated_at"])

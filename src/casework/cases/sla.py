@@ -9,6 +9,9 @@ rows in the database: they survive restarts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -26,9 +29,11 @@ from casework.kernel.models import Job
 SLA_ACTOR = Actor.system("sla")
 
 
-def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
+def start_clocks(case: Case, definition: CaseTypeDefinition) -> list[CaseSla]:
+    """Start the case's clocks. Inside `timers_when_still_running()` their timers wait for
+    the block's end (the opening of a case whose first steps run at once)."""
     if definition.sla is None:
-        return
+        return []
     from casework.cases.process import PRIORITY_NAMES, business_calendar
 
     calendar = business_calendar()
@@ -50,7 +55,11 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
         for kind, target in targets.items()
     ]
     sql.insert_returning(rows)
-    jobs.enqueue_all([timer for row in rows for timer in _timers(row)])
+    waiting = _timers_waiting.get()
+    if waiting is None:
+        jobs.enqueue_all([timer for row in rows for timer in _timers(row)])
+    else:
+        waiting.extend(rows)
     for row in rows:
         record(
             "sla.started",
@@ -59,6 +68,28 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
             object_id=case.pk,
             payload={"kind": row.kind, "due_at": row.due_at.isoformat()},
         )
+    return rows
+
+
+# Clocks started in the current `timers_when_still_running()` block, whose timers are not
+# scheduled yet.
+_timers_waiting: ContextVar[list[CaseSla] | None] = ContextVar("sla_timers_waiting", default=None)
+
+
+@contextmanager
+def timers_when_still_running() -> Iterator[None]:
+    """Schedule the timers of clocks started inside only when the block ends, for those
+    still running. A case whose process completes in its opening transaction (a
+    straight-through order) then neither writes timer jobs nor cancels them."""
+    waiting: list[CaseSla] = []
+    token = _timers_waiting.set(waiting)
+    try:
+        yield
+    finally:
+        _timers_waiting.reset(token)
+    running = [row for row in waiting if row.met_at is None]
+    if running:
+        jobs.enqueue_all([timer for row in running for timer in _timers(row)])
 
 
 def _warning_at(now: Any, target: timedelta, definition: CaseTypeDefinition, calendar: Any) -> Any:
@@ -115,8 +146,17 @@ def _meet(case: Case, kinds: tuple[str, ...]) -> None:
         _MEET.format(kinds=", ".join(["%s"] * len(kinds))),
         [_MET_AT.get_db_prep_save(now, connection), case.pk, *(str(kind) for kind in kinds)],
     )
+    waiting = {row.pk: row for row in _timers_waiting.get() or ()}
+    for pk, _kind, _revision, _breached_at in met:
+        if pk in waiting:
+            waiting[pk].met_at = now  # met before its timers were scheduled: none will be
     # Their timers (scheduled under the revision before) would only find a stale clock.
-    stale = [f"sla:{pk}:{revision - 1}:{what}" for pk, _k, revision, _b in met for what in _TIMERS]
+    stale = [
+        f"sla:{pk}:{revision - 1}:{what}"
+        for pk, _k, revision, _b in met
+        if pk not in waiting
+        for what in _TIMERS
+    ]
     if stale:
         jobs.cancel(*stale)
     by_kind = {kind: breached_at for _pk, kind, _revision, breached_at in met}

@@ -279,6 +279,7 @@ def _open_order(
             subject=_subject(incoming, offer, customer),
             customer_id=customer.pk if customer else None,
             data=data,
+            customer=customer,
         ),
         actor=actor,
     )
