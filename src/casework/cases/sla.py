@@ -29,11 +29,11 @@ from casework.kernel.models import Job
 SLA_ACTOR = Actor.system("sla")
 
 
-def start_clocks(case: Case, definition: CaseTypeDefinition) -> list[CaseSla]:
+def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
     """Start the case's clocks. Inside `timers_when_still_running()` their timers wait for
     the block's end (the opening of a case whose first steps run at once)."""
     if definition.sla is None:
-        return []
+        return
     from casework.cases.process import PRIORITY_NAMES, business_calendar
 
     calendar = business_calendar()
@@ -68,7 +68,6 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> list[CaseSla]:
             object_id=case.pk,
             payload={"kind": row.kind, "due_at": row.due_at.isoformat()},
         )
-    return rows
 
 
 # Clocks started in the current `timers_when_still_running()` block, whose timers are not
