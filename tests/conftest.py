@@ -20,8 +20,10 @@ from tests.factories import AgentFactory, ChannelDefaultFactory, ResolutionCodeF
 # Chromium (`browser`, `page`).
 pytest_plugins = ["tests.engine", "tests.browser"]
 
+_SiteClientHandler = django.test.client.ClientHandler
 
-class _ApiClientHandler(ApiMiddlewareMixin, django.test.client.ClientHandler):
+
+class _ApiClientHandler(ApiMiddlewareMixin, _SiteClientHandler):
     pass
 
 
@@ -37,7 +39,6 @@ class _ClientHandler:
         return (self.api if is_api_request(environ) else self.site)(environ)
 
 
-_SiteClientHandler = django.test.client.ClientHandler
 django.test.client.ClientHandler = _ClientHandler  # what `Client()` makes its handler of
 
 # Property tests judge rules, not speed: on a busy two-core machine generating examples can
