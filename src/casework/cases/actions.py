@@ -22,6 +22,9 @@ _registered: dict[str, ActionFunction] = {}
 # Actions that work on the case as the engine hands it over and never read its row from
 # the database: the engine need not write the row before them (see `process.advance`).
 _in_memory: set[str] = set()
+# Actions that raise ActionFailed only before they write anything: nothing to roll back, so
+# the engine runs them without a savepoint of their own.
+_fail_before_writing: set[str] = set()
 
 
 class ActionFailed(Exception):
@@ -36,17 +39,22 @@ class ActionFailed(Exception):
         self.options = options
 
 
-def action(name: str, *, reads_case_row: bool = True) -> Callable[[ActionFunction], ActionFunction]:
+def action(
+    name: str, *, reads_case_row: bool = True, fails_before_writing: bool = False
+) -> Callable[[ActionFunction], ActionFunction]:
     """Register the decorated function as the action `name` (e.g. "retention.apply-offer").
     `reads_case_row=False` promises that it uses only the case it is given, never the
-    case's row (directly or through services that read it)."""
+    case's row (directly or through services that read it); `fails_before_writing=True`
+    that it raises ActionFailed only before its first write."""
 
     def register(function: ActionFunction) -> ActionFunction:
         _registered[name] = function
-        if reads_case_row:
-            _in_memory.discard(name)
-        else:
-            _in_memory.add(name)
+        promises = ((not reads_case_row, _in_memory), (fails_before_writing, _fail_before_writing))
+        for promised, names in promises:
+            if promised:
+                names.add(name)
+            else:
+                names.discard(name)
         return function
 
     return register
@@ -54,6 +62,10 @@ def action(name: str, *, reads_case_row: bool = True) -> Callable[[ActionFunctio
 
 def reads_case_row(name: str) -> bool:
     return name not in _in_memory
+
+
+def fails_before_writing(name: str) -> bool:
+    return name in _fail_before_writing
 
 
 def is_registered(name: str) -> bool:

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -612,9 +613,13 @@ def _run_step(
 def _run_action(case: Case, step: ActionStep, context: Mapping[str, Any]) -> bool:
     from casework.cases import actions
 
+    # A savepoint: a failed action's half-done writes go, the case's exception stays. (An
+    # action that fails only before writing has nothing half-done.)
+    block: AbstractContextManager[None] = (
+        nullcontext() if actions.fails_before_writing(step.action) else recording_transaction()
+    )
     try:
-        # A savepoint: a failed action's half-done writes go, the case's exception stays.
-        with recording_transaction():
+        with block:
             changes = dict(actions.run(step.action, case, context))
     except actions.ActionFailed as failure:
         raise_exception(case, step, failure.reason, options=failure.options)

@@ -28,7 +28,7 @@ ACTOR = Actor.system("retention")
 _CHANNELS = {"web": "portal", "letter": "letter", "phone": "phone", "partner": "partner"}
 
 
-@action("retention.check-order", reads_case_row=False)
+@action("retention.check-order", reads_case_row=False, fails_before_writing=True)
 def check_order(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     """What was found wrong when the response arrived (`responses.receive`) stops the order
     for a person: they may let it go on ("skip") or cancel it."""
@@ -38,7 +38,7 @@ def check_order(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
-@action("retention.apply-offer", reads_case_row=False)
+@action("retention.apply-offer", reads_case_row=False, fails_before_writing=True)
 def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     """The contract changes as the offer says; the answer is kept for the next-best-offer's
     learning. The words of the change go into the customer's confirmation."""
@@ -71,7 +71,7 @@ def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"offer_name": offer.name_in(language), "contract_change": described}
 
 
-@action("retention.record-commission", reads_case_row=False)
+@action("retention.record-commission", reads_case_row=False, fails_before_writing=True)
 def record_commission(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     """The partner's commission for this order, as the commission table sets it; the ledger
     refuses a second commission for the same order."""
