@@ -77,9 +77,11 @@ class Dovecot:
         for _ in range(100):
             try:
                 imaplib.IMAP4("127.0.0.1", self.port, timeout=1).logout()
-                time.sleep(0.05)
+            except imaplib.IMAP4.error:
+                pass  # "* BYE Shutting down": on its way
             except OSError:
                 return
+            time.sleep(0.05)
 
     def append(self, raw: bytes, user: str = "service") -> None:
         with imaplib.IMAP4("127.0.0.1", self.port, timeout=10) as client:

@@ -394,7 +394,8 @@ def send_due(limit: int = 100) -> int:
 def _claim_due(limit: int) -> list[OutboundEmail]:
     pending = OutboundEmail.objects.filter(status=OutboundStatus.PENDING)
     ids = lease_due(pending, limit=limit, lease=timedelta(minutes=5))
-    return list(OutboundEmail.objects.select_related("mailbox").filter(pk__in=ids))
+    # In the order they were queued (a row's place on PostgreSQL moves with each update).
+    return list(OutboundEmail.objects.select_related("mailbox").filter(pk__in=ids).order_by("pk"))
 
 
 def _attempt(outbound: OutboundEmail, relay: RelaySession) -> None:
