@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django.test.client
 import pytest
+from django.core.handlers.wsgi import WSGIRequest
 from hypothesis import HealthCheck, settings
 
 from casework.api.auth import forget_cached_tokens
@@ -28,15 +31,26 @@ class _ApiClientHandler(ApiMiddlewareMixin, _SiteClientHandler):
 
 
 class _ClientHandler:
-    """The test client's handler, taking the server's two middleware chains: requests under
-    /api/ the API's (config/handlers.py), the others the site's."""
+    """The test client's handler, taking the server's ways through: requests under /api/
+    the API's middleware chain (config/handlers.py) or its express lane (api/express.py),
+    the others the site's chain."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
+        from casework.api.express import ExpressLane
+
         self.site = _SiteClientHandler(*args, **kwargs)
         self.api = _ApiClientHandler(*args, **kwargs)
+        self.express = ExpressLane()
 
-    def __call__(self, environ: dict[str, object]) -> object:
-        return (self.api if is_api_request(environ) else self.site)(environ)
+    def __call__(self, environ: dict[str, Any]) -> object:
+        if not is_api_request(environ):
+            return self.site(environ)
+        if self.express.may_take(environ):
+            response = self.express.answer(environ)
+            if response is not None:
+                response.wsgi_request = WSGIRequest(environ)  # as the client expects
+                return response
+        return self.api(environ)
 
 
 django.test.client.ClientHandler = _ClientHandler  # what `Client()` makes its handler of

@@ -5,32 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.test import RequestFactory
 
 from casework.api.tokens import create_token
 from casework.config.handlers import CaseworkWSGIHandler
+from tests.wsgi import call
 
 pytestmark = pytest.mark.django_db
-
-
-def call(application, environ):  # noqa: ANN001, ANN201
-    answered: dict[str, object] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info=None) -> None:  # noqa: ANN001
-        answered["status"] = int(status.split()[0])
-        answered["headers"] = {name.lower(): value for name, value in headers}
-
-    # As Django's test client does: the request must not close the test's connection.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        answered["pieces"] = list(application(environ, start_response))
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return answered["status"], answered["headers"], answered["pieces"]
 
 
 @pytest.fixture(scope="module")

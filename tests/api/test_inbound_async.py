@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from casework.api.cases import prefers_async
+from casework.api.inbound import prefers_async
 from casework.api.tokens import create_token
 from casework.cases.models import Case
 from casework.events.models import Event

@@ -28,23 +28,31 @@ def forget_cached_tokens() -> None:
     _known_tokens.clear()
 
 
+def signed_in_by_token(token: str) -> tuple[AbstractBaseUser, Actor] | None:
+    """The user and actor a bearer token signs in, or None for an unknown or revoked token
+    or a user who is no agent."""
+    key = token_digest(token)
+    cached = _known_tokens.get(key)
+    if cached is not None and time.monotonic() < cached[0]:
+        return cached[1], cached[2]
+    user = user_for_token(token)
+    if user is None:
+        return None
+    actor = actor_for_user(user)
+    if actor is None:
+        return None
+    if len(_known_tokens) >= _TOKEN_CACHE_LIMIT:
+        _known_tokens.clear()
+    _known_tokens[key] = (time.monotonic() + _TOKEN_TTL_SECONDS, user, actor)
+    return user, actor
+
+
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        key = token_digest(token)
-        cached = _known_tokens.get(key)
-        if cached is not None and time.monotonic() < cached[0]:
-            request.user = cached[1]
-            return cached[2]
-        user = user_for_token(token)
-        if user is None:
+        signed_in = signed_in_by_token(token)
+        if signed_in is None:
             return None
-        actor = actor_for_user(user)
-        if actor is None:
-            return None
-        if len(_known_tokens) >= _TOKEN_CACHE_LIMIT:
-            _known_tokens.clear()
-        _known_tokens[key] = (time.monotonic() + _TOKEN_TTL_SECONDS, user, actor)
-        request.user = user
+        request.user, actor = signed_in
         return actor
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Header, Query, Router, Status
 
 from casework.api.auth import actor_of
+from casework.api.inbound import accepted_status, prefers_async, queued_answer, queued_headers
 from casework.api.schemas import (
     CaseIn,
     CaseOut,
@@ -21,12 +21,10 @@ from casework.api.schemas import (
     ResolveIn,
     ServiceTypeName,
     TaskOut,
-    inbound_status_url,
 )
 from casework.cases import services
 from casework.cases.queries import CaseFilter, access_case, list_cases
 from casework.customers.queries import access_customer
-from casework.intake.messages import InboundMessage, SenderIdentifier
 from casework.intake.queue import enqueue, get_entry
 from casework.intake.services import ingest
 from casework.interactions.queries import list_for_case
@@ -181,26 +179,12 @@ def inbound(  # noqa: ANN201
     worker ingests it in a batch moments later. A repeated external_id answers the entry
     stored first with 200. The answer has `Preference-Applied: respond-async`."""
     actor_of(request)
-    message = InboundMessage(
-        channel=body.channel,
-        external_id=body.external_id,
-        received_at=body.received_at or timezone.now(),
-        sender=tuple(SenderIdentifier(s.kind, s.value) for s in body.sender),
-        sender_name=body.sender_name,
-        subject=body.subject,
-        text=body.text,
-        payload=body.payload,
-        customer_id=body.customer_id,
-        case_id=body.case_id,
-        case_type=body.case_type,
-    )
+    message = body.message()
     if prefers_async(prefer):
         accepted = enqueue(message)
-        url = inbound_status_url(accepted.entry.pk)
-        response["Preference-Applied"] = "respond-async"
-        response["Location"] = url
-        answer = {"id": accepted.entry.pk, "status": accepted.entry.status, "status_url": url}
-        return Status(202 if accepted.is_new else 200, answer)
+        for name, value in queued_headers(accepted).items():
+            response[name] = value
+        return Status(accepted_status(accepted), queued_answer(accepted))
     result = ingest(message)
     body_out = {
         "case": result.case,
@@ -219,13 +203,3 @@ def inbound_status(request: HttpRequest, entry_id: int):  # noqa: ANN201
     `failed` (with the reason; the message is kept)."""
     actor_of(request)
     return get_entry(entry_id)
-
-
-def prefers_async(prefer: str) -> bool:
-    """Whether a Prefer header (RFC 7240) asks for `respond-async`, among other
-    preferences and their parameters ("respond-async, wait=10")."""
-    for preference in prefer.split(","):
-        name = preference.split(";", 1)[0].split("=", 1)[0].strip().lower()
-        if name == "respond-async":
-            return True
-    return False

@@ -6,10 +6,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from casework.customers.iban import mask_iban
+from casework.intake.messages import InboundMessage, SenderIdentifier
 
 ChannelName = Literal["phone", "email", "chat", "portal", "letter", "partner", "sms", "api"]
 IdentifierKindName = Literal["email", "phone", "customer_number", "portal_account"]
@@ -320,6 +322,21 @@ class InboundIn(Schema):
     customer_id: int | None = None
     case_id: int | None = None
     case_type: str | None = Field(None, max_length=50)
+
+    def message(self) -> InboundMessage:
+        return InboundMessage(
+            channel=self.channel,
+            external_id=self.external_id,
+            received_at=self.received_at or timezone.now(),
+            sender=tuple(SenderIdentifier(s.kind, s.value) for s in self.sender),
+            sender_name=self.sender_name,
+            subject=self.subject,
+            text=self.text,
+            payload=self.payload,
+            customer_id=self.customer_id,
+            case_id=self.case_id,
+            case_type=self.case_type,
+        )
 
 
 class InboundOut(Schema):

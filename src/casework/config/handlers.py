@@ -14,6 +14,7 @@ from typing import Any
 
 import django
 from django.conf import settings
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 
 API_PATH_PREFIX = "/api/"
@@ -45,12 +46,19 @@ class CaseworkWSGIHandler:
     def __init__(self) -> None:
         self.site = WSGIHandler()
         self.api = _ApiHandler()
+        from casework.api.express import ExpressLane  # imports models: after django.setup()
+
+        self.express = ExpressLane()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         if not is_api_request(environ):
             return self.site(environ, start_response)
+        if self.express.may_take(environ):
+            answered = self._express(environ, start_response)
+            if answered is not None:
+                return answered
         response = self.api(environ, start_response)
         if response.streaming:
             return response
@@ -60,6 +68,22 @@ class CaseworkWSGIHandler:
             return [response.content]
         finally:
             response.close()
+
+    def _express(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes] | None:
+        # The request signals as Django's handler sends them: the database connections
+        # are checked before and after (a broken one is closed, an old one renewed).
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            response = self.express.answer(environ)
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+        if response is None:
+            return None
+        headers = list(response.items())  # a list, as PEP 3333 says and servers check
+        start_response(f"{response.status_code} {response.reason_phrase}", headers)
+        return [response.content]
 
 
 def get_wsgi_application() -> CaseworkWSGIHandler:
