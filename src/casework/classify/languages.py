@@ -88,6 +88,11 @@ _NON_LATIN = re.compile(
 )
 # Words read per message: enough for a stable vote, cheap for long texts.
 _MAX_WORDS = 200
+# Each word's languages, so that a word is looked up once, not once per language.
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _language, _vocabulary in _WORDS.items():
+    for _word in _vocabulary:
+        _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _language)
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,8 @@ def detect_language(text: str) -> LanguageGuess:
     words = _WORD.findall(sample.lower())[:_MAX_WORDS]
     votes = dict.fromkeys(_WORDS, 0.0)
     for word in words:
-        for language, vocabulary in _WORDS.items():
-            if word in vocabulary:
-                votes[language] += 1.0
+        for language in _LANGUAGES_OF.get(word, ()):
+            votes[language] += 1.0
     # Umlauts and ß are strong German evidence even in a text of one word ("Kündigung").
     votes[GERMAN] += min(3.0, 0.75 * len(_UMLAUT.findall(sample)))
     non_latin = len(_NON_LATIN.findall(sample))
