@@ -415,6 +415,7 @@ def run_http(
     log_dir: Path,
     quiet_wait: float,
     asgi: bool,
+    threads: int,
 ) -> dict[str, Any]:
     from django.db import connections
 
@@ -443,7 +444,11 @@ def run_http(
 
     log_path = log_dir / f"server-inbound-{data.target.engine}.log"
     with servers.CaseworkServer(
-        dataset.server_environment(data.target), workers=2, log_path=log_path, asgi=asgi
+        dataset.server_environment(data.target),
+        workers=2,
+        log_path=log_path,
+        asgi=asgi,
+        threads=threads,
     ) as server:
         probe = servers.Request("GET", "/api/v1/customers/1")
         connections, spread = servers.connect_balanced(server, clients, headers, probe)
@@ -587,6 +592,7 @@ def run_http_async(
     log_dir: Path,
     quiet_wait: float,
     worker_idle_seconds: float,
+    threads: int,
 ) -> dict[str, Any]:
     """`Prefer: respond-async` against `casework serve --workers 2` and one `casework
     worker`: accepted requests per second, and messages per second end to end (from the
@@ -617,7 +623,7 @@ def run_http_async(
     server_log = log_dir / f"server-inbound-async-{engine}.log"
     worker_log = log_dir / f"worker-inbound-async-{engine}.log"
     with (
-        servers.CaseworkServer(env, workers=2, log_path=server_log) as server,
+        servers.CaseworkServer(env, workers=2, log_path=server_log, threads=threads) as server,
         WorkerProcess(env, log_path=worker_log, idle_seconds=worker_idle_seconds) as worker,
     ):
         probe = servers.Request("GET", "/api/v1/customers/1")
@@ -811,6 +817,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--asgi", action="store_true", help="serve with `casework serve --asgi` (uvicorn)"
     )
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=1,
+        help="`casework serve --threads`: requests each server process runs at a time",
+    )
     measure.add_quiet_wait_option(parser)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached data set")
     parser.add_argument("--keep", action="store_true", help="keep the working copy")
@@ -972,6 +984,7 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
             log_dir=log_dir,
             quiet_wait=args.quiet_wait,
             asgi=args.asgi,
+            threads=args.server_threads,
         )
         async_result = run_http_async(
             data,
@@ -981,6 +994,7 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
             log_dir=log_dir,
             quiet_wait=args.quiet_wait,
             worker_idle_seconds=args.worker_idle_seconds,
+            threads=args.server_threads,
         )
     if args.peer:
         stamp = time.strftime("%Y%m%dT%H%M%S")

@@ -89,10 +89,17 @@ class CaseworkServer:
     """`casework serve` in a child process, for the duration of a `with` block."""
 
     def __init__(
-        self, env: dict[str, str], *, workers: int, log_path: Path, asgi: bool = False
+        self,
+        env: dict[str, str],
+        *,
+        workers: int,
+        log_path: Path,
+        asgi: bool = False,
+        threads: int = 1,
     ) -> None:
         self.env = env
         self.workers = workers
+        self.threads = threads
         self.asgi = asgi
         self.log_path = log_path
         self.port = free_port()
@@ -109,6 +116,7 @@ class CaseworkServer:
     def start(self) -> None:
         command = [str(VENV_BIN / "casework"), "serve", "--host", HOST, "--port", str(self.port)]
         command += ["--workers", str(self.workers)] + (["--asgi"] if self.asgi else [])
+        command += ["--threads", str(self.threads)] if self.threads != 1 else []
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 command,
