@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import OperationalError
 from django.test import RequestFactory
 from django.urls import reverse
 
+from casework.api import express
 from casework.api.express import INBOUND_PATH
 from casework.api.tokens import create_token
 from casework.config.handlers import CaseworkWSGIHandler
@@ -151,3 +153,34 @@ def test_with_https_enforced_a_plain_request_is_redirected(token, settings):
     assert status == 301
     assert headers["location"].startswith("https://")
     assert not QueuedMessage.objects.exists()
+
+
+def test_a_lost_database_connection_leaves_the_request_to_the_full_path(
+    application, token, monkeypatch
+):
+    def connection_lost(message: object) -> None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(express, "enqueue", connection_lost)
+
+    status, headers, pieces = call(application, inbound(MESSAGE, token=token))
+
+    assert status == 202
+    assert headers["content-language"] == "en"  # the full path's answer
+    assert json.loads(pieces[0])["id"] == QueuedMessage.objects.get().pk
+
+
+def test_a_fault_of_the_lane_is_logged_and_the_full_path_answers(
+    application, token, monkeypatch, caplog
+):
+    def broken(accepted: object) -> dict:
+        raise KeyError("status")
+
+    monkeypatch.setattr(express, "queued_answer", broken)
+
+    status, _, pieces = call(application, inbound(MESSAGE, token=token))
+
+    # The lane had stored the message: the full path finds it, as a repeat.
+    assert status == 200
+    assert json.loads(pieces[0])["id"] == QueuedMessage.objects.get().pk
+    assert "the express lane failed" in caplog.text
