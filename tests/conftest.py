@@ -8,6 +8,7 @@ from django.core.handlers.wsgi import WSGIRequest
 from hypothesis import HealthCheck, settings
 
 from casework.api.auth import forget_cached_tokens
+from casework.api.express import ExpressLane
 from casework.cases.process import forget_loaded_definitions
 from casework.classify.prediction import forget_cached_models
 from casework.config.handlers import ApiMiddlewareMixin, is_api_request
@@ -36,8 +37,6 @@ class _ClientHandler:
     the others the site's chain."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        from casework.api.express import ExpressLane
-
         self.site = _SiteClientHandler(*args, **kwargs)
         self.api = _ApiClientHandler(*args, **kwargs)
         self.express = ExpressLane()

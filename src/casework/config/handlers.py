@@ -73,7 +73,8 @@ class CaseworkWSGIHandler:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes] | None:
         # The request signals as Django's handler sends them: the database connections
-        # are checked before and after (a broken one is closed, an old one renewed).
+        # are checked before and after (a broken one is closed, an old one renewed). A
+        # request the lane leaves to the full path gets that path's signals as well.
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
             response = self.express.answer(environ)
