@@ -9,11 +9,12 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 
 from casework.cases.models import Case
 from casework.intake import queue
@@ -148,26 +149,28 @@ def test_casework_migrate_creates_both_files(tmp_path):
 
 @on_sqlite
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_the_worker_steps_aside_when_others_write_to_the_main_file(monkeypatch):
-    pauses: list[float] = []
-    monkeypatch.setattr(queue.time, "sleep", pauses.append)
-    monkeypatch.setattr(queue, "_main_writers", queue._MainWriters())
+def test_after_a_full_batch_the_worker_lets_waiting_writers_in_and_only_them():
+    assert queue._step_aside() < queue.SQLITE_PAUSE_SECONDS / 2  # nobody waits: no pause
 
-    queue._step_aside()  # no pause for a second: one now
-    queue._step_aside()  # nobody else wrote meanwhile: the ingestion runs on
-    assert pauses == [queue.SQLITE_PAUSE_SECONDS]
+    got_in = threading.Event()
 
-    other = sqlite3.connect(settings.DATABASES["default"]["NAME"], isolation_level=None)
-    try:
-        other.execute("CREATE TABLE step_aside_probe (x)")  # someone else wrote
-        queue._step_aside()
-        assert len(pauses) == 2
-        queue._step_aside()
-        assert len(pauses) == 2
-        later = queue.time.monotonic() + 1.5
-        monkeypatch.setattr(queue.time, "monotonic", lambda: later)
-        queue._step_aside()  # a second without a pause: one for writers still waiting
-        assert len(pauses) == 3
-    finally:
-        other.execute("DROP TABLE step_aside_probe")
-        other.close()
+    def write() -> None:
+        try:
+            with transaction.atomic():  # BEGIN IMMEDIATE waits for the worker's lock
+                got_in.set()
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=write)
+    with transaction.atomic():  # the worker's batch holds the write lock
+        Case.objects.filter(pk=0).update(subject="")
+        writer.start()
+        waiting = connections[DEFAULT_DB_ALIAS].waiting_writers
+        deadline = time.monotonic() + 10
+        while not waiting.anyone_waiting() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert not got_in.is_set()
+    waited = queue._step_aside()  # the batch committed: the writer gets its turn
+    writer.join(timeout=10)
+    assert got_in.is_set()
+    assert 0 < waited < queue.SQLITE_PAUSE_SECONDS

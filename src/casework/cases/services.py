@@ -150,21 +150,20 @@ def _new_case_row(new: NewCase, now: datetime) -> Case:
         )
     queue = new.queue or new.case_type.default_queue
     case = Case(
-        case_type=new.case_type,
         service_type=service_type,
         status=CaseStatus.NEW,
         priority=priority,
         tier=queue.team.tier,
         customer_id=new.customer_id,
-        queue=queue,
         owner_id=new.owner_id,
         subject=subject,
         data=new.data,
         parent_id=new.parent_id,
         last_activity_at=now,
     )
+    sql.relate(case, case_type=new.case_type, queue=queue)
     if new.customer is not None and new.customer.pk == new.customer_id:
-        case.customer = new.customer
+        sql.relate(case, customer=new.customer)
     return case
 
 
@@ -206,15 +205,14 @@ def _new_task_row(
     due_at: datetime | None = None,
     assignee_id: int | None = None,
 ) -> Task:
-    return Task(
-        case=case,
-        queue=queue or case.queue,
+    task = Task(
         title=title[:300],
         priority=priority or case.priority,
         due_at=due_at,
         assignee_id=assignee_id,
         status=TaskStatus.IN_PROGRESS if assignee_id else TaskStatus.OPEN,
     )
+    return sql.relate(task, case=case, queue=queue or case.queue)
 
 
 def _record_task_created(task: Task, actor: Actor) -> None:

@@ -187,7 +187,7 @@ def create_customers(datas: Sequence[NewCustomer], *, actor: Actor) -> list[Cust
         number = customer.customer_number
         rows = [
             CustomerIdentifier(
-                customer=customer,
+                customer_id=customer.pk,
                 kind=identifier.kind,
                 value=identifier.value,
                 raw_value=raw.value.strip(),
@@ -196,7 +196,7 @@ def create_customers(datas: Sequence[NewCustomer], *, actor: Actor) -> list[Cust
         ]
         rows.append(
             CustomerIdentifier(
-                customer=customer,
+                customer_id=customer.pk,
                 kind=IdentifierKind.CUSTOMER_NUMBER,
                 value=number,
                 raw_value=number,

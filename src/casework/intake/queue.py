@@ -45,10 +45,9 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 200
 
 # SQLite has one writer at a time, and a writer that waits for the lock only looks again
-# every 100 ms or so (the busy handler backs off). A worker that takes batch after batch
-# would shut out the web processes accepting messages until the queue is empty, so after a
-# full batch it steps aside for longer than that.
-SQLITE_PAUSE_SECONDS = 0.12
+# every 100 ms or so (the busy handler backs off). After a full batch the worker leaves the
+# lock to writers that wait (they say so: casework.kernel.db.sqlite3) for up to this long.
+SQLITE_PAUSE_SECONDS = 0.15
 
 # With the queue in a database of its own, how long a taken entry is left to its worker
 # before another may take it (the batch's ingestion takes well under a second).
@@ -296,38 +295,20 @@ def _mark(rows: list[tuple[Any, ...]]) -> None:
         cursor.executemany(_MARK, params)
 
 
-class _MainWriters:
-    """Whether other connections wrote to the main SQLite file since we last looked
-    (`PRAGMA data_version` changes only for other connections' commits)."""
-
-    version: int | None = None
-    stepped_aside_at: float = 0.0
-
-    def others_wrote(self) -> bool:
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("PRAGMA data_version")
-            version = cursor.fetchone()[0]
-        changed = self.version is not None and version != self.version
-        self.version = version
-        return changed
-
-
-_main_writers = _MainWriters()
-
-
-def _step_aside() -> None:
-    """After a full batch on SQLite, leave the main file's write lock to other writers for
-    a moment: a waiting writer looks again only every 100 ms or so (the busy handler backs
-    off), and a worker taking batch after batch would shut it out until the queue is empty.
-    Needed when someone else wrote since the last pause, and at least once a second for
-    writers that have not managed to yet; an ingestion running alone is not slowed."""
-    if connections[DEFAULT_DB_ALIAS].vendor != "sqlite":
-        return
-    now = time.monotonic()
-    if _main_writers.others_wrote() or now - _main_writers.stepped_aside_at >= 1.0:
+def _step_aside() -> float:
+    """After a full batch on SQLite, leave the main file's write lock to writers waiting
+    for it, until they are in: a worker taking batch after batch would shut them out until
+    the queue is empty. Nobody waiting, no pause. Returns the seconds waited."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "sqlite":
+        return 0.0
+    if not hasattr(db, "waiting_writers"):
+        # A backend whose writers do not say when they wait: pause for them anyway.
         time.sleep(SQLITE_PAUSE_SECONDS)
-        _main_writers.stepped_aside_at = time.monotonic()
-        _main_writers.others_wrote()  # what happens during the pause counts next time
+        return SQLITE_PAUSE_SECONDS
+    if db.waiting_writers is None:
+        return 0.0  # a database in memory: no other process can wait for it
+    return db.waiting_writers.let_in(SQLITE_PAUSE_SECONDS)
 
 
 def _record_failure(entry: QueuedMessage, body: dict[str, Any]) -> None:

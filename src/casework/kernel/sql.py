@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, router, transaction
 from django.db.models import Model
+from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
 
@@ -102,6 +103,8 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
     nothing, and only the others go through the field."""
     target = field.target_field if type(field) in _RELATIONS else field
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        if type(field) is models.DateTimeField:
+            return partial(_prepare_now, field)
         return lambda instances, column, db: [prepare(instance, db) for instance in instances]
     if type(target) is models.DateTimeField:
 
@@ -158,6 +161,15 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
         ]
 
     return prepare_plain
+
+
+def _prepare_now(field: Any, instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
+    """An `auto_now(_add)` time column of new rows: what `pre_save()` does for each row (the
+    time now, set on the instance), with one clock reading and one conversion for all."""
+    now = timezone.now()
+    for instance in instances:
+        setattr(instance, field.attname, now)
+    return [field.get_db_prep_save(now, db)] * len(instances)
 
 
 @cache
@@ -333,6 +345,17 @@ def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> No
                 instance.pk = key
                 instance._state.adding = False
                 instance._state.db = db.alias
+
+
+def relate(instance: M, **related: Model | None) -> M:
+    """Point the new `instance`'s foreign keys at the given objects, as `instance.key = obj`
+    would, without asking the database routers (twice per key: a tenth of building a row on
+    the intake's path). For rows of the database their related objects live in."""
+    for name, value in related.items():
+        field = instance._meta.get_field(name)
+        setattr(instance, field.attname, None if value is None else value.pk)
+        field.set_cached_value(instance, value)
+    return instance
 
 
 def create(model: type[M], **values: Any) -> M:

@@ -1,0 +1,1 @@
+"""Database backends of Casework's own (Django's, with what the product needs added)."""

@@ -1,0 +1,1 @@
+"""SQLite whose writers say when they wait for the write lock (see `base`)."""
