@@ -1700,7 +1700,7 @@ def check_figures(
         entities += 1
         deltas.add(contributions.points_of(kind, events, retention))
         if kind == "case":
-            journeys[entity_id] = aggregation.journey_of(entity_id, events)
+            journeys[entity_id] = aggregation.journey_row(entity_id, events)
     expected = deltas.by_table()
     tables: dict[str, dict[str, Any]] = {}
     for model in aggregation.SUMMARY_TABLES:
@@ -1737,7 +1737,7 @@ def check_figures(
         for row in CaseJourney.objects.filter(case_id__in=chunk):
             compared += 1
             expected_row = journeys[row.case_id]
-            if any(getattr(row, f) != getattr(expected_row, f) for f in fields):
+            if any(getattr(row, f) != expected_row[f] for f in fields):
                 journey_differences += 1
     journey_differences += len(ids) - compared
     differences = sum(t["differences"] for t in tables.values()) + journey_differences

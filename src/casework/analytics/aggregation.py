@@ -192,24 +192,26 @@ def _save_digests(changed: Mapping[tuple[str, int], dict[str, Any]]) -> None:
     )
 
 
-def journey_of(case_id: int, digest: Mapping[str, list[Any]]) -> CaseJourney:
+def journey_row(case_id: int, digest: Mapping[str, list[Any]]) -> dict[str, Any]:
+    """The case's `CaseJourney` row, as column values (no model instance: one per case of
+    every fold)."""
     entries = [entry for _, entry in sorted(digest.items(), key=lambda i: (i[1][1], int(i[0])))]
     opened = next((entry for entry in entries if entry[0] == "o"), None)
     linked = [entry for entry in entries if entry[0] == "l"]
     channels = [e[2] for e in entries if e[0] == "i" and e[3] == contributions.INBOUND]
     segment = (linked[-1][3] if linked else "") or (opened[7] if opened else "") or ""
     customer_id = linked[-1][2] if linked else (opened[6] if opened else None)
-    return CaseJourney(
-        case_id=case_id,
-        customer_id=customer_id,
-        opened_at=datetime.fromtimestamp(opened[1], tz=UTC) if opened else None,
-        case_type=opened[2] if opened else "",
-        segment=segment,
-        path=">".join(channels)[:400],
-        contacts_in=len(channels),
-        channel_switches=sum(1 for a, b in zip(channels, channels[1:], strict=False) if a != b),
-        is_resolved=any(entry[0] == "r" for entry in entries),
-    )
+    return {
+        "case_id": case_id,
+        "customer_id": customer_id,
+        "opened_at": datetime.fromtimestamp(opened[1], tz=UTC) if opened else None,
+        "case_type": opened[2] if opened else "",
+        "segment": segment,
+        "path": ">".join(channels)[:400],
+        "contacts_in": len(channels),
+        "channel_switches": sum(1 for a, b in zip(channels, channels[1:], strict=False) if a != b),
+        "is_resolved": any(entry[0] == "r" for entry in entries),
+    }
 
 
 _JOURNEY_FIELDS = (
@@ -226,11 +228,10 @@ _JOURNEY_FIELDS = (
 
 
 def _save_journeys(digests: Mapping[int, Mapping[str, list[Any]]]) -> None:
-    journeys = [journey_of(case_id, digest) for case_id, digest in sorted(digests.items())]
     _upsert(
         CaseJourney,
         _JOURNEY_FIELDS,
-        [{name: getattr(journey, name) for name in _JOURNEY_FIELDS} for journey in journeys],
+        [journey_row(case_id, digest) for case_id, digest in sorted(digests.items())],
         conflict=("case_id",),
         replace=_JOURNEY_FIELDS[1:],
     )

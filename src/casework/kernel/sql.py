@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, router, transaction
 from django.db.models import Model
-from django.utils import timezone
+
+from casework.kernel.fields import ClockDateTimeField
 
 M = TypeVar("M", bound=Model)
 
@@ -103,7 +104,7 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
     nothing, and only the others go through the field."""
     target = field.target_field if type(field) in _RELATIONS else field
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        if type(field) is models.DateTimeField:
+        if type(field) in _CLOCK_FIELDS:
             return partial(_prepare_now, field)
         return lambda instances, column, db: [prepare(instance, db) for instance in instances]
     if type(target) is models.DateTimeField:
@@ -151,9 +152,12 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
     if plain is None:
         return lambda instances, column, db: [prepare(instance, db) for instance in instances]
     allowed = {*plain, type(None)}
+    # Text fields give any `str` back as it is (`to_python`), choices' members included.
+    is_text = plain == (str,)
 
     def prepare_plain(instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
-        if set(map(type, column)) <= allowed:
+        types = set(map(type, column))
+        if types <= allowed or (is_text and all(issubclass(t, (str, type(None))) for t in types)):
             return list(column)
         return [
             value if value is None or type(value) in plain else prepare(instance, db)
@@ -163,11 +167,17 @@ def _column_preparer(field: Any, prepare: Preparer) -> ColumnPreparer:
     return prepare_plain
 
 
+# Time fields whose `pre_save()` for a new row reads a clock and nothing of the row.
+_CLOCK_FIELDS = (models.DateTimeField, ClockDateTimeField)
+
+
 def _prepare_now(field: Any, instances: Sequence[Any], column: Sequence[Any], db: Any) -> list[Any]:
     """An `auto_now(_add)` time column of new rows: what `pre_save()` does for each row (the
     time now, set on the instance), with one clock reading and one conversion for all."""
-    now = timezone.now()
-    for instance in instances:
+    if not instances:
+        return []
+    now = field.pre_save(instances[0], add=True)
+    for instance in instances[1:]:
         setattr(instance, field.attname, now)
     return [field.get_db_prep_save(now, db)] * len(instances)
 
