@@ -7,7 +7,7 @@ import enum
 
 import pytest
 
-from casework.cases.models import Case, CaseStatus, Priority
+from casework.cases.models import Case, CaseStatus, Priority, Task, TaskStatus
 from casework.channels.email.models import Mailbox
 from casework.interactions.models import Interaction
 from casework.kernel import sql
@@ -182,3 +182,89 @@ def test_a_utc_time_is_spelled_as_djangos_sqlite_backend_stores_it(microsecond):
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's text")
     assert sql._sqlite_text(value) == connection.ops.adapt_datetimefield_value(value)
+
+
+def test_a_new_row_is_the_instance_the_model_would_make():
+    case_type = CaseTypeFactory()
+    values = {
+        "reference": "CW-2026-900002",
+        "case_type_id": case_type.pk,
+        "service_type": "support",
+        "status": CaseStatus.NEW,
+        "priority": Priority.HIGH,
+        "tier": 1,
+        "queue_id": case_type.default_queue_id,
+        "subject": "Vertrag",
+        "last_activity_at": dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC),
+    }
+    lean, usual = sql.new_row(Case, **values), Case(**values)
+
+    assert lean.__dict__.keys() - {"_state"} == usual.__dict__.keys() - {"_state"}
+    for field in Case._meta.concrete_fields:
+        assert getattr(lean, field.attname) == getattr(usual, field.attname), field.name
+    assert lean.data == {} and lean.data is not sql.new_row(Case, **values).data  # own default
+    assert lean._state.adding and lean._state.db is None
+    with pytest.raises(TypeError, match="no field case_type"):
+        sql.new_row(Case, case_type=case_type)
+
+
+def test_related_objects_are_set_without_a_query():
+    case_type = CaseTypeFactory()
+    case = sql.relate(Case(subject="x"), case_type=case_type, queue=case_type.default_queue)
+
+    assert case.case_type_id == case_type.pk and case.queue_id == case_type.default_queue_id
+    assert case.case_type is case_type and case.queue is case_type.default_queue  # cached
+    assert sql.relate(case, queue=None).queue_id is None
+
+
+def test_rows_inserted_together_get_one_time_from_the_products_clock(monkeypatch):
+    from casework.kernel import clock
+
+    pinned = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(clock, "now", lambda: pinned)
+    case = CaseFactory()
+    rows = [
+        sql.new_row(
+            Interaction,
+            case_id=case.pk,
+            channel="email",
+            direction="inbound",
+            occurred_at=pinned,
+            external_id=f"<t{n}@x>",
+        )
+        for n in range(3)
+    ]
+    tasks = [
+        sql.new_row(Task, case_id=case.pk, queue_id=case.queue_id, title=f"t{n}", priority=2)
+        for n in range(3)
+    ]
+
+    sql.insert_returning(rows)
+    sql.insert_returning(tasks)
+
+    assert len({row.recorded_at for row in rows}) == 1  # the system time, read once
+    assert {task.created_at for task in tasks} == {pinned}  # ClockDateTimeField: the product's
+    stored = Task.objects.filter(pk__in=[task.pk for task in tasks])
+    assert set(stored.values_list("created_at", "updated_at")) == {(pinned, pinned)}
+
+
+def test_a_column_of_choices_members_is_stored_as_their_values():
+    case = CaseFactory()
+    rows = [
+        sql.new_row(
+            Task,
+            case_id=case.pk,
+            queue_id=case.queue_id,
+            title="t",
+            priority=2,
+            status=status,
+        )
+        for status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
+    ]
+
+    sql.insert_returning(rows)
+
+    assert list(Task.objects.order_by("pk").values_list("status", flat=True)) == [
+        "open",
+        "in_progress",
+    ]

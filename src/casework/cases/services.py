@@ -34,6 +34,11 @@ from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionD
 from casework.routing.models import Agent, Queue
 from casework.routing.router import pick_next_task
 
+# Checked for every new case: sets, not the enums' `values` (a new list each time).
+_STATUSES = frozenset(CaseStatus.values)
+_PRIORITIES = frozenset(Priority.values)
+_SERVICE_TYPES = frozenset(ServiceType.values)
+
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
@@ -138,18 +143,19 @@ def _new_case_row(new: NewCase, now: datetime) -> Case:
     if not subject:
         raise InvalidInput(_("a case needs a subject"), field="subject")
     service_type = new.service_type or new.case_type.service_type
-    if service_type not in ServiceType.values:
+    if service_type not in _SERVICE_TYPES:
         raise InvalidInput(
             _("unknown service type “%(service_type)s”") % {"service_type": service_type},
             field="service_type",
         )
     priority = new.priority or new.case_type.default_priority
-    if priority not in Priority.values:
+    if priority not in _PRIORITIES:
         raise InvalidInput(
             _("unknown priority “%(priority)s”") % {"priority": priority}, field="priority"
         )
     queue = new.queue or new.case_type.default_queue
-    case = Case(
+    case = sql.new_row(
+        Case,
         service_type=service_type,
         status=CaseStatus.NEW,
         priority=priority,
@@ -205,7 +211,8 @@ def _new_task_row(
     due_at: datetime | None = None,
     assignee_id: int | None = None,
 ) -> Task:
-    task = Task(
+    task = sql.new_row(
+        Task,
         title=title[:300],
         priority=priority or case.priority,
         due_at=due_at,
@@ -260,7 +267,7 @@ def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
             before[name], after[name] = old, new
 
     if changes.status is not None:
-        if changes.status not in CaseStatus.values:
+        if changes.status not in _STATUSES:
             raise InvalidInput(
                 _("unknown status “%(status)s”") % {"status": changes.status}, field="status"
             )
@@ -276,7 +283,7 @@ def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
         change("status", case.status, changes.status)
         case.status = changes.status
     if changes.priority is not None:
-        if changes.priority not in Priority.values:
+        if changes.priority not in _PRIORITIES:
             raise InvalidInput(
                 _("unknown priority “%(priority)s”") % {"priority": changes.priority},
                 field="priority",
@@ -288,7 +295,7 @@ def update_case(case: Case, changes: CaseChanges, *, actor: Actor) -> Case:
             priority=changes.priority
         )
     if changes.service_type is not None:
-        if changes.service_type not in ServiceType.values:
+        if changes.service_type not in _SERVICE_TYPES:
             raise InvalidInput(
                 _("unknown service type “%(service_type)s”")
                 % {"service_type": changes.service_type},

@@ -51,6 +51,11 @@ EDITABLE_FIELDS = (
 )  # fmt: skip
 
 
+# Checked for every new customer: sets, not the enums' `values` (a new list each time).
+_KINDS = frozenset(CustomerKind.values)
+_CHANNELS = frozenset(Channel.values)
+
+
 class IdentifierTaken(Conflict):
     code = "identifier_taken"
 
@@ -90,7 +95,7 @@ class NewCustomer:
 def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identifier]]:
     """Check everything that can be checked without the database; returns the normalised
     identifiers. Raises InvalidInput naming the field."""
-    if data.kind not in CustomerKind.values:
+    if data.kind not in _KINDS:
         raise InvalidInput(
             _("unknown customer kind “%(kind)s”") % {"kind": data.kind}, field="kind"
         )
@@ -104,7 +109,7 @@ def validate_new_customer(data: NewCustomer) -> list[tuple[RawIdentifier, Identi
             % {"segment": data.segment},
             field="segment",
         )
-    if data.preferred_channel and data.preferred_channel not in Channel.values:
+    if data.preferred_channel and data.preferred_channel not in _CHANNELS:
         raise InvalidInput(
             _("unknown channel “%(preferred_channel)s”")
             % {"preferred_channel": data.preferred_channel},
@@ -161,7 +166,8 @@ def create_customers(datas: Sequence[NewCustomer], *, actor: Actor) -> list[Cust
         first_name, last_name = data.first_name.strip(), data.last_name.strip()
         organisation_name = data.organisation_name.strip()
         customers.append(
-            Customer(
+            sql.new_row(
+                Customer,
                 kind=data.kind,
                 customer_number=number,
                 salutation=data.salutation.strip(),
@@ -186,7 +192,8 @@ def create_customers(datas: Sequence[NewCustomer], *, actor: Actor) -> list[Cust
     for customer, identifiers in zip(customers, checked, strict=True):
         number = customer.customer_number
         rows = [
-            CustomerIdentifier(
+            sql.new_row(
+                CustomerIdentifier,
                 customer_id=customer.pk,
                 kind=identifier.kind,
                 value=identifier.value,
@@ -195,7 +202,8 @@ def create_customers(datas: Sequence[NewCustomer], *, actor: Actor) -> list[Cust
             for raw, identifier in identifiers
         ]
         rows.append(
-            CustomerIdentifier(
+            sql.new_row(
+                CustomerIdentifier,
                 customer_id=customer.pk,
                 kind=IdentifierKind.CUSTOMER_NUMBER,
                 value=number,

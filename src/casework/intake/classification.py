@@ -25,6 +25,9 @@ from casework.interactions.models import Interaction
 from casework.kernel.actors import Actor
 from casework.kernel.errors import InvalidInput
 
+# Looked up for every classified message: a set, not the enum's `values` (a new list each time).
+_SERVICE_TYPES = frozenset(ServiceType.values)
+
 
 @dataclass(frozen=True)
 class Classified:
@@ -87,7 +90,7 @@ def classify_message(text: str) -> Classified:
 
 def service_type_of(classified: Classified) -> str | None:
     label = classified.confident_label("service_type")
-    return label if label in ServiceType.values else None
+    return label if label in _SERVICE_TYPES else None
 
 
 # What an agent may correct on the case screen besides the service type (which is a fact
@@ -190,7 +193,7 @@ def correct_label(case: Case, task: str, new_label: str, *, actor: Actor) -> Cor
 def correct_service_type(case: Case, new_service_type: str, *, actor: Actor) -> Case:
     """An agent sets the right service type: the case changes, and where a classifier had
     labelled the case's first message, the correction becomes a training example."""
-    if new_service_type not in ServiceType.values:
+    if new_service_type not in _SERVICE_TYPES:
         raise InvalidInput(
             _("unknown service type “%(service_type)s”") % {"service_type": new_service_type},
             field="service_type",

@@ -44,7 +44,8 @@ def record_interactions(datas: Sequence[NewInteraction], *, actor: Actor) -> lis
     if not connection.in_atomic_block:
         raise RuntimeError("record_interaction() must run inside the transaction of its change")
     interactions = [
-        Interaction(
+        sql.new_row(
+            Interaction,
             customer_id=data.customer_id,
             case_id=data.case_id,
             channel=data.channel,

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, router, transaction
 from django.db.models import Model
+from django.db.models.base import ModelState
 
 from casework.kernel.fields import ClockDateTimeField
 
@@ -355,6 +356,27 @@ def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> No
                 instance.pk = key
                 instance._state.adding = False
                 instance._state.db = db.alias
+
+
+@cache
+def _defaults(model: type[Model]) -> tuple[tuple[str, Callable[[], Any]], ...]:
+    return tuple((f.attname, f.get_default) for f in model._meta.concrete_fields)
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """A new, unsaved instance as `model(**values)` makes it — each field's default where
+    no value is given — without `Model.__init__`'s work per field (a third of building a
+    case on the intake's path): for rows the hot paths build by the hundred and insert with
+    these helpers. Values go by attname (`case_id`, not `case`; see `relate()`); the
+    model's init signals are not sent."""
+    instance = model.__new__(model)
+    instance._state = ModelState()
+    fields = instance.__dict__
+    for attname, default in _defaults(model):
+        fields[attname] = values.pop(attname) if attname in values else default()
+    if values:
+        raise TypeError(f"{model.__name__} has no field {', '.join(sorted(values))}")
+    return instance
 
 
 def relate(instance: M, **related: Model | None) -> M:
