@@ -12,7 +12,8 @@ import pytest
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from casework.kernel.db.sqlite3.base import WaitingWriters, _is_write
+from casework.kernel.db.sqlite3 import base
+from casework.kernel.db.sqlite3.base import WaitingWriters, _is_write, checkpoint_until
 
 on_sqlite = pytest.mark.skipif(
     not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"), reason="SQLite only"
@@ -126,3 +127,59 @@ def test_readers_do_not_say_they_wait():
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_a_background_thread_checkpoints_what_the_writers_leave(tmp_path):
+    path = str(tmp_path / "db.sqlite3")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")  # as the worker's connections
+    writer.execute("CREATE TABLE t (x)")
+    for n in range(200):
+        writer.execute("INSERT INTO t VALUES (?)", [f"row {n}" * 50])
+
+    def copied_all() -> bool:
+        # A second passive checkpoint finds nothing left to copy: (0, frames, frames).
+        busy, frames, copied = writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return frames > 0 and copied == frames
+
+    stop = threading.Event()
+    thread = threading.Thread(target=checkpoint_until, args=(stop, [path], 0.01))
+    thread.start()
+    try:
+        assert _eventually(lambda: _log_copied(path))
+        assert copied_all()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        writer.close()
+    assert not thread.is_alive()
+
+
+def _log_copied(path: str) -> bool:
+    """Whether the database file holds every row (read without the log)."""
+    copy = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return copy.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 200
+    except sqlite3.OperationalError:
+        return False  # not even the table is in the file yet
+    finally:
+        copy.close()
+
+
+@on_sqlite
+@pytest.mark.django_db(transaction=True)
+def test_connections_of_a_checkpointing_process_leave_the_checkpoints_to_it(monkeypatch):
+    connection = connections[DEFAULT_DB_ALIAS]
+
+    def autocheckpoint() -> int:
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    assert autocheckpoint() == 1000
+    monkeypatch.setattr(base, "_checkpoints_elsewhere", True)
+    assert autocheckpoint() == 0
+    monkeypatch.setattr(base, "_checkpoints_elsewhere", False)
+    assert autocheckpoint() == 1000

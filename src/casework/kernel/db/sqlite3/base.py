@@ -1,4 +1,5 @@
-"""Django's SQLite backend, with writers that say when they wait for the write lock.
+"""Django's SQLite backend, with writers that say when they wait for the write lock, and
+checkpoints in the background for a process that writes much.
 
 SQLite has one write lock per file. A writer that finds it taken waits in SQLite's busy
 handler, which looks again after 1, 2, 5 … ms and, once it has waited a third of a second,
@@ -11,19 +12,30 @@ So every connection of this backend holds a shared `flock` on a file beside the 
 statement outside a transaction. `WaitingWriters.let_in()` tells whether anyone holds it
 — someone is waiting — and waits until they are in. In-memory databases have no such file
 (and no other process to wait for).
+
+A commit that finds the write-ahead log longer than 1,000 pages copies it into the database
+file (a checkpoint, with its fsyncs) before it returns — for the intake worker a twelfth of
+its time. `checkpoint_in_background()` turns that off for the process's connections and
+lets a thread of its own checkpoint instead: SQLite runs a checkpoint beside writers and
+readers, and the driver releases the GIL meanwhile, so the commits go on.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+logger = logging.getLogger(__name__)
 
 # Statements that need the write lock (a WITH may only read: announcing it costs the
 # worker a moment's wait at most). Plain BEGIN (deferred) takes no lock yet.
@@ -116,11 +128,55 @@ class AnnouncingCursor(SQLiteCursorWrapper):
         return super().executemany(query, param_list)
 
 
+# Set by `checkpoint_in_background()`: this process's connections leave checkpoints to it.
+_checkpoints_elsewhere = False
+
+
+def checkpoint_in_background(paths: Sequence[str], *, every_seconds: float = 0.25) -> None:
+    """From now on this process's new connections commit without checkpointing; a daemon
+    thread checkpoints the files at `paths` every `every_seconds` instead. Other processes
+    keep checkpointing as usual. Connections opened before keep doing so too: call this
+    first."""
+    global _checkpoints_elsewhere
+    _checkpoints_elsewhere = True
+    stop = threading.Event()
+    threading.Thread(
+        target=checkpoint_until, args=(stop, list(paths), every_seconds), daemon=True,
+        name="sqlite-checkpoints",
+    ).start()  # fmt: skip
+
+
+def checkpoint_until(stop: threading.Event, paths: list[str], every_seconds: float) -> None:
+    """Checkpoint the files every `every_seconds` until `stop` is set. PASSIVE: copies what
+    no reader still needs, and never waits for a lock."""
+    files: dict[str, sqlite3.Connection] = {}
+    try:
+        while not stop.is_set():
+            for path in paths:
+                try:
+                    if path not in files:
+                        files[path] = sqlite3.connect(path, timeout=30)
+                    files[path].execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    # Tried again next round, on a new connection; until then the log only
+                    # grows, and other processes' commits still checkpoint it.
+                    logger.exception("checkpointing %s failed", path)
+                    stale = files.pop(path, None)
+                    if stale is not None:
+                        stale.close()
+            stop.wait(every_seconds)
+    finally:
+        for connection in files.values():
+            connection.close()
+
+
 class DatabaseWrapper(SQLiteDatabaseWrapper):
     waiting_writers: WaitingWriters | None = None
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         connection = super().get_new_connection(conn_params)
+        if _checkpoints_elsewhere:
+            connection.execute("PRAGMA wal_autocheckpoint = 0")
         path = f"{conn_params['database']}-writers"
         if self.waiting_writers is not None and self.waiting_writers.path != path:
             self.waiting_writers.close()  # the name changed (e.g. to the test database's)

@@ -8,10 +8,11 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils.module_loading import import_string
 
 from casework.kernel.background import BackgroundPasses
+from casework.kernel.db.sqlite3.base import checkpoint_in_background
 
 
 class Command(BaseCommand):
@@ -27,6 +28,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        sqlite_files = [
+            database["NAME"]
+            for database in settings.DATABASES.values()
+            if database["ENGINE"] == "casework.kernel.db.sqlite3"
+        ]
+        if sqlite_files and not options["once"]:
+            # The worker writes most: its commits should not stop to copy the log.
+            connections.close_all()
+            checkpoint_in_background(sqlite_files)
         jobs = [import_string(path) for path in settings.CASEWORK_BACKGROUND_JOBS]
         passes = BackgroundPasses(jobs, idle_seconds=float(options["idle_seconds"]))  # type: ignore[arg-type]
         stopping = False
