@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -92,6 +93,9 @@ def test_events_of_a_failed_inner_block_are_dropped_and_the_rest_is_chained():
         {"at": dt.datetime(2026, 11, 30, 9, 0, 0, 123456, tzinfo=dt.UTC)},
         {"amount": Decimal("10.50"), "pair": (1, 2)},
         {"nested": [{"when": dt.date(2026, 12, 24)}]},
+        {"times": [dt.datetime(2026, 11, 30, 9, 0), dt.time(9, 30, 0, 500000)]},
+        {"waited": dt.timedelta(minutes=3, seconds=2), "id": uuid.UUID(int=7)},
+        {"at": dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))},
         {1: "an integer key"},
     ],
 )

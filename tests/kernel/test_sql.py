@@ -268,3 +268,33 @@ def test_a_column_of_choices_members_is_stored_as_their_values():
         "open",
         "in_progress",
     ]
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "value"),
+    [
+        (Case, "last_activity_at", dt.datetime(2026, 11, 2, 9, 30, 0, 250000, tzinfo=dt.UTC)),
+        (
+            Case,
+            "last_activity_at",
+            dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        ),
+        (Case, "last_activity_at", None),
+        (Case, "data", {"a": [1, "ü", None], "b": {"c": 2.5}}),
+        (Case, "data", [1, 2]),
+        (Case, "subject", "Vertrag"),
+        (Case, "status", CaseStatus.NEW),
+        (Case, "tier", 2),
+    ],
+)
+def test_one_value_is_prepared_as_the_orm_prepares_it(model, name, value):  # noqa: ANN001
+    from django.db import connection
+
+    field = model._meta.get_field(name)
+
+    prepared = sql.value_preparer(field, connection)(value)
+
+    def plain(value: object) -> object:
+        return getattr(value, "obj", value)  # psycopg's JSON wrapper: what it wraps
+
+    assert plain(prepared) == plain(field.get_db_prep_save(value, connection))

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +36,7 @@ from casework.analytics.models import (
 )
 from casework.customers.models import Customer
 from casework.events.models import Event, OutboxCursor
+from casework.kernel import sql
 from casework.kernel.background import runs_at_most_every
 
 QUARTER_HOUR = 900
@@ -291,7 +292,7 @@ def _upsert(
         prepare = [
             None
             if isinstance(field, (IntegerField, CharField, BooleanField))
-            else partial(field.get_db_prep_save, connection=connection)
+            else sql.value_preparer(field, connection)
             for field in fields
         ]
         defaults = [0 if c in add else None for c in columns]

@@ -11,8 +11,10 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -115,11 +117,15 @@ def _as_stored(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
+# Values the encoder writes as a string, which JSON then gives back: that string is stored.
+_AS_TEXT = (datetime, date, time, timedelta, Decimal, UUID)
+_ENCODER = DjangoJSONEncoder()
 
 
 def _plain_copy(value: Any) -> Any:
     """A copy of a dict or list of strings, numbers, booleans and None (JSON gives these
-    back unchanged), or None if anything else is inside. Faster than a round trip."""
+    back unchanged) and times, dates, decimals and UUIDs (as the text JSON gives back for
+    them), or None if anything else is inside. Faster than a round trip."""
     if type(value) is dict:
         copied = {}
         for key, item in value.items():
@@ -128,7 +134,7 @@ def _plain_copy(value: Any) -> Any:
             if type(item) in _PLAIN_SCALARS:
                 copied[key] = item
             else:
-                item = _plain_copy(item)
+                item = _plain_item(item)
                 if item is None:
                     return None
                 copied[key] = item
@@ -137,12 +143,18 @@ def _plain_copy(value: Any) -> Any:
         items = []
         for item in value:
             if type(item) not in _PLAIN_SCALARS:
-                item = _plain_copy(item)
+                item = _plain_item(item)
                 if item is None:
                     return None
             items.append(item)
         return items
     return None
+
+
+def _plain_item(item: Any) -> Any:
+    if type(item) in _AS_TEXT:
+        return _ENCODER.default(item)
+    return _plain_copy(item)
 
 
 @dataclass(frozen=True)
