@@ -116,16 +116,21 @@ class AnnouncingCursor(SQLiteCursorWrapper):
     writers: WaitingWriters | None = None
 
     def execute(self, query: str, params: Any = None) -> Any:
-        if self.writers is not None and not self.connection.in_transaction and _is_write(query):
+        if self.writers is not None and self._may_wait(query):
             with self.writers.waiting():
                 return super().execute(query, params)
         return super().execute(query, params)
 
     def executemany(self, query: str, param_list: Any) -> Any:
-        if self.writers is not None and not self.connection.in_transaction and _is_write(query):
+        if self.writers is not None and self._may_wait(query):
             with self.writers.waiting():
                 return super().executemany(query, param_list)
         return super().executemany(query, param_list)
+
+    def _may_wait(self, query: str) -> bool:
+        # Inside a transaction the connection has the write lock since its BEGIN IMMEDIATE
+        # (the settings' transaction mode), which announced itself.
+        return not self.connection.in_transaction and _is_write(query)
 
 
 # Set by `checkpoint_in_background()`: this process's connections leave checkpoints to it.
