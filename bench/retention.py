@@ -44,7 +44,8 @@ confirmed automatically ÷ (last confirmation sent − first arrival); (4) the *
 time of an order when the system is not saturated; (5) `--scans` real response letters of
 the campaign, filled in, printed and scanned at 300 dpi, read by `scans.receive_scan()` on
 one CPU (OCR + receive), against `read_scan()` alone; (6) the bare baseline again;
-(7) `--profile`: in-process, SQL statements and time per order and per step, cProfile;
+(7) `--profile`: in-process, SQL statements and time per order and per step, cProfile,
+and the same mix received one at a time against `receive_batch()`;
 (8) `partners.services.verify_ledger()` over the ledger (twice), against a bare read of the
 same rows. Then the database is checked: every response answered as planned, one order per
 accepted response, one commission per partner order, one confirmation each, sent once, no
@@ -781,31 +782,9 @@ class Submitter:
         status and answer (partner), the outcome and whether it was a repeat."""
         if item["kind"] == "partner":
             return self._partner(item)
-        from casework.customers.models import Customer
-        from casework.retention.models import ResponseChannel
-        from casework.retention.responses import IncomingResponse, receive
+        from casework.retention.responses import receive
 
-        kind = item["kind"]
-        if kind == "web":
-            incoming = IncomingResponse(channel=ResponseChannel.WEB, code=item["code"])
-            actor = self.customer_actor(item["customer"])
-        elif kind == "letter":
-            incoming = IncomingResponse(
-                channel=ResponseChannel.LETTER,
-                code=item["code"],
-                details={"scan": f"bench-{item['code']}", "page": 1, "source": "bench"},
-            )
-            actor = self.agent_actor  # the mail room uploads the scans
-        else:
-            # The agent has the customer's page open (the desk view reads the customer).
-            customer = Customer.objects.get(pk=item["customer"])
-            incoming = IncomingResponse(
-                channel=ResponseChannel.PHONE,
-                customer=customer,
-                offer_code=item["offer"],
-                agent_user_id=self.agent_user_id,
-            )
-            actor = self.agent_actor
+        incoming, actor = incoming_of(item, self)  # type: ignore[arg-type]
         received = receive(incoming, actor=actor)
         response = received.response
         return {
@@ -854,6 +833,52 @@ class Submitter:
         if answer.status >= 300:
             result["error"] = json.dumps(decoded)[:300]
         return result
+
+
+def incoming_of(item: dict[str, Any], submitter: InProcess) -> tuple[Any, Any]:
+    """(IncomingResponse, actor) of a web, letter or phone item as the response page, the
+    scan upload and the desk build them; a partner item as the partner API builds it."""
+    from casework.customers.models import Customer
+    from casework.kernel.actors import Actor
+    from casework.partners.models import Partner
+    from casework.retention.models import ResponseChannel
+    from casework.retention.responses import IncomingResponse
+
+    kind = item["kind"]
+    if kind == "web":
+        incoming = IncomingResponse(channel=ResponseChannel.WEB, code=item["code"])
+        return incoming, submitter.customer_actor(item["customer"])
+    if kind == "letter":
+        incoming = IncomingResponse(
+            channel=ResponseChannel.LETTER,
+            code=item["code"],
+            details={"scan": f"bench-{item['code']}", "page": 1, "source": "bench"},
+        )
+        return incoming, submitter.agent_actor  # the mail room uploads the scans
+    if kind == "phone":
+        # The agent has the customer's page open (the desk view reads the customer).
+        customer = Customer.objects.get(pk=item["customer"])
+        incoming = IncomingResponse(
+            channel=ResponseChannel.PHONE,
+            customer=customer,
+            offer_code=item["offer"],
+            agent_user_id=submitter.agent_user_id,
+        )
+        return incoming, submitter.agent_actor
+    partner = Partner.objects.get(code=PARTNER_CODE)
+    customer = None
+    if item.get("customer_number"):
+        customer = Customer.objects.get(customer_number=item["customer_number"])
+    incoming = IncomingResponse(
+        channel=ResponseChannel.PARTNER,
+        code=item.get("code", ""),
+        customer=customer,
+        offer_code=item.get("offer", ""),
+        partner=partner,
+        partner_reference=item["order"],
+        idempotency_key=f"idem-{item['order']}",
+    )
+    return incoming, Actor.system(f"partner:{partner.code}")
 
 
 def submit_loop(args: argparse.Namespace) -> dict[str, Any]:
@@ -1689,7 +1714,8 @@ def drain_in_process(counter: StatementTimer | None = None) -> tuple[int, int, f
 def profile_phase(args: argparse.Namespace, setup: Setup, first_customer: int) -> dict[str, Any]:
     """In this process, the background workers stopped: (a) `--profile-orders` responses of
     the mix, each with its statements counted and timed, then the worker's passes for them,
-    counted; (b) as many again under cProfile, with the time per step."""
+    counted; (b) twice as many: `receive()` against `receive_batch()` (`compare_batch`);
+    (c) as many as in (a) under cProfile, with the time per step."""
     from casework.kernel import jobs
 
     jobs._discover_handlers()
@@ -1719,6 +1745,8 @@ def profile_phase(args: argparse.Namespace, setup: Setup, first_customer: int) -
     ran, sent, job_seconds, mail_seconds = drain_in_process(worker)
     n = len(counted)
     used = first_customer + len(items)
+    batched = compare_batch(handler, profile_items(used, 2 * half, setup, rng), args)
+    used += 2 * half
     profiled = profile_items(used, half, setup, rng)
     profiler = cProfile.Profile()
     started = time.perf_counter()
@@ -1777,8 +1805,59 @@ def profile_phase(args: argparse.Namespace, setup: Setup, first_customer: int) -
         "steps": steps,
         "profile_top": measure.profile_top(profiler, sort="tottime", limit=30),
         "profile_path": str(path.relative_to(report.REPO_DIR)),
-        "customers_used": len(items) + len(profiled),
+        "customers_used": len(items) + 2 * half + len(profiled),
         "estimator": estimator,
+        "batch": batched,
+    }
+
+
+def compare_batch(
+    handler: InProcess, items: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The same mix (partner orders as the partner API builds them, without HTTP) received
+    one at a time with `receive()` and, for as many other customers, with `receive_batch()`
+    (`BATCH_CHUNK` responses per transaction), alternating in rounds of one chunk each: time
+    and statements per order, the worker's passes not included."""
+    from casework.kernel.errors import DomainError
+    from casework.retention import responses
+
+    chunk = responses.BATCH_CHUNK
+    alone, together = items[: len(items) // 2], items[len(items) // 2 :]
+    figures = {"one at a time": [0.0, 0, 0], "receive_batch": [0.0, 0, 0]}
+    problems: Counter[str] = Counter()
+    measure.wait_for_quiet(args.quiet_wait)
+    for start in range(0, len(alone), chunk):
+        for name, part in (("one at a time", alone), ("receive_batch", together)):
+            prepared = [incoming_of(item, handler) for item in part[start : start + chunk]]
+            timer = StatementTimer()
+            began = time.perf_counter()
+            with timer.installed():
+                if name == "receive_batch":
+                    answers = responses.receive_batch(prepared)
+                else:
+                    answers = [
+                        responses.receive(incoming, actor=actor) for incoming, actor in prepared
+                    ]
+            figures[name][0] += time.perf_counter() - began
+            figures[name][1] += timer.total
+            figures[name][2] += len(prepared)
+            for answer in answers:
+                if isinstance(answer, DomainError):
+                    problems[f"{name}: {answer.code}"] += 1
+                elif answer.response.outcome != "ordered":
+                    problems[f"{name}: {answer.response.reason}"] += 1
+    drain_in_process()
+    return {
+        "chunk": chunk,
+        "ways": {
+            name: {
+                "orders": count,
+                "ms_per_order": 1000 * seconds / max(count, 1),
+                "statements_per_order": statements / max(count, 1),
+            }
+            for name, (seconds, statements, count) in figures.items()
+        },
+        "not_ordered": dict(problems),
     }
 
 
@@ -1943,7 +2022,8 @@ def run(args: argparse.Namespace, place: Place, env: dict[str, str], sink: Sink)
     rng = random.Random(args.seed)
     warm = args.submitters * WARM_UP_PER_SUBMITTER
     paced_warm = args.submitters * 4
-    profile_customers = 2 * args.profile_orders if args.profile else 0
+    # Counted, receive() against receive_batch() (twice as many), profiled.
+    profile_customers = 4 * args.profile_orders if args.profile else 0
     customers = warm + args.responses + paced_warm + args.paced + args.scans + profile_customers
     facts = report.machine_facts()
     source = (
@@ -2258,6 +2338,27 @@ def print_profile(profile: dict[str, Any]) -> None:
         f"worker side per confirmation: run_due {profile['worker_job_ms']:.1f} ms, send_due "
         f"{profile['worker_mail_ms']:.1f} ms"
     )
+    batch = profile["batch"]
+    alone, together = batch["ways"]["one at a time"], batch["ways"]["receive_batch"]
+    report.print_table(
+        f"The same mix without HTTP: receive() one at a time against receive_batch() "
+        f"({batch['chunk']} per transaction), alternating chunk by chunk",
+        ["", "orders", "ms per order", "SQL statements per order"],
+        [
+            (name, values["orders"], values["ms_per_order"], values["statements_per_order"])
+            for name, values in batch["ways"].items()
+        ]
+        + [
+            (
+                "receive_batch ÷ one at a time",
+                "",
+                together["ms_per_order"] / alone["ms_per_order"],
+                together["statements_per_order"] / alone["statements_per_order"],
+            )
+        ],
+    )
+    if batch["not_ordered"]:
+        print(f"not ordered in that comparison: {batch['not_ordered']}")
     estimator = profile["estimator"]
     print(
         f"Estimator.load() (run by every accepted order): p50 {estimator['load'].p50:.2f} ms "

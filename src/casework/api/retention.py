@@ -30,7 +30,7 @@ from casework.kernel.errors import DomainError, InvalidInput, NotFound, Permissi
 from casework.partners.models import Partner, PartnerScope
 from casework.retention import scans
 from casework.retention.models import Response, ResponseChannel
-from casework.retention.responses import IncomingResponse, receive
+from casework.retention.responses import IncomingResponse, receive, receive_batch
 
 router = Router(tags=["retention"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -180,11 +180,14 @@ def submit_batch(  # noqa: ANN201
     request: HttpRequest, sandbox: bool = Header(False, alias="Casework-Sandbox")
 ):
     """Many orders at once. Each line is placed on its own, exactly like a single order
-    (repeats answer their first result); lines with errors are reported, not placed."""
+    (repeats answer their first result); lines with errors are reported, not placed. Lines
+    are placed in file order, several per transaction: if the batch breaks off, sending it
+    again places the rest and answers the lines placed before as repeats."""
     partner = own_partner(request, PartnerScope.ORDERS)
     rows = _csv_rows(request.body)
     actor = _partner_actor(request, partner)
-    lines = []
+    by_line: dict[int, BatchLineOut] = {}
+    placed: list[tuple[int, str, IncomingResponse]] = []
     for number, row in rows:
         order = (row.get("order") or "").strip()
         try:
@@ -195,24 +198,32 @@ def submit_batch(  # noqa: ANN201
                 response_code=row.get("response_code") or None,
                 choice=(row.get("choice") or "accept").strip(),
             )
-            received = receive(
-                _incoming(partner, payload, idempotency_key="", sandbox=sandbox), actor=actor
-            )
-            lines.append(
-                BatchLineOut(
-                    line=number, order=order, result=_order_out(received.response), error=None
-                )
-            )
+            incoming = _incoming(partner, payload, idempotency_key="", sandbox=sandbox)
+            placed.append((number, order, incoming))
         except DomainError as error:
-            lines.append(BatchLineOut(line=number, order=order, result=None, error=error.message))
+            by_line[number] = _refused_line(number, order, error.message)
         except ValueError as error:  # the line does not fit the order's schema
-            lines.append(BatchLineOut(line=number, order=order, result=None, error=_plain(error)))
+            by_line[number] = _refused_line(number, order, _plain(error))
+    # In file order, several lines per transaction (`receive_batch`).
+    results = receive_batch([(incoming, actor) for _number, _order, incoming in placed])
+    for (number, order, _placed), result in zip(placed, results, strict=True):
+        if isinstance(result, DomainError):
+            by_line[number] = _refused_line(number, order, result.message)
+        else:
+            by_line[number] = BatchLineOut(
+                line=number, order=order, result=_order_out(result.response), error=None
+            )
+    lines = [by_line[number] for number, _row in rows]
     return BatchOut(
         lines=lines,
         ordered=sum(1 for line in lines if line.result and line.result.outcome == "ordered"),
         exceptions=sum(1 for line in lines if line.result and line.result.outcome == "exception"),
         errors=sum(1 for line in lines if line.error),
     )
+
+
+def _refused_line(number: int, order: str, error: str) -> BatchLineOut:
+    return BatchLineOut(line=number, order=order, result=None, error=error)
 
 
 def _csv_rows(body: bytes) -> list[tuple[int, dict[str, str]]]:

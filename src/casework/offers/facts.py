@@ -125,6 +125,26 @@ def facts_read_once() -> Iterator[None]:
         _read_once.reset(token)
 
 
+def read_facts_ahead(customers: Sequence[Customer], today: date) -> None:
+    """Within `facts_read_once()`: read the facts of many customers in one go (a batch of
+    retention orders), so that `facts_of()` answers each of them without a query."""
+    read = _read_once.get()
+    if read is None:
+        return
+    missing = [customer for customer in customers if (customer.pk, today) not in read]
+    for customer_id, facts in facts_for(missing, today).items():
+        read[(customer_id, today)] = facts
+
+
+def forget_facts_read(customer_id: int) -> None:
+    """Within `facts_read_once()`: what the customer's facts are made of has changed (an
+    order changed the contract); `facts_of()` reads them again."""
+    read = _read_once.get()
+    if read is not None:
+        for key in [key for key in read if key[0] == customer_id]:
+            del read[key]
+
+
 def facts_of(customer: Customer, today: date) -> dict[str, Any]:
     read = _read_once.get()
     if read is None:

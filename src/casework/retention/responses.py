@@ -12,21 +12,29 @@ original is kept: the response row with everything that came with it.
 Repeated deliveries are answered, not processed again: a partner's order is found by its
 idempotency key or by the partner's order number, and one code opens one order at most
 (the second card for it is an exception, never a second order or commission).
+
+`receive_batch()` takes many responses (a partner's CSV batch) a chunk per transaction:
+what the checks read — codes' recipients, customers, offers, codes used, open orders,
+earlier deliveries, customer facts — is read for the whole chunk at once, and each
+response is then received as `receive()` would, in a savepoint of its own, in arrival
+order (a second card for a code in the same chunk is "used", as it would be later).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError
+from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from casework.cases.models import Case, CaseStatus
+from casework.cases.models import Case, CaseStatus, CaseType
 from casework.cases.services import NewCase, get_case_type, open_case
 from casework.customers.models import Channel, Customer
 from casework.events.services import recording_transaction
@@ -35,9 +43,15 @@ from casework.interactions.models import Direction
 from casework.interactions.services import NewInteraction, record_interaction
 from casework.kernel import clock
 from casework.kernel.actors import Actor
-from casework.kernel.errors import Conflict, InvalidInput
+from casework.kernel.errors import Conflict, DomainError, InvalidInput
 from casework.offers import services as offer_services
-from casework.offers.facts import FACT_NAMES, facts_of, facts_read_once
+from casework.offers.facts import (
+    FACT_NAMES,
+    facts_of,
+    facts_read_once,
+    forget_facts_read,
+    read_facts_ahead,
+)
 from casework.offers.models import Offer
 from casework.partners.models import Partner
 from casework.retention import codes
@@ -52,6 +66,9 @@ from casework.rules.expressions import Expression, ExpressionError, compile_expr
 
 CASE_TYPE = "retention-order"
 CHOICES = ("accept", "decline")
+# Responses per transaction in `receive_batch()`: the chain head is held for a chunk, so
+# other writers wait at most about a chunk's time.
+BATCH_CHUNK = 50
 _INTERACTION_CHANNEL = {
     ResponseChannel.WEB: Channel.PORTAL,
     ResponseChannel.LETTER: Channel.LETTER,
@@ -90,13 +107,61 @@ def receive(incoming: IncomingResponse, *, actor: Actor) -> Received:
     try:
         # The eligibility check and the order's apply-offer step read the same facts.
         with recording_transaction(), facts_read_once():
-            return _receive(incoming, actor)
-    except IntegrityError:
-        # A concurrent delivery of the same partner order won the race: answer with it.
-        earlier = _earlier_delivery(incoming) if incoming.partner else None
-        if earlier is None:
-            raise
-        return _repeat(earlier, incoming)
+            return _receive(incoming, actor, _Lookups())
+    except IntegrityError as error:
+        return _after_race(incoming, error)
+
+
+def receive_batch(
+    responses: Sequence[tuple[IncomingResponse, Actor]],
+) -> list[Received | DomainError]:
+    """`receive()` for many responses, each with the actor it comes from: the result of
+    each, or the error that refused it (nothing of a refused response is written, the
+    others are received all the same)."""
+    results: list[Received | DomainError] = []
+    for start in range(0, len(responses), BATCH_CHUNK):
+        results.extend(_receive_chunk(responses[start : start + BATCH_CHUNK]))
+    return results
+
+
+def _receive_chunk(
+    responses: Sequence[tuple[IncomingResponse, Actor]],
+) -> list[Received | DomainError]:
+    results: list[Received | DomainError | None] = [None] * len(responses)
+    checked = []
+    for index, (incoming, _actor) in enumerate(responses):
+        try:
+            _check_input(incoming)
+            checked.append(index)
+        except DomainError as error:
+            results[index] = error
+    with recording_transaction(), facts_read_once():
+        lookups = _ReadAhead([responses[index][0] for index in checked])
+        for index in checked:
+            incoming, actor = responses[index]
+            try:
+                with recording_transaction():  # a savepoint: a refused response leaves nothing
+                    received = _receive(incoming, actor, lookups)
+            except IntegrityError as error:
+                try:
+                    received = _after_race(incoming, error)
+                except DomainError as conflict:  # the earlier delivery had other content
+                    results[index] = conflict
+                    continue
+            except DomainError as error:
+                results[index] = error
+                continue
+            lookups.took(received)
+            results[index] = received
+    return results  # type: ignore[return-value]
+
+
+def _after_race(incoming: IncomingResponse, error: IntegrityError) -> Received:
+    """A concurrent delivery of the same partner order won the race: answer with it."""
+    earlier = _earlier_delivery(incoming) if incoming.partner else None
+    if earlier is None:
+        raise error
+    return _repeat(earlier, incoming)
 
 
 def _check_input(incoming: IncomingResponse) -> None:
@@ -118,18 +183,18 @@ def _check_input(incoming: IncomingResponse) -> None:
         )
 
 
-def _receive(incoming: IncomingResponse, actor: Actor) -> Received:
+def _receive(incoming: IncomingResponse, actor: Actor, lookups: _Lookups) -> Received:
     now = incoming.received_at or clock.now()
     today = clock.localtime(now).date()
     if incoming.partner is not None:
-        earlier = _earlier_delivery(incoming)
+        earlier = lookups.earlier_delivery(incoming)
         if earlier is not None:
             return _repeat(earlier, incoming)
 
     problem = incoming.problem
     recipient = None
     if incoming.code:
-        recipient, code_problem = _recipient_for(incoming.code)
+        recipient, code_problem = lookups.recipient_for(incoming.code)
         problem = problem or code_problem
     elif problem is None and incoming.channel in (ResponseChannel.WEB, ResponseChannel.LETTER):
         problem = Problem.NO_CODE
@@ -144,20 +209,20 @@ def _receive(incoming: IncomingResponse, actor: Actor) -> Received:
     if offer is not None and incoming.offer_code and incoming.offer_code != offer.code:
         problem = problem or Problem.CODE_OTHER_CAMPAIGN
     if offer is None and incoming.offer_code:
-        offer = Offer.objects.filter(code=incoming.offer_code, is_active=True).first()
+        offer = lookups.offer(incoming.offer_code)
         if offer is None:
             problem = problem or Problem.OFFER_UNKNOWN
     if customer is None:
         problem = problem or Problem.NO_CUSTOMER
     else:
         # One writer per customer at a time: the check for another open order holds.
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = lookups.locked_customer(customer.pk)
 
     outcome = ResponseOutcome.ORDERED
     if incoming.choice == "decline" and problem is None:
         outcome = ResponseOutcome.DECLINED
     elif problem is None:
-        problem = _order_problem(incoming, recipient, customer, offer, today)
+        problem = _order_problem(incoming, recipient, customer, offer, today, lookups)
     if problem is not None:
         outcome = ResponseOutcome.EXCEPTION
 
@@ -190,7 +255,7 @@ def _receive(incoming: IncomingResponse, actor: Actor) -> Received:
 
     # A decline is a case too: it ends at once as "offer declined", which the churn
     # figures count as a customer lost.
-    case = _open_order(incoming, response, recipient, customer, offer, actor)
+    case = _open_order(incoming, response, recipient, customer, offer, actor, lookups)
     response.case = case
     response.save()
     record_interaction(
@@ -232,9 +297,10 @@ def _order_problem(
     customer: Customer | None,
     offer: Offer | None,
     today: date,
+    lookups: _Lookups,
 ) -> Problem | None:
     assert customer is not None
-    if recipient is not None and _used(recipient):
+    if recipient is not None and lookups.is_used(recipient):
         return Problem.CODE_USED
     if recipient is not None and recipient.campaign.responses_until < today:
         return Problem.OFFER_EXPIRED
@@ -245,7 +311,7 @@ def _order_problem(
             return Problem.OFFER_EXPIRED
         if not _eligible(offer, customer, today):
             return Problem.NOT_ELIGIBLE
-    if _has_open_order(customer):
+    if lookups.has_open_order(customer):
         return Problem.CONFLICTING_ORDER
     if incoming.remarks.strip() and incoming.channel == ResponseChannel.LETTER:
         return Problem.REMARK
@@ -259,6 +325,7 @@ def _open_order(
     customer: Customer | None,
     offer: Offer | None,
     actor: Actor,
+    lookups: _Lookups,
 ) -> Case:
     data: dict[str, Any] = {"channel": str(incoming.channel), "choice": incoming.choice}
     if recipient is not None:
@@ -275,7 +342,7 @@ def _open_order(
     data["response"] = response.pk
     return open_case(
         NewCase(
-            case_type=get_case_type(CASE_TYPE),
+            case_type=lookups.case_type(),
             subject=_subject(incoming, offer, customer),
             customer_id=customer.pk if customer else None,
             data=data,
@@ -285,10 +352,161 @@ def _open_order(
     )
 
 
+class _Lookups:
+    """What checking a response reads from the database, for one response at a time."""
+
+    def recipient_for(self, code: str) -> tuple[Recipient | None, Problem | None]:
+        return _recipient_for(code)
+
+    def offer(self, code: str) -> Offer | None:
+        return Offer.objects.filter(code=code, is_active=True).first()
+
+    def locked_customer(self, customer_id: int) -> Customer:
+        return Customer.objects.select_for_update().get(pk=customer_id)
+
+    def is_used(self, recipient: Recipient) -> bool:
+        return _used(recipient)
+
+    def has_open_order(self, customer: Customer) -> bool:
+        return _has_open_order(customer)
+
+    def earlier_delivery(self, incoming: IncomingResponse) -> Response | None:
+        return _earlier_delivery(incoming)
+
+    def case_type(self) -> CaseType:
+        return get_case_type(CASE_TYPE)
+
+
+class _ReadAhead(_Lookups):
+    """The same answers for a chunk of responses, read for all of them at once and kept
+    up to date as each is received (`took`), so that the responses of a chunk see each
+    other as if they had come one after the other."""
+
+    def __init__(self, incomings: Sequence[IncomingResponse]) -> None:
+        tokens = {}
+        for incoming in incomings:
+            if incoming.code and incoming.code not in tokens:
+                tokens[incoming.code] = codes.check(incoming.code)
+        self.checked_codes = tokens
+        found = {token.token for token in tokens.values() if token.token is not None}
+        # Locked in one order (by id), as every chunk locks them.
+        self.recipients = {
+            recipient.token: recipient
+            for recipient in Recipient.objects.select_for_update()
+            .select_related("campaign", "offer", "customer")
+            .filter(token__in=found)
+            .order_by("pk")
+        }
+        offer_codes = {incoming.offer_code for incoming in incomings if incoming.offer_code}
+        self.offers = {
+            offer.code: offer
+            for offer in Offer.objects.filter(code__in=offer_codes, is_active=True)
+        }
+        customer_ids = {r.customer_id for r in self.recipients.values()} | {
+            incoming.customer.pk for incoming in incomings if incoming.customer is not None
+        }
+        self.customers = {
+            customer.pk: customer
+            for customer in Customer.objects.select_for_update()
+            .filter(pk__in=customer_ids)
+            .order_by("pk")
+        }
+        self.used = set(
+            Response.objects.filter(
+                recipient_id__in=[r.pk for r in self.recipients.values()],
+                outcome=ResponseOutcome.ORDERED,
+            ).values_list("recipient_id", flat=True)
+        )
+        self.open_orders = set(
+            Case.objects.filter(customer_id__in=customer_ids, case_type__code=CASE_TYPE)
+            .exclude(status__in=[CaseStatus.RESOLVED, CaseStatus.CLOSED])
+            .values_list("customer_id", flat=True)
+        )
+        self.deliveries = self._earlier_deliveries(incomings)
+        self._case_type: CaseType | None = None
+        days = {
+            clock.localtime(incoming.received_at or clock.now()).date() for incoming in incomings
+        }
+        for day in days:
+            read_facts_ahead(list(self.customers.values()), day)
+
+    @staticmethod
+    def _earlier_deliveries(incomings: Sequence[IncomingResponse]) -> list[Response]:
+        partner_orders = [incoming for incoming in incomings if incoming.partner is not None]
+        if not partner_orders:
+            return []
+        partners = {incoming.partner for incoming in partner_orders}
+        keys = {incoming.idempotency_key for incoming in partner_orders} - {""}
+        references = {incoming.partner_reference for incoming in partner_orders}
+        return list(
+            Response.objects.filter(partner__in=partners)
+            .filter(Q(idempotency_key__in=keys) | Q(partner_reference__in=references))
+            .order_by("pk")
+        )
+
+    def recipient_for(self, code: str) -> tuple[Recipient | None, Problem | None]:
+        checked = self.checked_codes[code]
+        if checked.token is None:
+            return None, _code_problem(checked)
+        recipient = self.recipients.get(checked.token)
+        return (recipient, None) if recipient is not None else (None, Problem.CODE_UNKNOWN)
+
+    def offer(self, code: str) -> Offer | None:
+        return self.offers.get(code)
+
+    def locked_customer(self, customer_id: int) -> Customer:
+        found = self.customers.get(customer_id)
+        return found if found is not None else super().locked_customer(customer_id)
+
+    def is_used(self, recipient: Recipient) -> bool:
+        return recipient.pk in self.used
+
+    def has_open_order(self, customer: Customer) -> bool:
+        return customer.pk in self.open_orders
+
+    def earlier_delivery(self, incoming: IncomingResponse) -> Response | None:
+        assert incoming.partner is not None
+        mine = [
+            response
+            for response in self.deliveries
+            if response.partner_id == incoming.partner.pk
+            and response.is_sandbox == incoming.is_sandbox
+        ]
+        if incoming.idempotency_key:
+            for response in mine:
+                if response.idempotency_key == incoming.idempotency_key:
+                    return response
+        for response in mine:
+            if response.partner_reference == incoming.partner_reference:
+                return response
+        return None
+
+    def case_type(self) -> CaseType:
+        if self._case_type is None:
+            self._case_type = super().case_type()
+        return self._case_type
+
+    def took(self, received: Received) -> None:
+        """What the response just received changes for the ones after it."""
+        if received.is_repeat:
+            return
+        response = received.response
+        if response.partner_id is not None:
+            self.deliveries.append(response)
+        if response.outcome == ResponseOutcome.ORDERED and response.recipient_id is not None:
+            self.used.add(response.recipient_id)
+        if response.customer_id is None or response.case_id is None:
+            return
+        if response.case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+            self.open_orders.add(response.customer_id)
+        # The order may have changed the contract: the next response reads afresh.
+        forget_facts_read(response.customer_id)
+
+
 def _recipient_for(code: str) -> tuple[Recipient | None, Problem | None]:
     checked = codes.check(code)
     if checked.token is None:
-        return None, Problem.CODE_FORGED if checked.problem == "forged" else Problem.CODE_MALFORMED
+        return None, _code_problem(checked)
     recipient = (
         Recipient.objects.select_for_update()
         .select_related("campaign", "offer", "customer")
@@ -298,6 +516,10 @@ def _recipient_for(code: str) -> tuple[Recipient | None, Problem | None]:
     if recipient is None:
         return None, Problem.CODE_UNKNOWN
     return recipient, None
+
+
+def _code_problem(checked: codes.CheckedCode) -> Problem:
+    return Problem.CODE_FORGED if checked.problem == "forged" else Problem.CODE_MALFORMED
 
 
 def _used(recipient: Recipient) -> bool:

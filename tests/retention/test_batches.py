@@ -1,0 +1,158 @@
+"""`receive_batch()`: many responses, a chunk per transaction, each answered exactly as
+`receive()` answers it one after the other — conflicts within a chunk included — with
+what the checks need read once per chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from casework.cases import process
+from casework.cases.models import Case
+from casework.kernel.errors import Conflict, DomainError, InvalidInput
+from casework.partners.models import CommissionEntry
+from casework.retention import responses
+from casework.retention.models import Response, ResponseChannel
+from casework.retention.responses import IncomingResponse, Received, receive, receive_batch
+from tests.engine import ADMIN
+from tests.partners.factories import PartnerFactory
+from tests.retention.factories import OfferFactory, code_of
+from tests.retention.test_responses import customer_ending_in, recipient_for
+
+pytestmark = pytest.mark.django_db
+
+Answer = Received | DomainError
+
+
+def one_by_one(items: list[IncomingResponse]) -> list[Answer]:
+    answers: list[Answer] = []
+    for incoming in items:
+        try:
+            answers.append(receive(incoming, actor=ADMIN))
+        except DomainError as error:
+            answers.append(error)
+    return answers
+
+
+def in_one_batch(items: list[IncomingResponse]) -> list[Answer]:
+    return receive_batch([(incoming, ADMIN) for incoming in items])
+
+
+def in_chunks_of_two(items: list[IncomingResponse]) -> list[Answer]:
+    chunk = responses.BATCH_CHUNK
+    responses.BATCH_CHUNK = 2
+    try:
+        return receive_batch([(incoming, ADMIN) for incoming in items])
+    finally:
+        responses.BATCH_CHUNK = chunk
+
+
+def summary(answer: Answer) -> tuple[str, ...]:
+    if isinstance(answer, DomainError):
+        return ("refused", type(answer).__name__)
+    response = answer.response
+    return ("repeat" if answer.is_repeat else "new", str(response.outcome), response.reason)
+
+
+@pytest.mark.parametrize("way", [one_by_one, in_one_batch, in_chunks_of_two])
+def test_a_batch_answers_every_response_as_one_after_the_other_would(
+    international, way: Callable[[list[IncomingResponse]], list[Answer]]
+):
+    process.reload_definitions()
+    first, declining, remarked = (recipient_for(international) for _ in range(3))
+    # The remarked card's customer also answers a second campaign: that order conflicts.
+    second_offer = recipient_for(OfferFactory(code="discount-10"), remarked.customer)
+    partner = PartnerFactory(code="shop-hamburg")
+    partner_customer = customer_ending_in()
+    order = IncomingResponse(
+        channel=ResponseChannel.PARTNER,
+        customer=partner_customer,
+        offer_code="international-option",
+        partner=partner,
+        partner_reference="H-1",
+        idempotency_key="h-1",
+    )
+    forged = code_of(first)[:-2] + ("AA" if not code_of(first).endswith("AA") else "BB")
+    items = [
+        IncomingResponse(channel=ResponseChannel.WEB, code=code_of(first)),
+        IncomingResponse(channel=ResponseChannel.WEB, code=forged),
+        IncomingResponse(channel=ResponseChannel.LETTER, code=code_of(first)),
+        order,
+        order,
+        IncomingResponse(
+            channel=ResponseChannel.PARTNER,
+            customer=partner_customer,
+            offer_code="discount-10",
+            partner=partner,
+            partner_reference="H-1",
+        ),
+        IncomingResponse(
+            channel=ResponseChannel.PHONE, customer=partner_customer, offer_code="no-such-offer"
+        ),
+        IncomingResponse(channel=ResponseChannel.WEB, code=code_of(declining), choice="decline"),
+        IncomingResponse(channel=ResponseChannel.WEB, code=code_of(first), choice="maybe"),
+        IncomingResponse(
+            channel=ResponseChannel.LETTER, code=code_of(remarked), remarks="Bitte anrufen"
+        ),
+        IncomingResponse(channel=ResponseChannel.WEB, code=code_of(second_offer)),
+        # The partner's customer ordered a minute ago: the contract ends later now.
+        IncomingResponse(
+            channel=ResponseChannel.PARTNER,
+            customer=partner_customer,
+            offer_code="international-option",
+            partner=partner,
+            partner_reference="H-2",
+        ),
+    ]
+
+    answers = way(items)
+
+    assert [summary(answer) for answer in answers] == [
+        ("new", "ordered", ""),
+        ("new", "exception", "code_forged"),
+        ("new", "exception", "code_used"),
+        ("new", "ordered", ""),
+        ("repeat", "ordered", ""),
+        ("refused", Conflict.__name__),
+        ("new", "exception", "offer_unknown"),
+        ("new", "declined", ""),
+        ("refused", InvalidInput.__name__),
+        ("new", "exception", "remark"),
+        ("new", "exception", "conflicting_order"),
+        ("new", "exception", "not_eligible"),
+    ]
+    assert answers[4].response.pk == answers[3].response.pk  # type: ignore[union-attr]
+    # Nothing of the refused ones was written; every response opened its own case.
+    assert Response.objects.count() == 9
+    assert Case.objects.count() == 9
+    assert CommissionEntry.objects.get().order_reference == "H-1"
+
+
+def test_a_batch_reads_what_the_checks_need_once(international):
+    process.reload_definitions()
+    singles = [recipient_for(international) for _ in range(6)]
+    batched = [recipient_for(international) for _ in range(6)]
+    receive(IncomingResponse(channel=ResponseChannel.WEB, code=code_of(singles.pop())), actor=ADMIN)
+
+    with CaptureQueriesContext(connection) as one_at_a_time:
+        for recipient in singles:
+            receive(
+                IncomingResponse(channel=ResponseChannel.WEB, code=code_of(recipient)), actor=ADMIN
+            )
+    with CaptureQueriesContext(connection) as together:
+        answers = receive_batch(
+            [
+                (IncomingResponse(channel=ResponseChannel.WEB, code=code_of(recipient)), ADMIN)
+                for recipient in batched[:5]
+            ]
+        )
+
+    assert [summary(answer) for answer in answers] == [("new", "ordered", "")] * 5
+    per_order_alone = len(one_at_a_time.captured_queries) / 5
+    per_order_together = len(together.captured_queries) / 5
+    # The lookups of the checks (recipient, customer, codes used, open orders, the
+    # customer's facts, the case type, the chain head) once per chunk, not per order.
+    assert per_order_together <= per_order_alone - 7, (per_order_alone, per_order_together)
