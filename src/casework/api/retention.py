@@ -15,26 +15,30 @@ import csv
 import io
 from datetime import datetime
 from typing import Literal
+from urllib.parse import quote
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Header, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from casework.api.auth import actor_of
+from casework.api.inbound import prefers_async
 from casework.api.partners import PARTNER_AUTH, own_partner
 from casework.api.schemas import ErrorOut
 from casework.customers.models import Customer
 from casework.kernel.actors import Actor
 from casework.kernel.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from casework.partners.models import Partner, PartnerScope
-from casework.retention import scans
-from casework.retention.models import Response, ResponseChannel
+from casework.retention import queue, scans
+from casework.retention.models import PendingResponse, PendingStatus, Response, ResponseChannel
 from casework.retention.responses import IncomingResponse, receive, receive_batch
 
 router = Router(tags=["retention"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_BATCH_LINES = 10_000
+# The answer to an order the worker refused, by its error's code (as if sent at once).
+REFUSAL_STATUS = {"conflict": 409, "not_found": 404, "permission_denied": 403}
 
 
 class OrderIn(Schema):
@@ -65,6 +69,16 @@ class OrderOut(Schema):
     received_at: datetime
 
 
+class OrderPendingOut(Schema):
+    """An order accepted with `Prefer: respond-async`: it is placed moments later."""
+
+    order: str
+    status: Literal["pending"] = "pending"
+    status_url: str = Field(..., description="Where the order's outcome can be read.")
+    sandbox: bool
+    received_at: datetime
+
+
 class BatchLineOut(Schema):
     line: int
     order: str
@@ -88,6 +102,19 @@ def _order_out(response: Response) -> OrderOut:
         case_reference=response.case.reference if response.case_id else None,
         sandbox=response.is_sandbox,
         received_at=response.received_at,
+    )
+
+
+def _order_url(order: str) -> str:
+    return f"/api/v1/partner/orders/{quote(order, safe='')}"
+
+
+def _pending_out(entry: PendingResponse) -> OrderPendingOut:
+    return OrderPendingOut(
+        order=entry.partner_reference,
+        status_url=_order_url(entry.partner_reference),
+        sandbox=entry.is_sandbox,
+        received_at=entry.received_at,
     )
 
 
@@ -129,39 +156,71 @@ def _partner_actor(request: HttpRequest, partner: Partner) -> Actor:
 
 
 @router.post(
-    "/partner/orders", response={200: OrderOut, 201: OrderOut, **ERRORS}, auth=PARTNER_AUTH
+    "/partner/orders",
+    response={200: OrderOut, 201: OrderOut, 202: OrderPendingOut, **ERRORS},
+    auth=PARTNER_AUTH,
 )
 def submit_order(  # noqa: ANN201
     request: HttpRequest,
     payload: OrderIn,
+    response: HttpResponse,
     idempotency_key: str = Header("", alias="Idempotency-Key", max_length=200),
     sandbox: bool = Header(False, alias="Casework-Sandbox"),
+    prefer: str = Header("", alias="Prefer", example="respond-async"),
 ):
     """Place a retention order. 201 when it is new; 200 with the first answer when the same
     order (number or idempotency key) came before; 409 when an earlier order under the same
-    number had other content."""
+    number had other content.
+
+    With `Prefer: respond-async` the order is checked as far as it can be without placing
+    it (422 for what could never be placed), stored and answered with 202 and the URL of
+    its outcome (`Location`, `status_url`); the worker places it with others moments later.
+    A repeat of an order placed before still answers 200 (or 409) at once, one still
+    waiting 202 again. Sandbox orders are always answered at once."""
     partner = own_partner(request, PartnerScope.ORDERS)
-    received = receive(
-        _incoming(partner, payload, idempotency_key=idempotency_key, sandbox=sandbox),
-        actor=_partner_actor(request, partner),
-    )
+    incoming = _incoming(partner, payload, idempotency_key=idempotency_key, sandbox=sandbox)
+    actor = _partner_actor(request, partner)
+    if prefers_async(prefer) and not incoming.is_sandbox:
+        accepted = queue.accept(incoming, actor=actor)
+        if accepted.earlier is not None:
+            return Status(200, _order_out(accepted.earlier.response))
+        assert accepted.entry is not None
+        response["Preference-Applied"] = "respond-async"
+        response["Location"] = _order_url(accepted.entry.partner_reference)
+        return Status(202, _pending_out(accepted.entry))
+    received = receive(incoming, actor=actor)
     return Status(200 if received.is_repeat else 201, _order_out(received.response))
 
 
-@router.get("/partner/orders/{order}", response={200: OrderOut, **ERRORS}, auth=PARTNER_AUTH)
+@router.get(
+    "/partner/orders/{order}",
+    response={200: OrderOut, 202: OrderPendingOut, **ERRORS},
+    auth=PARTNER_AUTH,
+)
 def get_order(request: HttpRequest, order: str):  # noqa: ANN201
-    """What became of one of your orders. Another partner's order is refused (403)."""
+    """What became of one of your orders: 200 once it is placed; 202 while an order sent
+    with `Prefer: respond-async` waits to be placed; the error (409, 422) that refused it
+    if it could not be placed. Another partner's order is refused (403)."""
     partner = own_partner(request, PartnerScope.ORDERS)
     response = (
         Response.objects.select_related("case")
         .filter(partner=partner, partner_reference=order, is_sandbox=False)
         .first()
     )
-    if response is None:
-        if Response.objects.filter(partner_reference=order).exclude(partner=partner).exists():
-            raise PermissionDenied(_("this order belongs to another partner"), field="order")
-        raise NotFound(_("no order “%(order)s”") % {"order": order}, field="order")
-    return _order_out(response)
+    if response is not None:
+        return _order_out(response)
+    entry = (
+        PendingResponse.objects.filter(partner=partner, partner_reference=order, is_sandbox=False)
+        .order_by("-pk")
+        .first()
+    )
+    if entry is not None and entry.status == PendingStatus.REFUSED:
+        return Status(REFUSAL_STATUS.get(entry.error.get("code"), 422), entry.error)
+    if entry is not None:
+        return Status(202, _pending_out(entry))
+    if Response.objects.filter(partner_reference=order).exclude(partner=partner).exists():
+        raise PermissionDenied(_("this order belongs to another partner"), field="order")
+    raise NotFound(_("no order “%(order)s”") % {"order": order}, field="order")
 
 
 @router.post(

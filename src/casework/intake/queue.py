@@ -36,7 +36,7 @@ from casework.intake.messages import InboundMessage, message_from_json, message_
 from casework.intake.models import QueuedMessage, QueuedStatus
 from casework.intake.services import INTAKE_ACTOR, IntakeResult, check_message, ingest_batch
 from casework.kernel import clock, sql
-from casework.kernel.errors import DomainError, NotFound
+from casework.kernel.errors import NotFound, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -109,15 +109,6 @@ def get_entry(entry_id: int) -> QueuedMessage:
     if entry is None:
         raise NotFound(_("queued message %(id)s does not exist") % {"id": entry_id}, field="id")
     return entry
-
-
-def error_body(error: DomainError) -> dict[str, Any]:
-    """A DomainError as the API answers it: {"code", "detail", "errors": [...]}."""
-    body: dict[str, Any] = {"code": error.code, "detail": error.message, "errors": []}
-    field = error.details.get("field")
-    if field:
-        body["errors"] = [{"field": str(field), "message": error.message}]
-    return body
 
 
 def run_once(*, limit: int = BATCH_SIZE) -> int:

@@ -36,3 +36,13 @@ class InvalidInput(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+def error_body(error: DomainError) -> dict[str, Any]:
+    """A DomainError as the API answers it: {"code", "detail", "errors": [...]}; what a
+    queue keeps of an entry it refused."""
+    body: dict[str, Any] = {"code": error.code, "detail": error.message, "errors": []}
+    field = error.details.get("field")
+    if field:
+        body["errors"] = [{"field": str(field), "message": error.message}]
+    return body

@@ -1,5 +1,6 @@
 """Campaigns are set up here: audience rule, offer, texts, pace; actions select the
-recipients, start and stop sending. Recipients and responses are read-only records."""
+recipients, start and stop sending. Recipients, responses and the responses waiting to be
+received are read-only records."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from casework.kernel.errors import DomainError
 from casework.retention import campaigns
-from casework.retention.models import Campaign, Recipient, Response
+from casework.retention.models import Campaign, PendingResponse, Recipient, Response
 
 
 class CampaignForm(forms.ModelForm):
@@ -109,3 +110,14 @@ class ResponseAdmin(_ReadOnly):
     list_filter = ("channel", "outcome", "reason", "is_sandbox")
     search_fields = ("code", "partner_reference", "customer__customer_number")
     list_select_related = ("customer", "partner", "case")
+
+
+@admin.register(PendingResponse)
+class PendingResponseAdmin(_ReadOnly):
+    """Responses accepted to be received by the worker: waiting, received, or refused with
+    the reason (the entry keeps what came)."""
+
+    list_display = ("received_at", "channel", "status", "attempts", "partner_reference", "response")
+    list_filter = ("status", "channel")
+    search_fields = ("code", "partner_reference")
+    list_select_related = ("response",)

@@ -233,3 +233,68 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.code or self.partner_reference}"
+
+
+class PendingStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RECEIVED = "received", _("received")
+    REFUSED = "refused", _("refused")
+
+
+class PendingResponse(models.Model):
+    """A response accepted now and received later, in a batch with others
+    (`queue.accept`, ADR 18): stored with one insert as it arrives, received by
+    `casework worker` (`queue.run_once`) with `responses.receive_batch()`. Afterwards it
+    points to the `Response` it became, or keeps the error that refused it."""
+
+    channel = models.CharField(_("channel"), max_length=10, choices=ResponseChannel.choices)
+    received_at = ClockDateTimeField(_("received at"))
+    code = models.CharField(_("response code"), max_length=200, blank=True)
+    choice = models.CharField(_("choice"), max_length=10)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    offer_code = models.CharField(_("offer"), max_length=50, blank=True)
+    partner = models.ForeignKey(
+        "partners.Partner", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    partner_reference = models.CharField(_("partner's order number"), max_length=100, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    is_sandbox = models.BooleanField(_("sandbox"), default=False)
+    remarks = models.TextField(_("remarks"), blank=True)
+    problem = models.CharField(
+        _("problem found before"), max_length=40, choices=ResponseProblem.choices, blank=True
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    agent_user_id = models.BigIntegerField(_("agent"), null=True, blank=True)
+    # Who gave the response (`kernel.actors.Actor`), for the order's history.
+    actor_kind = models.CharField(_("actor kind"), max_length=20)
+    actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True)
+    actor_label = models.CharField(_("actor"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PendingStatus.choices, default=PendingStatus.QUEUED
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = ClockDateTimeField(_("next attempt"))
+    processed_at = ClockDateTimeField(_("processed at"), null=True, blank=True)
+    response = models.ForeignKey(
+        Response, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Why it was refused, as the API answers errors: {"code", "detail", …}.
+    error = models.JSONField(_("error"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("pending retention response")
+        verbose_name_plural = _("pending retention responses")
+        indexes = [
+            # The workers' question: which are due? Small: only the waiting ones.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(status="queued"),
+                name="pending_response_due",
+            ),
+            models.Index(fields=["partner", "partner_reference"], name="pending_response_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.code or self.partner_reference} ({self.status})"

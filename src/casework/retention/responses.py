@@ -103,7 +103,7 @@ class Received:
 
 
 def receive(incoming: IncomingResponse, *, actor: Actor) -> Received:
-    _check_input(incoming)
+    check_input(incoming)
     try:
         # The eligibility check and the order's apply-offer step read the same facts.
         with recording_transaction(), facts_read_once():
@@ -131,7 +131,7 @@ def _receive_chunk(
     checked = []
     for index, (incoming, _actor) in enumerate(responses):
         try:
-            _check_input(incoming)
+            check_input(incoming)
             checked.append(index)
         except DomainError as error:
             results[index] = error
@@ -156,6 +156,13 @@ def _receive_chunk(
     return results  # type: ignore[return-value]
 
 
+def earlier_answer(incoming: IncomingResponse) -> Received | None:
+    """What a partner order received before became, if this is a repeat of one; raises
+    `Conflict` when the earlier order under the same number had other content."""
+    earlier = _earlier_delivery(incoming) if incoming.partner is not None else None
+    return _repeat(earlier, incoming) if earlier is not None else None
+
+
 def _after_race(incoming: IncomingResponse, error: IntegrityError) -> Received:
     """A concurrent delivery of the same partner order won the race: answer with it."""
     earlier = _earlier_delivery(incoming) if incoming.partner else None
@@ -164,7 +171,9 @@ def _after_race(incoming: IncomingResponse, error: IntegrityError) -> Received:
     return _repeat(earlier, incoming)
 
 
-def _check_input(incoming: IncomingResponse) -> None:
+def check_input(incoming: IncomingResponse) -> None:
+    """What `receive()` refuses before reading anything: the same refusal when a response
+    is only accepted to be received later (`queue.accept`)."""
     if incoming.choice not in CHOICES:
         raise InvalidInput(
             _("the choice must be one of %(choices)s") % {"choices": ", ".join(CHOICES)},
@@ -241,7 +250,7 @@ def _receive(incoming: IncomingResponse, actor: Actor, lookups: _Lookups) -> Rec
             **incoming.details,
             "choice": incoming.choice,
             "remarks": incoming.remarks,
-            "fingerprint": _fingerprint(incoming),
+            "fingerprint": fingerprint(incoming),
         },
         outcome=outcome,
         reason=problem.value if problem else "",
@@ -558,7 +567,7 @@ def _earlier_delivery(incoming: IncomingResponse) -> Response | None:
     return found.filter(partner_reference=incoming.partner_reference).first()
 
 
-def _fingerprint(incoming: IncomingResponse) -> str:
+def fingerprint(incoming: IncomingResponse) -> str:
     """What makes an order this order: a repeated delivery must carry the same."""
     parts = (
         incoming.partner_reference,
@@ -571,7 +580,7 @@ def _fingerprint(incoming: IncomingResponse) -> str:
 
 
 def _repeat(earlier: Response, incoming: IncomingResponse) -> Received:
-    if earlier.details.get("fingerprint") != _fingerprint(incoming):
+    if earlier.details.get("fingerprint") != fingerprint(incoming):
         raise Conflict(
             _(
                 "order %(order)s was received before (%(when)s) with other content; "

@@ -73,6 +73,7 @@ CASEWORK_BACKGROUND_JOBS = [
     "casework.retention.campaigns.send_due",
     "casework.channels.email.outbound.send_due",
     "casework.channels.email.imap.poll_due",
+    "casework.retention.queue.run_once",
     "casework.kernel.jobs.run_due",
     "casework.intake.queue.run_once",
     "casework.analytics.aggregation.run_once",
