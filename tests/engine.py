@@ -60,12 +60,16 @@ def engine(db, settings):  # noqa: ANN001, ANN201
 
 
 def run_jobs(rounds: int = 20) -> None:
-    """The worker's passes until nothing is due (retries are made due at once)."""
+    """The worker's passes until nothing is due (retries are made due at once): queued
+    retention responses, then the jobs."""
+    from casework.retention import queue
+
     for _ in range(rounds):
         Job.objects.filter(status="queued", next_attempt_at__gt=clock.now()).exclude(
             kind__in=["cases.sla_due", "cases.resume", "cases.wait_timeout"]
         ).update(next_attempt_at=clock.now())
-        if not jobs.run_due():
+        received = queue.run_once()
+        if not jobs.run_due() and not received:
             return
 
 

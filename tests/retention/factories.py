@@ -1,8 +1,12 @@
-"""Offers, campaigns and recipients for the tests."""
+"""Offers, campaigns and recipients for the tests; a worker receiving queued responses."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import factory
@@ -57,3 +61,30 @@ class RecipientFactory(factory.django.DjangoModelFactory):
 
 def code_of(recipient: Recipient) -> str:
     return codes.code_for(recipient.token)
+
+
+@contextmanager
+def retention_worker() -> Iterator[None]:
+    """A worker thread receiving queued responses while the block runs (tests whose
+    transactions commit: `django_db(transaction=True)`)."""
+    from django.db import connection
+
+    from casework.retention import queue
+
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                if not queue.run_once():
+                    time.sleep(0.02)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)

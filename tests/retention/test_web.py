@@ -9,11 +9,11 @@ from django.test import Client
 from casework.cases.models import Case
 from casework.customers.models import Consent, Interest
 from casework.kernel.actors import Role
-from casework.retention import campaigns, codes
+from casework.retention import campaigns, codes, queue
 from casework.retention.models import CampaignChannel, Response
 from tests.engine import run_jobs
 from tests.factories import AgentFactory
-from tests.retention.factories import CampaignFactory, RecipientFactory
+from tests.retention.factories import CampaignFactory, RecipientFactory, retention_worker
 from tests.retention.test_responses import customer_ending_in
 
 pytestmark = pytest.mark.django_db
@@ -40,15 +40,29 @@ def test_the_link_shows_the_offer_in_the_customers_language_and_counts_the_click
     assert Interest.objects.filter(customer=lisa.customer, tag="international-tariffs").exists()
 
 
-def test_accepting_on_the_page_orders_the_offer(lisa):
-    page = Client().post(link(lisa), {"choice": "accept"})
+@pytest.mark.django_db(transaction=True)
+def test_accepting_on_the_page_orders_the_offer(lisa, settings):
+    settings.CASEWORK_RETENTION_PAGE_WAIT_SECONDS = 10  # the worker answers much sooner
+    with retention_worker():
+        page = Client().post(link(lisa), {"choice": "accept"})
     run_jobs()
 
     assert page.status_code == 200
     response = Response.objects.get()
     assert response.outcome == "ordered"
+    assert 'data-outcome="ordered"' in page.content.decode()
     assert response.case.reference in page.content.decode()
     assert Case.objects.get(pk=response.case_id).stage == "offer-accepted"
+
+
+def test_a_busy_worker_leaves_the_page_with_the_promise_of_a_confirmation(lisa):
+    page = Client().post(link(lisa), {"choice": "accept"})
+
+    assert page.status_code == 200 and 'data-outcome="pending"' in page.content.decode()
+    assert "confirmation by e-mail" in page.content.decode()
+    assert not Response.objects.exists()
+    assert queue.run_once() == 1
+    assert Response.objects.get().outcome == "ordered"
 
 
 def test_an_unclear_answer_is_asked_again(lisa):

@@ -18,6 +18,7 @@ lost: the entry keeps everything the response came with.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -124,6 +125,17 @@ def _store(incoming: IncomingResponse, actor: Actor) -> PendingResponse:
         actor_label=actor.label,
         next_attempt_at=now,
     )
+
+
+def wait_until_received(entry: PendingResponse, *, seconds: float) -> PendingResponse:
+    """The entry once the worker has received (or refused) it, or as it stands after
+    `seconds`: the response page shows the outcome when the worker is quick."""
+    deadline = time.monotonic() + seconds
+    while True:
+        current = PendingResponse.objects.select_related("response__case").get(pk=entry.pk)
+        if current.status != PendingStatus.QUEUED or time.monotonic() >= deadline:
+            return current
+        time.sleep(0.05)
 
 
 def run_once(*, limit: int = BATCH_SIZE) -> int:

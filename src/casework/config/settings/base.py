@@ -103,6 +103,11 @@ if CASEWORK_ROUTER not in ("embedded", "process"):
     raise ImproperlyConfigured(
         f"CASEWORK_ROUTER is 'embedded' or 'process', not {CASEWORK_ROUTER!r}"
     )
+# How long the retention response page waits for the worker to decide the answer before it
+# tells the customer that the confirmation follows by e-mail (ADR 18).
+CASEWORK_RETENTION_PAGE_WAIT_SECONDS = float(
+    os.environ.get("CASEWORK_RETENTION_PAGE_WAIT_SECONDS", "2")
+)
 # A callback asked for without a time window is due from now for this long.
 CASEWORK_CALLBACK_WINDOW_MINUTES = int(os.environ.get("CASEWORK_CALLBACK_WINDOW_MINUTES", "120"))
 # The queue whose agents make the callbacks customers book in the portal.

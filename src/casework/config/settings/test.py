@@ -25,3 +25,7 @@ else:
     DATABASES["intake_queue"]["TEST"] = {
         "NAME": sqlite_sibling(DATABASES["default"]["TEST"], "queue")["NAME"]
     }
+
+# No worker runs beside the tests: the response page answers at once ("the confirmation
+# follows"); a test that wants the outcome on the page runs a worker thread and waits.
+CASEWORK_RETENTION_PAGE_WAIT_SECONDS = 0.0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +25,7 @@ from casework.interactions.files import read_bytes
 from casework.kernel.actors import Actor
 from casework.kernel.errors import PermissionDenied
 from casework.offers.models import Offer
-from casework.retention import campaigns, scans
+from casework.retention import campaigns, queue, scans
 from casework.retention.models import Campaign, CampaignChannel, ResponseChannel
 from casework.retention.queries import campaign_figures
 from casework.retention.responses import IncomingResponse, receive
@@ -62,11 +63,16 @@ def response_page(request: HttpRequest, code: str) -> HttpResponse:
         if choice not in ("accept", "decline"):
             page["error"] = _("Please choose yes or no.")
             return render(request, "web/retention/response.html", page, status=422)
-        received = receive(
+        # Decided by the worker with other answers (ADR 18); the page waits a moment to
+        # show the outcome, else it says the confirmation follows.
+        accepted = queue.accept(
             IncomingResponse(channel=ResponseChannel.WEB, code=code, choice=choice),
             actor=Actor.customer(recipient.customer_id),
         )
-        return render(request, "web/retention/response_done.html", {"response": received.response})
+        entry = queue.wait_until_received(
+            accepted.entry, seconds=settings.CASEWORK_RETENTION_PAGE_WAIT_SECONDS
+        )
+        return render(request, "web/retention/response_done.html", {"response": entry.response})
 
 
 @never_cache
