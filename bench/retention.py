@@ -17,18 +17,22 @@ never a second order or commission.
 What runs where (2 CPUs shared by all of it):
 
 - **2 submitter processes** (this script, `--submitters`): each takes every second response
-  of the plan, one after the other. Web, letter and phone responses call `receive()`
-  in-process, as the response page, the scan upload and the desk's phone form do (the
-  letters' codes as the scan reading decoded them: OCR is not in the throughput, as the
-  target says); partner orders go as `POST /api/v1/partner/orders` (bearer token of a
-  partner user with scope `orders`) to the product's server and the submitter waits for
-  the answer. So at most two responses are being received at any moment.
+  of the plan, one after the other. Web answers are queued in-process with
+  `retention.queue.accept()`, as the response page does (the page then waits for the
+  outcome; that wait is the customer's, so the submitter goes on); letter and phone
+  responses call `receive()` in-process, as the scan upload and the desk's phone form do
+  (the letters' codes as the scan reading decoded them: OCR is not in the throughput, as
+  the target says); partner orders go as `POST /api/v1/partner/orders` with
+  `Prefer: respond-async` (bearer token of a partner user with scope `orders`;
+  `--sync-partners`: without the header, each placed while the submitter waits) to the
+  product's server.
 - **`casework serve --workers 2`** (granian, WSGI) on 127.0.0.1: the partner API.
-- **`--job-workers` (2) background workers** (this script): `kernel.jobs.run_due()`, then
-  `channels.email.outbound.send_due()`, pass after pass, sleeping `--worker-idle` seconds
-  after a pass that found nothing (what `casework worker` does with these two of its
-  `CASEWORK_BACKGROUND_JOBS`; the others — webhooks, campaign sending, IMAP, intake queue,
-  analytics — are left out).
+- **`--job-workers` (2) background workers** (this script): `retention.queue.run_once()`
+  (up to 50 queued answers in one transaction, `receive_batch()`), `kernel.jobs.run_due()`,
+  then `channels.email.outbound.send_due()`, pass after pass, sleeping `--worker-idle`
+  seconds after a pass that found nothing (what `casework worker` does with these three of
+  its `CASEWORK_BACKGROUND_JOBS`; the others — webhooks, campaign sending, IMAP, intake
+  queue, analytics — are left out).
 - **The SMTP relay**: an aiosmtpd sink on 127.0.0.1 in this script's main process
   (`CASEWORK_SMTP_RELAY`), counting each Message-ID it receives.
 - PostgreSQL on the same machine.
@@ -726,16 +730,20 @@ def child_main(args: argparse.Namespace) -> None:
 
 
 def jobs_loop(args: argparse.Namespace, stopping: Callable[[], bool]) -> dict[str, Any]:
-    """What `casework worker` does with `kernel.jobs.run_due` and `outbound.send_due`."""
+    """What `casework worker` does with `retention.queue.run_once`, `kernel.jobs.run_due`
+    and `outbound.send_due`."""
     from casework.channels.email import outbound
     from casework.kernel import jobs
+    from casework.retention import queue
 
     jobs._discover_handlers()
     print("ready", flush=True)
-    ran = sent = passes = empty = 0
+    ran = sent = passes = empty = received = 0
     cpu_began, began = time.process_time(), time.time()
     while not stopping():
-        count = jobs.run_due()
+        taken = queue.run_once()
+        received += taken
+        count = jobs.run_due() + taken
         mails = outbound.send_due()
         if args.send_until_empty:
             # Not what `casework worker` does (one send_due per pass): the experiment of
@@ -753,6 +761,7 @@ def jobs_loop(args: argparse.Namespace, stopping: Callable[[], bool]) -> dict[st
             time.sleep(args.worker_idle)
     return {
         "jobs": ran,
+        "queued_responses": received,
         "mails": sent,
         "passes": passes,
         "empty_passes": empty,
@@ -776,15 +785,25 @@ class Submitter:
         self.agent_actor = actor_for_agent(Agent.objects.get(user_id=args.agent_user_id))
         self.customer_actor = Actor.customer
         self.http = http.client.HTTPConnection(servers.HOST, self.port, timeout=120)
+        self.partners_wait = args.sync_partners
+
+    # The response page queues the answer (ADR 18); the page's wait for the outcome is that
+    # customer's, not the next one's: the submitter goes on at once.
+    web_queued = True
 
     def handle(self, item: dict[str, Any]) -> dict[str, Any]:
         """Returns what the caller would see: the response id (in-process) or the HTTP
         status and answer (partner), the outcome and whether it was a repeat."""
         if item["kind"] == "partner":
             return self._partner(item)
+        from casework.retention import queue
         from casework.retention.responses import receive
 
         incoming, actor = incoming_of(item, self)  # type: ignore[arg-type]
+        if item["kind"] == "web" and self.web_queued:
+            entry = queue.accept(incoming, actor=actor).entry
+            assert entry is not None
+            return {"pending": entry.pk, "outcome": "", "reason": "", "repeat": False}
         received = receive(incoming, actor=actor)
         response = received.response
         return {
@@ -807,6 +826,8 @@ class Submitter:
             "Content-Type": "application/json",
             "Idempotency-Key": f"idem-{item['order']}",
         }
+        if not self.partners_wait:
+            headers["Prefer"] = "respond-async"
         for attempt in range(2):
             try:
                 self.http.request(
@@ -1070,7 +1091,7 @@ def start_services(env: dict[str, str], args: argparse.Namespace, sink: Sink) ->
 
 
 def backlog() -> tuple[int, int]:
-    """(jobs due within 10 minutes, e-mails waiting to be sent)."""
+    """(jobs due within 10 minutes and queued responses, e-mails waiting to be sent)."""
     from django.db import connection
 
     from casework.kernel import clock
@@ -1082,6 +1103,8 @@ def backlog() -> tuple[int, int]:
             [horizon],
         )
         jobs = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM retention_pendingresponse WHERE status = 'queued'")
+        jobs += cursor.fetchone()[0]  # answers waiting to be received: work due as well
         cursor.execute(
             "SELECT count(*) FROM email_channel_outboundemail WHERE status = 'pending' "
             "AND next_attempt_at <= %s",
@@ -1172,6 +1195,7 @@ def run_submitters(
                 setup.partner_token,
                 "--agent-user-id",
                 str(setup.agent_user_id),
+                *(["--sync-partners"] if args.sync_partners else []),
             ]
         )
     with Children(env, "submit", child_args, work / f"{name}-submit.log") as submitters:
@@ -1257,7 +1281,7 @@ def collect(phase: dict[str, Any], items: list[dict], sink: Sink) -> dict[str, A
     from casework.channels.email.models import OutboundEmail
     from casework.kernel.models import Job
     from casework.partners.models import CommissionEntry
-    from casework.retention.models import Response
+    from casework.retention.models import PendingResponse, Response
 
     by_n = {item["n"]: item for item in items}
     responses = {
@@ -1276,6 +1300,10 @@ def collect(phase: dict[str, Any], items: list[dict], sink: Sink) -> dict[str, A
     by_order = {
         row["partner_reference"]: pk for pk, row in responses.items() if row["partner_reference"]
     }
+    pending_ids = [outcome["pending"] for outcome in phase["outcomes"] if "pending" in outcome]
+    received_as = dict(
+        PendingResponse.objects.filter(pk__in=pending_ids).values_list("pk", "response_id")
+    )
     case_ids = [row["case_id"] for row in responses.values() if row["case_id"]]
     low, high = (min(case_ids), max(case_ids)) if case_ids else (0, -1)
     cases = {
@@ -1301,7 +1329,11 @@ def collect(phase: dict[str, Any], items: list[dict], sink: Sink) -> dict[str, A
         if "error" in outcome:
             errors.append((item["kind"], outcome["error"]))
             continue
-        pk = outcome.get("response") or by_order.get(outcome.get("order", ""))
+        pk = (
+            outcome.get("response")
+            or received_as.get(outcome.get("pending"))
+            or by_order.get(outcome.get("order", ""))
+        )
         if item.get("expect") == "repeat":
             pk = by_order.get(item["repeat_of"])
         response = responses.get(pk) if pk else None
@@ -1312,6 +1344,7 @@ def collect(phase: dict[str, Any], items: list[dict], sink: Sink) -> dict[str, A
             {
                 "n": outcome["n"],
                 "kind": item["kind"],
+                "code": item.get("code"),
                 "expect": item["expect"],
                 "arrived": outcome["arrived"],
                 "returned": outcome["returned"],
@@ -1431,6 +1464,27 @@ def tenths_of(orders: list[dict[str, Any]]) -> list[tuple[str, int, float, float
     return rows[:10]
 
 
+def _swapped_by_the_queue(orders: list[dict[str, Any]]) -> set[int]:
+    """A code answered twice (on the web, later on a card or at a shop) makes one order and
+    one `code_used` exception. Queued web answers are decided by the workers, so the later
+    card, received at once, may be the one that orders: both are right then. The numbers
+    of the responses of such pairs."""
+    by_code: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for order in orders:
+        if order["code"] and order["expect"] in ("ordered", "code_used"):
+            by_code[order["code"]].append(order)
+    swapped = set()
+    for pair in by_code.values():
+        if len(pair) != 2:
+            continue
+        first, second = sorted(pair, key=lambda order: order["expect"] != "ordered")
+        if (first["outcome"], first["reason"]) == ("exception", "code_used") and second[
+            "outcome"
+        ] == "ordered":
+            swapped |= {first["n"], second["n"]}
+    return swapped
+
+
 def problems_of(data: dict[str, Any]) -> list[str]:
     """Every response must have become what the plan says, and nothing twice."""
     problems = []
@@ -1440,12 +1494,16 @@ def problems_of(data: dict[str, Any]) -> list[str]:
     if data["errors"]:
         problems.append(f"{len(data['errors'])} responses failed with an error")
     wrong = Counter()
+    swapped = _swapped_by_the_queue(orders)
     for order in orders:
         expect = order["expect"]
+        if order["n"] in swapped:
+            expect = "code_used" if expect == "ordered" else "ordered"
         if expect == "ordered":
-            ok = is_automatic(order) and order["status"] in (None, 201)
+            ok = is_automatic(order) and order["status"] in (None, 201, 202)
         elif expect == "repeat":
-            ok = order["repeat"] and order["status"] == 200
+            # 202 for a repeat that came while the first still waited to be placed.
+            ok = (order["repeat"] and order["status"] == 200) or order["status"] == 202
         else:
             ok = (
                 order["outcome"] == "exception"
@@ -1457,7 +1515,11 @@ def problems_of(data: dict[str, Any]) -> list[str]:
             wrong[(order["kind"], expect, order["outcome"], order["reason"])] += 1
     for (kind, expect, outcome, reason), n in wrong.most_common(8):
         problems.append(f"{n} × {kind} expected {expect}, got {outcome} {reason or ''}".strip())
-    cases = Counter(order["case"] for order in orders if order["case"] and not order["repeat"])
+    cases = Counter(
+        order["case"]
+        for order in orders
+        if order["case"] and not order["repeat"] and order["expect"] != "repeat"
+    )
     twice = sum(1 for n in cases.values() if n > 1)
     if twice:
         problems.append(f"{twice} cases opened by more than one response")
@@ -1474,7 +1536,7 @@ def problems_of(data: dict[str, Any]) -> list[str]:
     ordered_partner = {
         order["n"]
         for order in orders
-        if order["kind"] == "partner" and order["expect"] == "ordered"
+        if order["kind"] == "partner" and (order["expect"] == "ordered") != (order["n"] in swapped)
     }
     commissions = data["commissions"]
     double = [ref for ref, n in commissions.items() if n > 1]
@@ -1658,6 +1720,7 @@ class InProcess:
         from casework.routing.models import Agent
         from casework.routing.queries import actor_for_agent
 
+        self.web_queued = False  # the profile measures receive() one response at a time
         self.client = Client(HTTP_HOST=servers.HOST)
         self.token = setup.partner_token
         self.agent_user_id = setup.agent_user_id
@@ -2580,6 +2643,11 @@ def parse_args() -> argparse.Namespace:
         "--send-until-empty",
         action="store_true",
         help="experiment: the background workers send every due e-mail in each pass",
+    )
+    parser.add_argument(
+        "--sync-partners",
+        action="store_true",
+        help="partner orders without Prefer: respond-async (each placed while the shop waits)",
     )
     parser.add_argument("--profile", action="store_true", help="statements, steps and cProfile")
     parser.add_argument("--profile-orders", type=int, default=300)
