@@ -10,14 +10,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from casework.cases import process
+from casework.cases import notifications, process
 from casework.cases.models import Case
+from casework.channels.email.models import OutboundEmail
 from casework.kernel.errors import Conflict, DomainError, InvalidInput
+from casework.kernel.models import Job
 from casework.partners.models import CommissionEntry
 from casework.retention import responses
 from casework.retention.models import Response, ResponseChannel
 from casework.retention.responses import IncomingResponse, Received, receive, receive_batch
-from tests.engine import ADMIN
+from tests.engine import ADMIN, run_jobs
 from tests.partners.factories import PartnerFactory
 from tests.retention.factories import OfferFactory, code_of
 from tests.retention.test_responses import customer_ending_in, recipient_for
@@ -137,11 +139,14 @@ def test_a_batch_reads_what_the_checks_need_once(international):
     batched = [recipient_for(international) for _ in range(6)]
     receive(IncomingResponse(channel=ResponseChannel.WEB, code=code_of(singles.pop())), actor=ADMIN)
 
+    run_jobs()
+    # Until each order's confirmation is queued: by the notification job one at a time.
     with CaptureQueriesContext(connection) as one_at_a_time:
         for recipient in singles:
             receive(
                 IncomingResponse(channel=ResponseChannel.WEB, code=code_of(recipient)), actor=ADMIN
             )
+        run_jobs()
     with CaptureQueriesContext(connection) as together:
         answers = receive_batch(
             [
@@ -149,10 +154,50 @@ def test_a_batch_reads_what_the_checks_need_once(international):
                 for recipient in batched[:5]
             ]
         )
+        run_jobs()
 
     assert [summary(answer) for answer in answers] == [("new", "ordered", "")] * 5
     per_order_alone = len(one_at_a_time.captured_queries) / 5
     per_order_together = len(together.captured_queries) / 5
     # The lookups of the checks (recipient, customer, codes used, open orders, the
-    # customer's facts, the case type, the chain head) once per chunk, not per order.
-    assert per_order_together <= per_order_alone - 7, (per_order_alone, per_order_together)
+    # customer's facts, the case type, the chain head) once per chunk, not per order, and
+    # the confirmation without a job of its own.
+    assert per_order_together <= per_order_alone - 12, (per_order_alone, per_order_together)
+
+
+def test_a_batch_queues_each_confirmation_with_its_order(international):
+    process.reload_definitions()
+    recipients = [recipient_for(international) for _ in range(3)]
+
+    answers = receive_batch(
+        [
+            (IncomingResponse(channel=ResponseChannel.WEB, code=code_of(r)), ADMIN)
+            for r in recipients
+        ]
+    )
+
+    cases = [answer.response.case_id for answer in answers]  # type: ignore[union-attr]
+    mails = OutboundEmail.objects.filter(kind="notification", case_id__in=cases)
+    assert sorted(mails.values_list("case_id", flat=True)) == sorted(cases)
+    assert all("[CW-" in mail.subject for mail in mails)
+    assert not Job.objects.filter(kind="cases.notify").exists()
+
+
+def test_a_confirmation_that_cannot_be_written_at_once_is_left_to_a_job(international, monkeypatch):
+    process.reload_definitions()
+    recipient = recipient_for(international)
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("a template with a mistake")
+
+    monkeypatch.setattr(notifications, "render", broken)
+    (answer,) = receive_batch(
+        [(IncomingResponse(channel=ResponseChannel.WEB, code=code_of(recipient)), ADMIN)]
+    )
+
+    assert answer.response.outcome == "ordered"  # type: ignore[union-attr]
+    assert not OutboundEmail.objects.exists()
+    assert Job.objects.get(kind="cases.notify").payload["case_id"] == answer.response.case_id  # type: ignore[union-attr]
+    monkeypatch.undo()
+    run_jobs()
+    assert OutboundEmail.objects.get(kind="notification").case_id == answer.response.case_id  # type: ignore[union-attr]

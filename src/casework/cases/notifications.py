@@ -3,11 +3,15 @@ sent through the customer's preferred channel when the process says so.
 
 Channel adapters register how they send (`register_sender`); the case engine does not
 know e-mail. A notification is a job, so it goes out after the change commits and is
-retried when sending fails; a customer we cannot reach is noted in the case's history."""
+retried when sending fails; a customer we cannot reach is noted in the case's history.
+Within `sent_at_once()` (a batch of retention orders) it is written in the change's own
+transaction instead; the e-mail channel's outbox sends it after the commit all the same."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,15 +68,42 @@ def render(case: Case, template: str, language: str) -> tuple[str, str]:
     return " ".join(subject.split()), body.strip() + "\n"
 
 
+# Set by `sent_at_once()`: notifications go out in the change's own transaction.
+_at_once: ContextVar[bool] = ContextVar("casework_notifications_at_once", default=False)
+
+
+@contextmanager
+def sent_at_once() -> Iterator[None]:
+    """Within the block the process's notifications are written in the transaction of the
+    change that asks for them, instead of by a job afterwards: a batch of retention orders
+    queues each confirmation with the order's other rows rather than in a transaction of
+    its own (ADR 18). The outbox sends them after the commit either way."""
+    token = _at_once.set(True)
+    try:
+        yield
+    finally:
+        _at_once.reset(token)
+
+
+def sends_at_once() -> bool:
+    return _at_once.get()
+
+
 @jobs.handles("cases.notify")
 def notify_job(payload: dict[str, Any]) -> None:
     case = Case.objects.select_related("customer").filter(pk=payload["case_id"]).first()
     if case is None:
         return
+    deliver(case, payload["template"])
+
+
+def deliver(case: Case, template: str) -> None:
+    """Render the template in the customer's language and hand it to the first channel
+    that reaches them (their preferred one first); the history notes where it went."""
     customer = case.customer
     language = customer.language if customer else "de"
-    subject, body = render(case, payload["template"], language)
-    notification = Notification(case, payload["template"], language, subject, body)
+    subject, body = render(case, template, language)
+    notification = Notification(case, template, language, subject, body)
     channels = [customer.preferred_channel] if customer and customer.preferred_channel else []
     channels += [channel for channel in _senders if channel not in channels]
     for channel in channels:
@@ -86,7 +117,7 @@ def notify_job(payload: dict[str, Any]) -> None:
                 actor=NOTIFY_ACTOR,
                 object_type="case",
                 object_id=case.pk,
-                payload={"template": payload["template"], "channel": channel, "to": where},
+                payload={"template": template, "channel": channel, "to": where},
             )
             return
     record(
@@ -94,5 +125,5 @@ def notify_job(payload: dict[str, Any]) -> None:
         actor=NOTIFY_ACTOR,
         object_type="case",
         object_id=case.pk,
-        payload={"template": payload["template"], "reason": "no way to reach the customer"},
+        payload={"template": template, "reason": "no way to reach the customer"},
     )

@@ -1358,6 +1358,16 @@ def notify(
     case: Case, definition: CaseTypeDefinition, template: str, *, recipient: str = "customer"
 ) -> None:
     """Queue a message from a template for the customer (through their preferred channel)."""
+    from casework.cases import notifications
+
+    if notifications.sends_at_once():
+        try:
+            with recording_transaction():  # a savepoint: a failed rendering leaves nothing
+                notifications.deliver(case, template)
+            return
+        except Exception:
+            # The order stands; the job tries again and keeps the error for an administrator.
+            logger.exception("notifying case %s at once failed; a job takes it", case.pk)
     jobs.enqueue(
         "cases.notify",
         {"case_id": case.pk, "template": template, "recipient": recipient},

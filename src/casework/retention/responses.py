@@ -34,6 +34,7 @@ from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from casework.cases import notifications
 from casework.cases.models import Case, CaseStatus, CaseType
 from casework.cases.services import NewCase, get_case_type, open_case
 from casework.customers.models import Channel, Customer
@@ -135,7 +136,8 @@ def _receive_chunk(
             checked.append(index)
         except DomainError as error:
             results[index] = error
-    with recording_transaction(), facts_read_once():
+    # The confirmations are queued with the orders, not by a job and transaction each.
+    with recording_transaction(), facts_read_once(), notifications.sent_at_once():
         lookups = _ReadAhead([responses[index][0] for index in checked])
         for index in checked:
             incoming, actor = responses[index]
