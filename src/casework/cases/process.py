@@ -1366,7 +1366,7 @@ def notify(
                 notifications.deliver(case, template)
             return
         except Exception:
-            # The order stands; the job tries again and keeps the error for an administrator.
+            # The change stands; the job tries again and keeps the error for an administrator.
             logger.exception("notifying case %s at once failed; a job takes it", case.pk)
     jobs.enqueue(
         "cases.notify",
