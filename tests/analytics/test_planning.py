@@ -91,3 +91,11 @@ def test_planned_agents_by_hour(text, expected):
 def test_planned_agents_refused(text):
     with pytest.raises(InvalidInput):
         planning.parse_planned(text)
+
+
+def test_the_default_day_planned_is_the_next_day_the_service_is_open(settings):
+    settings.CASEWORK_BUSINESS_HOURS = {"mon-fri": "08:00-18:00"}
+    settings.CASEWORK_FEDERAL_STATE = ""
+    assert planning.next_open_day(date(2026, 11, 24)) == date(2026, 11, 25)  # Tue → Wed
+    assert planning.next_open_day(date(2026, 11, 27)) == date(2026, 11, 30)  # Fri → Mon
+    assert planning.next_open_day(date(2026, 12, 24)) == date(2026, 12, 28)  # past Christmas

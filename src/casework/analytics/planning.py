@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from casework.analytics import workforce
 from casework.analytics.kpis import KPIS, KpiQuery, report, zone
 from casework.analytics.models import QueueQuarterHour
+from casework.cases.process import business_calendar
 from casework.kernel.errors import InvalidInput
 
 DEFAULT_AHT_SECONDS = 300.0
@@ -83,6 +84,18 @@ def contact_history(
         .order_by("bucket_start")
         if contacts
     ]
+
+
+def next_open_day(today: date) -> date:
+    """The first day after `today` with business hours: the day a planner usually plans
+    (on a Saturday that is Monday, not an empty Sunday)."""
+    calendar = business_calendar()
+    day = today + timedelta(days=1)
+    for _day in range(31):  # a closed month means no hours are configured at all
+        if calendar.openings(day):
+            return day
+        day += timedelta(days=1)
+    return today + timedelta(days=1)
 
 
 def make_plan(request: PlanRequest, queues: tuple[str, ...] | None = None) -> PlanResult:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from casework.analytics import kpis
+from casework.analytics import kpis, planning
 from casework.analytics.kpis import KpiQuery
 from casework.analytics.planning import PlanRequest, parse_planned
 from casework.cases.models import ServiceType
@@ -147,9 +147,9 @@ class PlanForm(forms.Form):
 
     def __init__(self, data: object = None, *, queues: Choices) -> None:
         if not data:
-            tomorrow = clock.localtime(clock.now()).date() + timedelta(days=1)
+            first_day = planning.next_open_day(clock.localtime(clock.now()).date())
             data = {
-                "first_day": tomorrow.isoformat(),
+                "first_day": first_day.isoformat(),
                 "days": 1,
                 "channel": "phone",
                 "target_percent": 80,
