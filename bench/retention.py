@@ -1661,8 +1661,10 @@ class StatementTimer(measure.QueryCounter):
 
 # Steps of the automatic path, as (module file suffix, function), for the cProfile table.
 STEPS = (
-    ("in receive()", None, None),
+    ("in receive() / receive_batch()", None, None),
     ("receive() in all", "retention/responses.py", "receive"),
+    ("receive_batch() in all", "retention/responses.py", "receive_batch"),
+    ("  read ahead for a chunk", "retention/responses.py", "__init__"),
     ("  code check + recipient lookup (FOR UPDATE)", "retention/responses.py", "_recipient_for"),
     (
         "  checks: used, expiry, eligibility, open orders",
@@ -1778,7 +1780,8 @@ def profile_phase(args: argparse.Namespace, setup: Setup, first_customer: int) -
     """In this process, the background workers stopped: (a) `--profile-orders` responses of
     the mix, each with its statements counted and timed, then the worker's passes for them,
     counted; (b) twice as many: `receive()` against `receive_batch()` (`compare_batch`);
-    (c) as many as in (a) under cProfile, with the time per step."""
+    (c) as many as in (a) under cProfile, received as the worker does (`receive_batch()`;
+    `--profile-one-at-a-time`: `receive()` each), with the time per step."""
     from casework.kernel import jobs
 
     jobs._discover_handlers()
@@ -1813,9 +1816,17 @@ def profile_phase(args: argparse.Namespace, setup: Setup, first_customer: int) -
     profiled = profile_items(used, half, setup, rng)
     profiler = cProfile.Profile()
     started = time.perf_counter()
-    profiler.enable()
-    for item in profiled:
-        handler.handle(item)
+    if args.profile_one_at_a_time:
+        profiler.enable()
+        for item in profiled:
+            handler.handle(item)
+    else:  # as the worker receives the queue: chunks of `receive_batch()`
+        from casework.retention import responses
+
+        prepared = [incoming_of(item, handler) for item in profiled]
+        started = time.perf_counter()
+        profiler.enable()
+        responses.receive_batch(prepared)
     drain_in_process()
     profiler.disable()
     profiled_seconds = time.perf_counter() - started
@@ -1888,6 +1899,7 @@ def compare_batch(
     alone, together = items[: len(items) // 2], items[len(items) // 2 :]
     figures = {"one at a time": [0.0, 0, 0], "receive_batch": [0.0, 0, 0]}
     problems: Counter[str] = Counter()
+    batch_shapes = StatementTimer()
     measure.wait_for_quiet(args.quiet_wait)
     for start in range(0, len(alone), chunk):
         for name, part in (("one at a time", alone), ("receive_batch", together)):
@@ -1904,6 +1916,9 @@ def compare_batch(
             figures[name][0] += time.perf_counter() - began
             figures[name][1] += timer.total
             figures[name][2] += len(prepared)
+            if name == "receive_batch":
+                batch_shapes.shapes.update(timer.shapes)
+                batch_shapes.seconds.update(timer.seconds)
             for answer in answers:
                 if isinstance(answer, DomainError):
                     problems[f"{name}: {answer.code}"] += 1
@@ -1921,6 +1936,10 @@ def compare_batch(
             for name, (seconds, statements, count) in figures.items()
         },
         "not_ordered": dict(problems),
+        "shapes": [
+            (shape, count / len(together), 1000 * batch_shapes.seconds[shape] / len(together))
+            for shape, count in batch_shapes.shapes.most_common(30)
+        ],
     }
 
 
@@ -2422,6 +2441,11 @@ def print_profile(profile: dict[str, Any]) -> None:
     )
     if batch["not_ordered"]:
         print(f"not ordered in that comparison: {batch['not_ordered']}")
+    report.print_table(
+        "SQL statements per response in receive_batch() (all channels, average)",
+        ["statement", "per order", "ms per order"],
+        batch["shapes"],
+    )
     estimator = profile["estimator"]
     print(
         f"Estimator.load() (run by every accepted order): p50 {estimator['load'].p50:.2f} ms "
@@ -2651,6 +2675,11 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--profile", action="store_true", help="statements, steps and cProfile")
     parser.add_argument("--profile-orders", type=int, default=300)
+    parser.add_argument(
+        "--profile-one-at-a-time",
+        action="store_true",
+        help="profile receive() per response instead of the worker's receive_batch()",
+    )
     parser.add_argument(
         "--max-seconds",
         type=float,

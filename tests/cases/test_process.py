@@ -447,3 +447,35 @@ def test_open_cases_move_to_a_new_version_only_when_asked_and_mapped(engine, set
     assert (case.process_version, case.stage, case.step) == (2, "level-1", "answer-first-level")
     assert Task.objects.get(case=case, step_key="answer-first-level", status="open")
     assert Event.objects.filter(code="case.process_migrated", object_id=case.pk).exists()
+
+
+def test_references_reserved_before_a_batch_are_used_and_the_rest_given_back():
+    from casework.cases.models import CaseSequence
+    from casework.cases.services import next_case_references, references_reserved
+    from casework.kernel import clock
+
+    now = clock.now()
+    year = clock.localtime(now).year
+    (before,) = next_case_references(now, 1)
+    counted = int(before.rsplit("-", 1)[1])
+
+    with references_reserved(5):
+        with references_reserved(50):  # within a reservation nothing more is counted
+            first, second = next_references_in_block(2)
+        assert CaseSequence.objects.get(year=year).last_number == counted + 5
+    # The three unused numbers are given back: the counter was still at their top.
+    assert CaseSequence.objects.get(year=year).last_number == counted + 2
+    assert (first, second) == (f"CW-{year}-{counted + 1:06d}", f"CW-{year}-{counted + 2:06d}")
+
+    with references_reserved(4):
+        (taken,) = next_references_in_block(1)
+        next_case_references(now, 1)  # someone else counts on meanwhile: no giving back
+    assert CaseSequence.objects.get(year=year).last_number == counted + 2 + 4 + 1
+    assert taken == f"CW-{year}-{counted + 3:06d}"
+
+
+def next_references_in_block(count: int) -> list[str]:
+    from casework.cases.services import _references_for
+    from casework.kernel import clock
+
+    return _references_for(clock.now(), count)

@@ -132,3 +132,43 @@ def test_the_hash_of_an_entry_is_the_sha256_of_its_canonical_json_list():
     expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     assert entry_hash(entry) == expected
     assert entry_hash_with(entry, canonical_json(entry.payload)) == expected
+
+
+def test_a_block_taking_the_head_last_runs_its_deferred_work_before_the_events_are_chained():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from casework.events.services import record, recording_transaction, when_appending
+    from casework.kernel.actors import Actor
+
+    actor = Actor.system("test")
+    done: list[int] = []
+
+    def later(n: int) -> None:
+        done.append(n)
+        record("case.updated", actor=actor, object_type="case", object_id=n)
+
+    with (
+        CaptureQueriesContext(connection) as statements,
+        recording_transaction(head_last=True),
+    ):
+        first_statement = len(statements.captured_queries)
+        record("case.updated", actor=actor, object_type="case", object_id=1)
+        when_appending(lambda: later(10))
+        try:
+            with recording_transaction():
+                when_appending(lambda: later(20))  # dropped with its block
+                raise ValueError("the inner change fails")
+        except ValueError:
+            pass
+        with recording_transaction():
+            when_appending(lambda: later(30))
+        assert done == []
+
+    # Nothing was locked at the start: the head is taken when the block ends.
+    assert not any("chainhead" in q["sql"] for q in statements.captured_queries[:first_statement])
+    assert done == [10, 30]
+    assert list(Event.objects.order_by("seq").values_list("object_id", flat=True)) == [1, 10, 30]
+    assert verify_chain().is_intact
+    with recording_transaction(), pytest.raises(RuntimeError, match="head_last"):
+        when_appending(lambda: later(40))

@@ -3,12 +3,14 @@ change, its events; the web desktop, the API and the intake pipeline call these.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from casework.cases.models import (
@@ -53,12 +55,63 @@ def next_case_reference(at: datetime) -> str:
 def next_case_references(at: datetime, count: int) -> list[str]:
     """`count` consecutive references with one counter update (see `next_case_reference`)."""
     year = clock.localtime(at).year
+    last = _count_references(year, count)
+    return [f"CW-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
+
+
+# Set by `references_reserved()`: the year, and its numbers not used yet (last first).
+_reserved: ContextVar[tuple[int, list[int]] | None] = ContextVar(
+    "casework_case_references_reserved", default=None
+)
+
+
+@contextmanager
+def references_reserved(count: int) -> Iterator[None]:
+    """Within the block new cases take their references from `count` numbers counted in a
+    transaction of its own, before the block's: a batch's transaction then holds no lock
+    on the year's counter, which every other writer of a case waits for (ADR 18). Numbers
+    the block leaves unused are given back when no one has counted further meanwhile, and
+    are gaps in the references otherwise. Within a block that reserved already, nothing
+    more is reserved."""
+    if _reserved.get() is not None or count <= 0:
+        yield
+        return
+    now = clock.now()
+    year = clock.localtime(now).year
+    with transaction.atomic():
+        last = _count_references(year, count)
+    numbers = list(range(last, last - count, -1))
+    token = _reserved.set((year, numbers))
+    try:
+        yield
+    finally:
+        _reserved.reset(token)
+        if numbers:  # unused: the top of the range, given back if still the counter's top
+            with transaction.atomic():
+                sql.execute(_GIVE_BACK, [len(numbers), year, last])
+
+
+def _references_for(at: datetime, count: int) -> list[str]:
+    reserved = _reserved.get()
+    year = clock.localtime(at).year
+    if reserved is None or reserved[0] != year or len(reserved[1]) < count:
+        return next_case_references(at, count)
+    return [f"CW-{year}-{reserved[1].pop():06d}" for _ in range(count)]
+
+
+_GIVE_BACK = (
+    f"UPDATE {CaseSequence._meta.db_table} SET last_number = last_number - %s "
+    "WHERE year = %s AND last_number = %s"
+)
+
+
+def _count_references(year: int, count: int) -> int:
+    """Move the year's counter on by `count`; the last number counted."""
     row = sql.fetch_one(_NEXT_REFERENCES, [count, year])
     if row is None:
         CaseSequence.objects.create(year=year, last_number=count)
-        row = (count,)
-    last = row[0]
-    return [f"CW-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
+        return count
+    return row[0]
 
 
 _NEXT_REFERENCES = (
@@ -105,7 +158,7 @@ def open_cases(news: Sequence[NewCase], *, actor: Actor) -> list[Case]:
     for case, definition in zip(cases, definitions, strict=True):
         if definition is not None:
             process.prepare_start(case, definition)
-    for case, reference in zip(cases, next_case_references(now, len(cases)), strict=True):
+    for case, reference in zip(cases, _references_for(now, len(cases)), strict=True):
         case.reference = reference
     sql.insert_returning(cases)
 
@@ -239,7 +292,10 @@ def _record_task_created(task: Task, actor: Actor) -> None:
 
 def lock_case(case: Case) -> Case:
     """The case row, locked for the rest of the transaction (one writer per case)."""
-    return Case.objects.select_for_update().select_related("queue__team").get(pk=case.pk)
+    # Only the case's row: its queue and team are shared by every case in them.
+    return (
+        Case.objects.select_for_update(of=("self",)).select_related("queue__team").get(pk=case.pk)
+    )
 
 
 # Status changes allowed through `update_case`; resolving and reopening have their own

@@ -8,7 +8,7 @@ webhook subscriptions by sequence number (see `webhooks.fan_out`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -173,6 +173,9 @@ class _Frame:
     events: list[_Pending] = field(default_factory=list)
     # (last_seq, last_hash), when the outermost block read the head while locking it.
     head: tuple[int, str] | None = None
+    head_last: bool = False
+    # Work that must follow the chain head's lock (`when_appending`), in order.
+    deferred: list[Callable[[], None]] = field(default_factory=list)
 
 
 def _frames() -> list[_Frame]:
@@ -185,36 +188,73 @@ def _frames() -> list[_Frame]:
 
 
 @contextmanager
-def recording_transaction() -> Iterator[None]:
+def recording_transaction(*, head_last: bool = False) -> Iterator[None]:
     """The transaction of a change that records events (usable as a decorator too).
 
     The outermost block locks the chain head before anything else, so every writer takes
     its locks in the same order — chain head, then rows and sequence counters — and two
     writers cannot deadlock; writers are serialised by the chain anyway (docs/adr/0001).
     Events recorded inside are appended to the chain together when the outermost block
-    ends: one read of the head, one insert, one head update per change."""
+    ends: one read of the head, one insert, one head update per change.
+
+    `head_last`: the outermost block takes the head only when it appends its events (or at
+    `take_chain_head()`). For a batch that locks the rows it changes itself, in a fixed
+    order, and holds no counter row: two such batches then run side by side instead of one
+    waiting for the other's whole transaction (ADR 18). A writer holding the head that
+    then waits for a row such a batch holds is a deadlock the database ends by failing
+    one of the two; the batch is retried."""
     with transaction.atomic():
         frames = _frames()
-        frame = _Frame(atomic_depth=len(connection.atomic_blocks))
-        if not frames and connection.features.has_select_for_update:
-            # SQLite needs no lock: its IMMEDIATE transactions already serialise writers.
-            frame.head = sql.fetch_one(_LOCK_HEAD, [])  # type: ignore[assignment]
-            if frame.head is None:
-                # A migration creates the head; an emptied database (a test flush) lacks it,
-                # and without it there is nothing to lock: writers would not queue.
-                sql.execute(_CREATE_HEAD, [GENESIS_HASH])
-                frame.head = sql.fetch_one(_LOCK_HEAD, [])  # type: ignore[assignment]
+        frame = _Frame(atomic_depth=len(connection.atomic_blocks), head_last=head_last)
+        if not frames and not head_last:
+            frame.head = _lock_head()
         frames.append(frame)
         try:
             yield
+            if len(frames) == 1 and frame.deferred:
+                frame.head = frame.head or _lock_head()
+                for work in frame.deferred:
+                    work()  # may record events of its own, appended with the others
         except BaseException:
-            frames.pop()  # the block rolls back, and its events with it
+            frames.pop()  # the block rolls back, and its events and deferred work with it
             raise
         frames.pop()
         if frames:
             frames[-1].events.extend(frame.events)
+            frames[-1].deferred.extend(frame.deferred)
         elif frame.events:
-            _append_to_chain(frame.events, frame.head)
+            _append_to_chain(frame.events, frame.head or _lock_head())
+
+
+def head_taken_last() -> bool:
+    """Whether this transaction takes the chain head only at its end (`head_last`)."""
+    frames = _frames()
+    return bool(frames) and frames[0].head_last
+
+
+def when_appending(work: Callable[[], None]) -> None:
+    """In a transaction that takes the chain head last: run `work` at its end, after the
+    head is locked and before the events are appended — for another head that writers
+    lock after the chain's (the commission ledger's), so every writer takes them in one
+    order. Dropped with the block it was asked in, if that rolls back."""
+    frames = _frames()
+    if not frames or not frames[0].head_last:
+        raise RuntimeError("when_appending() needs recording_transaction(head_last=True)")
+    frames[-1].deferred.append(work)
+
+
+def _lock_head() -> tuple[int, str] | None:
+    """The head, locked until the transaction ends; None on SQLite, whose IMMEDIATE
+    transactions already serialise writers (the head is read when appending)."""
+    if not connection.features.has_select_for_update:
+        return None
+    head = sql.fetch_one(_LOCK_HEAD, [])
+    if head is None:
+        # A migration creates the head; an emptied database (a test flush) lacks it, and
+        # without it there is nothing to lock: writers would not queue.
+        sql.execute(_CREATE_HEAD, [GENESIS_HASH])
+        head = sql.fetch_one(_LOCK_HEAD, [])
+    return head  # type: ignore[return-value]
 
 
 _HEAD_TABLE = ChainHead._meta.db_table

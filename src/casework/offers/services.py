@@ -190,7 +190,7 @@ def _check(customer: Customer, channel: str, case: Case | None) -> None:
 def _active_contract(customer: Customer, offer: Offer) -> Contract:
     """The contract the facts describe (the newest active one), locked."""
     contract = (
-        Contract.objects.select_for_update()
+        Contract.objects.select_for_update(of=("self",))
         .filter(customer=customer, status=ContractStatus.ACTIVE)
         .select_related("product")
         .order_by("-start_date", "-pk")

@@ -2,7 +2,9 @@
 
 Every write runs in `events.services.recording_transaction()` (which locks the event chain
 head first) and then locks the ledger head, so writers take their locks in one order and
-the ledger's numbers stay gapless and its chain linear. Entries are only ever inserted; a
+the ledger's numbers stay gapless and its chain linear. A batch that takes the chain head
+only at its end (`head_last`, a batch of retention orders) chains its commissions then,
+after the chain head, so the order of the two heads is the same. Entries are only ever inserted; a
 correction is a reversal entry that a second person approved (docs/partner-ledger.md).
 """
 
@@ -17,7 +19,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from casework.events.services import record, recording_transaction
+from casework.events.services import (
+    head_taken_last,
+    record,
+    recording_transaction,
+    when_appending,
+)
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -76,14 +83,20 @@ def read_head() -> tuple[int, str]:
 
 def _append(head: tuple[int, str], **content: Any) -> CommissionEntry:
     """Chain and insert one entry after `head` (locked by the caller) and move the head."""
+    entry = CommissionEntry(recorded_at=clock.now(), **content)
+    _chain(head, entry)
+    return entry
+
+
+def _chain(head: tuple[int, str], entry: CommissionEntry) -> tuple[int, str]:
+    """Number, hash and insert `entry` after `head` (locked by the caller), move the head;
+    the new head."""
     last_seq, last_hash = head
-    entry = CommissionEntry(
-        seq=last_seq + 1, recorded_at=clock.now(), prev_hash=last_hash, **content
-    )
+    entry.seq, entry.prev_hash = last_seq + 1, last_hash
     entry.hash = entry_hash(_row(entry))
     entry.save(force_insert=True)
     sql.execute(_MOVE_HEAD, [entry.seq, entry.hash])
-    return entry
+    return entry.seq, entry.hash
 
 
 def _row(entry: CommissionEntry) -> tuple[Any, ...]:
@@ -103,14 +116,11 @@ def record_commission(
     order_reference = _text(order_reference, "order_reference", 100, _("order reference"))
     rule = _text(rule, "rule", 200, _("rule"))
     amount = _amount(amount)
-    head = _lock_head()
-    existing = (
-        CommissionEntry.objects.filter(
-            partner_id=partner.pk, order_reference=order_reference, kind=EntryKind.COMMISSION
-        )
-        .select_related("partner")
-        .first()
-    )
+    # In a batch that takes the chain head last the ledger's head is taken then too
+    # (`_chain_later`); a second commission it missed fails on the unique constraint.
+    later = head_taken_last()
+    head = None if later else _lock_head()
+    existing = _commission_of(partner, order_reference)
     if existing is not None:
         if existing.amount == amount and existing.rule == rule:
             return existing
@@ -138,30 +148,53 @@ def record_commission(
             _("partner %(partner)s is not active: no new commissions") % {"partner": partner.code},
             field="partner",
         )
-    entry = _append(
-        head,
+    entry = CommissionEntry(
         partner=partner,
         order_reference=order_reference,
         rule=rule,
         amount=amount,
         kind=EntryKind.COMMISSION,
         recorded_by=actor.label,
+        recorded_at=clock.now(),
     )
+    if later:
+        when_appending(lambda: _chain_later(entry, actor))
+        return entry
+    _chain(head, entry)  # type: ignore[arg-type]
+    _record_commission_event(entry, actor)
+    return entry
+
+
+def _chain_later(entry: CommissionEntry, actor: Actor) -> None:
+    _chain(_lock_head(), entry)
+    _record_commission_event(entry, actor)
+
+
+def _commission_of(partner: Partner, order_reference: str) -> CommissionEntry | None:
+    return (
+        CommissionEntry.objects.filter(
+            partner_id=partner.pk, order_reference=order_reference, kind=EntryKind.COMMISSION
+        )
+        .select_related("partner")
+        .first()
+    )
+
+
+def _record_commission_event(entry: CommissionEntry, actor: Actor) -> None:
     record(
         "partner.commission_recorded",
         actor=actor,
         object_type="commission_entry",
         object_id=entry.pk,
         payload={
-            "partner": partner.code,
-            "order": order_reference,
-            "rule": rule,
-            "amount": str(amount),
+            "partner": entry.partner.code,
+            "order": entry.order_reference,
+            "rule": entry.rule,
+            "amount": str(entry.amount),
             "seq": entry.seq,
             "hash": entry.hash,
         },
     )
-    return entry
 
 
 def _text(value: str, field: str, limit: int, label: str) -> str:

@@ -100,7 +100,8 @@ def commission_table() -> decisions.DecisionTable:
 
 
 def _contract_of(case: Case) -> Contract | None:
-    queryset = Contract.objects.select_for_update().select_related("product")
+    # The contract's row, not its product's, which many contracts share.
+    queryset = Contract.objects.select_for_update(of=("self",)).select_related("product")
     if case.contract_id:
         return queryset.filter(pk=case.contract_id).first()
     if not case.customer_id:

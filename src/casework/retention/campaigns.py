@@ -411,7 +411,7 @@ def _track(recipient: Recipient, moment: str) -> None:
     """The first open or click counts; it adds the offer's interest to the profile."""
     with recording_transaction():
         recipient = (
-            Recipient.objects.select_for_update()
+            Recipient.objects.select_for_update(of=("self",))
             .select_related("offer", "campaign")
             .get(pk=recipient.pk)
         )

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from casework.cases.services import references_reserved
 from casework.events.services import recording_transaction
 from casework.kernel import clock
 from casework.kernel.actors import Actor, ActorKind
@@ -140,11 +141,14 @@ def wait_until_received(entry: PendingResponse, *, seconds: float) -> PendingRes
 
 def run_once(*, limit: int = BATCH_SIZE) -> int:
     """Receive one batch of due entries; returns how many were finished."""
-    if not _due().exists():
+    due = len(_due().values_list("pk", flat=True)[:limit])
+    if not due:
         return 0  # idle passes open no write transaction
     taken: list[int] = []
     try:
-        with recording_transaction():
+        # The case references counted before, the chain head taken at the end, as
+        # `receive_batch` does: two workers' batches run side by side (ADR 18).
+        with references_reserved(due), recording_transaction(head_last=True):
             entries = _claim_due(limit)
             taken.extend(entry.pk for entry in entries)
             _finish(entries, responses.receive_batch([_unpacked(entry) for entry in entries]))
@@ -211,7 +215,7 @@ def _finish(entries: list[PendingResponse], results: list[Received | DomainError
 
 def _run_alone(entry_id: int) -> int:
     try:
-        with recording_transaction():
+        with references_reserved(1), recording_transaction(head_last=True):
             entries = _claim_due(1, entry_id=entry_id)
             _finish(entries, responses.receive_batch([_unpacked(entry) for entry in entries]))
         return len(entries)

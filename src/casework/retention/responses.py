@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from casework.cases import notifications
 from casework.cases.models import Case, CaseStatus, CaseType
-from casework.cases.services import NewCase, get_case_type, open_case
+from casework.cases.services import NewCase, get_case_type, open_case, references_reserved
 from casework.customers.models import Channel, Customer
 from casework.events.services import recording_transaction
 from casework.interactions.files import StoredFile
@@ -137,7 +137,15 @@ def _receive_chunk(
         except DomainError as error:
             results[index] = error
     # The confirmations are queued with the orders, not by a job and transaction each.
-    with recording_transaction(), facts_read_once(), notifications.sent_at_once():
+    # The chunk locks its customers and recipients in id order and takes the counters'
+    # rows — case references, the chain and ledger heads — only briefly: before it (the
+    # references) or at its end, so two workers' chunks run side by side (ADR 18).
+    with (
+        references_reserved(len(checked)),
+        recording_transaction(head_last=True),
+        facts_read_once(),
+        notifications.sent_at_once(),
+    ):
         lookups = _ReadAhead([responses[index][0] for index in checked])
         for index in checked:
             incoming, actor = responses[index]
@@ -403,7 +411,7 @@ class _ReadAhead(_Lookups):
         # Locked in one order (by id), as every chunk locks them.
         self.recipients = {
             recipient.token: recipient
-            for recipient in Recipient.objects.select_for_update()
+            for recipient in Recipient.objects.select_for_update(of=("self",))
             .select_related("campaign", "offer", "customer")
             .filter(token__in=found)
             .order_by("pk")
@@ -519,7 +527,8 @@ def _recipient_for(code: str) -> tuple[Recipient | None, Problem | None]:
     if checked.token is None:
         return None, _code_problem(checked)
     recipient = (
-        Recipient.objects.select_for_update()
+        # Only the recipient's row: the offer and campaign are every order's.
+        Recipient.objects.select_for_update(of=("self",))
         .select_related("campaign", "offer", "customer")
         .filter(token=checked.token)
         .first()
