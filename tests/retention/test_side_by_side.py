@@ -5,6 +5,7 @@ head, the commission ledger's head — only before it starts or at its end (ADR 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
@@ -102,3 +103,53 @@ def test_a_batch_does_not_wait_for_another_batch_still_running(international, mo
     assert len(set(Case.objects.values_list("reference", flat=True))) == 4
     assert verify_chain().is_intact
     assert verify_ledger().is_intact
+
+
+def test_a_response_ended_by_a_deadlock_is_received_on_the_next_attempt(international, monkeypatch):
+    """A change that took the chain head first (as every service does) and then waits for
+    the customer a response has locked, while the response waits for the chain head: the
+    database ends one of them; the response is received all the same, once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers by its database lock")
+    from casework.customers.models import Customer
+    from casework.events.services import recording_transaction
+    from casework.retention.models import Response
+
+    process.reload_definitions()
+    recipient = recipient_for(international)
+    holds_customer = threading.Event()
+    receive_one = responses._receive
+
+    def signalling(incoming, actor, lookups):  # noqa: ANN001, ANN202
+        received = receive_one(incoming, actor, lookups)
+        holds_customer.set()
+        return received
+
+    monkeypatch.setattr(responses, "_receive", signalling)
+    head_taken = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def other_change() -> None:
+        try:
+            with recording_transaction():  # the chain head, first
+                head_taken.set()
+                assert holds_customer.wait(timeout=30)
+                time.sleep(0.3)  # the response now waits for the head
+                Customer.objects.select_for_update().get(pk=recipient.customer_id)
+        except Exception as error:  # noqa: BLE001  (the database may end this side)
+            outcome["other"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_change)
+    thread.start()
+    assert head_taken.wait(timeout=30)
+    received = responses.receive(
+        IncomingResponse(channel=ResponseChannel.WEB, code=code_of(recipient)), actor=ADMIN
+    )
+    thread.join(timeout=30)
+
+    assert received.response.outcome == "ordered"
+    assert Response.objects.filter(recipient=recipient).count() == 1
+    assert Case.objects.count() == 1
+    assert verify_chain().is_intact

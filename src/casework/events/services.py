@@ -226,6 +226,12 @@ def recording_transaction(*, head_last: bool = False) -> Iterator[None]:
             _append_to_chain(frame.events, frame.head or _lock_head())
 
 
+def is_deadlock(error: Exception) -> bool:
+    """Whether the database ended this transaction as one side of a deadlock (PostgreSQL
+    40P01): nothing of it was written, and running it again is safe."""
+    return getattr(error.__cause__, "sqlstate", None) == "40P01"
+
+
 def head_taken_last() -> bool:
     """Whether this transaction takes the chain head only at its end (`head_last`)."""
     frames = _frames()

@@ -29,16 +29,16 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from casework.cases import notifications
+from casework.cases import notifications, process
 from casework.cases.models import Case, CaseStatus, CaseType
 from casework.cases.services import NewCase, get_case_type, open_case, references_reserved
 from casework.customers.models import Channel, Customer
-from casework.events.services import recording_transaction
+from casework.events.services import is_deadlock, recording_transaction
 from casework.interactions.files import StoredFile
 from casework.interactions.models import Direction
 from casework.interactions.services import NewInteraction, record_interaction
@@ -103,14 +103,31 @@ class Received:
     is_repeat: bool  # an earlier delivery of the same order: nothing new was done
 
 
+# Attempts of `receive()` when the database ends it as one side of a deadlock.
+_DEADLOCK_ATTEMPTS = 3
+
+
 def receive(incoming: IncomingResponse, *, actor: Actor) -> Received:
     check_input(incoming)
-    try:
-        # The eligibility check and the order's apply-offer step read the same facts.
-        with recording_transaction(), facts_read_once():
-            return _receive(incoming, actor, _Lookups())
-    except IntegrityError as error:
-        return _after_race(incoming, error)
+    for attempt in range(1, _DEADLOCK_ATTEMPTS + 1):
+        try:
+            # Locks as a batch takes them (recipient, customer, …, the chain head last),
+            # so a single response and the workers' batches cannot deadlock; the
+            # eligibility check and the order's apply-offer step read the same facts.
+            with (
+                references_reserved(1),
+                recording_transaction(head_last=True),
+                facts_read_once(),
+            ):
+                return _receive(incoming, actor, _Lookups())
+        except IntegrityError as error:
+            return _after_race(incoming, error)
+        except OperationalError as error:
+            # A writer that took the chain head first and then waited for a row this
+            # response had locked: nothing was written, the response is tried again.
+            if not is_deadlock(error) or attempt == _DEADLOCK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def receive_batch(
@@ -144,6 +161,7 @@ def _receive_chunk(
         references_reserved(len(checked)),
         recording_transaction(head_last=True),
         facts_read_once(),
+        process.customers_read_once(),
         notifications.sent_at_once(),
     ):
         lookups = _ReadAhead([responses[index][0] for index in checked])
@@ -448,6 +466,7 @@ class _ReadAhead(_Lookups):
         }
         for day in days:
             read_facts_ahead(list(self.customers.values()), day)
+        process.read_customers_ahead(self.customers)
 
     @staticmethod
     def _earlier_deliveries(incomings: Sequence[IncomingResponse]) -> list[Response]:
@@ -520,6 +539,7 @@ class _ReadAhead(_Lookups):
             self.open_orders.add(response.customer_id)
         # The order may have changed the contract: the next response reads afresh.
         forget_facts_read(response.customer_id)
+        process.forget_customer_read(response.customer_id)
 
 
 def _recipient_for(code: str) -> tuple[Recipient | None, Problem | None]:
