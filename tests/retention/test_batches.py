@@ -180,7 +180,14 @@ def test_a_batch_queues_each_confirmation_with_its_order(international):
     mails = OutboundEmail.objects.filter(kind="notification", case_id__in=cases)
     assert sorted(mails.values_list("case_id", flat=True)) == sorted(cases)
     assert all("[CW-" in mail.subject for mail in mails)
+    # Each to its customer's address, from the retention case type's mailbox.
+    for mail in mails:
+        assert mail.to_address == mail.case.customer.identifiers.get(kind="email").value
     assert not Job.objects.filter(kind="cases.notify").exists()
+    # The recipients' answers are noted (written for the chunk at its end).
+    for recipient in recipients:
+        recipient.refresh_from_db()
+        assert recipient.responded_at is not None
 
 
 def test_a_confirmation_that_cannot_be_written_at_once_is_left_to_a_job(international, monkeypatch):

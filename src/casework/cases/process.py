@@ -526,13 +526,20 @@ _RESOLUTION_CODE = "SELECT {columns} FROM cases_resolutioncode t WHERE t.code = 
 
 def _resolution_code(stage: StageSpec) -> ResolutionCode:
     """The resolution code named after the final stage, created the first time."""
-    found = sql.select(ResolutionCode, _RESOLUTION_CODE, [stage.key[:50]])
-    if found:
-        return found[0]
-    code, _created = ResolutionCode.objects.get_or_create(
-        code=stage.key[:50], defaults={"name_de": stage.name.de, "name_en": stage.name.en}
-    )
-    return code
+    batch = _batch_reads.get()
+    key = stage.key[:50]
+    if batch is not None and key in batch.resolution_codes:
+        return batch.resolution_codes[key]
+    found = sql.select(ResolutionCode, _RESOLUTION_CODE, [key])
+    if not found:
+        # Not kept for the batch: a savepoint rolling back would take the new row along.
+        code, _created = ResolutionCode.objects.get_or_create(
+            code=key, defaults={"name_de": stage.name.de, "name_en": stage.name.en}
+        )
+        return code
+    if batch is not None:
+        batch.resolution_codes[key] = found[0]
+    return found[0]
 
 
 # -- the steps -----------------------------------------------------------------------------
@@ -1313,29 +1320,37 @@ class _CustomerRead:
     option_codes: list[str]
 
 
-# Set by `customers_read_once()`: what was read per customer id.
-_customers_read: ContextVar[dict[int, _CustomerRead] | None] = ContextVar(
-    "casework_process_customers_read", default=None
+@dataclass
+class _BatchReads:
+    customers: dict[int, _CustomerRead] = field(default_factory=dict)
+    resolution_codes: dict[str, ResolutionCode] = field(default_factory=dict)
+
+
+# Set by `read_once_per_batch()`.
+_batch_reads: ContextVar[_BatchReads | None] = ContextVar(
+    "casework_process_batch_reads", default=None
 )
 
 
 @contextmanager
-def customers_read_once() -> Iterator[None]:
-    """Within the block the processes' contexts take what they read about a customer from
-    `read_customers_ahead()` (a batch of retention orders reads it for all its customers
-    in three statements instead of four per case). The caller forgets a customer whose
-    contract or interests it changes (`forget_customer_read`)."""
-    token = _customers_read.set({})
+def read_once_per_batch() -> Iterator[None]:
+    """Around many cases' processes in one transaction (a batch of retention orders): the
+    resolution codes their final stages name are read once, and the contexts take what
+    they know of a customer from `read_customers_ahead()` (three statements for the batch
+    instead of four per case). The caller forgets a customer whose contract or interests
+    it changes (`forget_customer_read`)."""
+    token = _batch_reads.set(_BatchReads())
     try:
         yield
     finally:
-        _customers_read.reset(token)
+        _batch_reads.reset(token)
 
 
 def read_customers_ahead(customer_ids: Iterable[int]) -> None:
-    read = _customers_read.get()
-    if read is None:
+    batch = _batch_reads.get()
+    if batch is None:
         return
+    read = batch.customers
     ids = [pk for pk in set(customer_ids) if pk not in read]
     if not ids:
         return
@@ -1363,14 +1378,14 @@ def read_customers_ahead(customer_ids: Iterable[int]) -> None:
 
 
 def forget_customer_read(customer_id: int) -> None:
-    read = _customers_read.get()
-    if read is not None:
-        read.pop(customer_id, None)
+    batch = _batch_reads.get()
+    if batch is not None:
+        batch.customers.pop(customer_id, None)
 
 
 def _read_before(customer: Any) -> _CustomerRead | None:
-    read = _customers_read.get()
-    return read.get(customer.pk) if read is not None and customer is not None else None
+    batch = _batch_reads.get()
+    return batch.customers.get(customer.pk) if batch is not None and customer is not None else None
 
 
 def _customer_context(customer: Any) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -24,8 +26,31 @@ from casework.partners.models import Partner
 from casework.rules import decisions
 
 ACTOR = Actor.system("retention")
+# Set by `rows_known()`: offers and partners by code, read already by the caller.
+_known: ContextVar[dict[tuple[type, str], Any] | None] = ContextVar(
+    "casework_retention_actions_known", default=None
+)
 # The channel an answer came on, as the customers' channels name it.
 _CHANNELS = {"web": "portal", "letter": "letter", "phone": "phone", "partner": "partner"}
+
+
+@contextmanager
+def rows_known(offers: Iterable[Offer], partners: Iterable[Partner]) -> Iterator[None]:
+    """Within the block the steps take these offers and partners instead of reading them
+    again (a batch of orders has read them for its checks)."""
+    known: dict[tuple[type, str], Any] = {(Offer, offer.code): offer for offer in offers}
+    known.update({(Partner, partner.code): partner for partner in partners})
+    token = _known.set(known)
+    try:
+        yield
+    finally:
+        _known.reset(token)
+
+
+def _by_code(model: type[Offer] | type[Partner], code: str) -> Any:
+    known = _known.get()
+    found = known.get((model, code)) if known is not None else None
+    return found if found is not None else model.objects.filter(code=code).first()
 
 
 @action("retention.check-order", reads_case_row=False, fails_before_writing=True)
@@ -42,7 +67,7 @@ def check_order(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
 def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     """The contract changes as the offer says; the answer is kept for the next-best-offer's
     learning. The words of the change go into the customer's confirmation."""
-    offer = Offer.objects.filter(code=case.data.get("offer", "")).first()
+    offer = _by_code(Offer, case.data.get("offer", ""))
     if offer is None:
         raise ActionFailed(
             _("the offer “%(offer)s” is not in the offer catalogue")
@@ -75,7 +100,7 @@ def apply_offer(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
 def record_commission(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
     """The partner's commission for this order, as the commission table sets it; the ledger
     refuses a second commission for the same order."""
-    partner = Partner.objects.filter(code=case.data.get("partner", "")).first()
+    partner = _by_code(Partner, case.data.get("partner", ""))
     if partner is None:
         raise ActionFailed(
             _("sales partner “%(partner)s” is unknown") % {"partner": case.data.get("partner")}

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -37,6 +38,7 @@ from django.utils.translation import gettext as _
 from casework.cases import notifications, process
 from casework.cases.models import Case, CaseStatus, CaseType
 from casework.cases.services import NewCase, get_case_type, open_case, references_reserved
+from casework.channels.email import outbound
 from casework.customers.models import Channel, Customer
 from casework.events.services import is_deadlock, recording_transaction
 from casework.interactions.files import StoredFile
@@ -55,7 +57,7 @@ from casework.offers.facts import (
 )
 from casework.offers.models import Offer
 from casework.partners.models import Partner
-from casework.retention import codes
+from casework.retention import actions, codes
 from casework.retention.models import (
     Recipient,
     Response,
@@ -161,10 +163,13 @@ def _receive_chunk(
         references_reserved(len(checked)),
         recording_transaction(head_last=True),
         facts_read_once(),
-        process.customers_read_once(),
+        process.read_once_per_batch(),
         notifications.sent_at_once(),
+        ExitStack() as stack,
     ):
         lookups = _ReadAhead([responses[index][0] for index in checked])
+        stack.enter_context(actions.rows_known(lookups.all_offers(), lookups.partners()))
+        stack.enter_context(outbound.read_once_per_batch(lookups.customers))
         for index in checked:
             incoming, actor = responses[index]
             try:
@@ -181,6 +186,7 @@ def _receive_chunk(
                 continue
             lookups.took(received)
             results[index] = received
+        lookups.write_back()
     return results  # type: ignore[return-value]
 
 
@@ -312,8 +318,7 @@ def _receive(incoming: IncomingResponse, actor: Actor, lookups: _Lookups) -> Rec
         actor=actor,
     )
     if recipient is not None and recipient.responded_at is None:
-        recipient.responded_at = now
-        recipient.save(update_fields=["responded_at"])
+        lookups.mark_responded(recipient, now)
     if outcome == ResponseOutcome.DECLINED and offer is not None and customer is not None:
         # The next-best-offer learns from campaign answers too (an acceptance is recorded
         # when the order changes the contract).
@@ -413,6 +418,10 @@ class _Lookups:
     def case_type(self) -> CaseType:
         return get_case_type(CASE_TYPE)
 
+    def mark_responded(self, recipient: Recipient, at: datetime) -> None:
+        recipient.responded_at = at
+        recipient.save(update_fields=["responded_at"])
+
 
 class _ReadAhead(_Lookups):
     """The same answers for a chunk of responses, read for all of them at once and kept
@@ -460,6 +469,10 @@ class _ReadAhead(_Lookups):
             .values_list("customer_id", flat=True)
         )
         self.deliveries = self._earlier_deliveries(incomings)
+        self.responded: list[Recipient] = []
+        self._partners = {
+            incoming.partner.pk: incoming.partner for incoming in incomings if incoming.partner
+        }
         self._case_type: CaseType | None = None
         days = {
             clock.localtime(incoming.received_at or clock.now()).date() for incoming in incomings
@@ -519,16 +532,38 @@ class _ReadAhead(_Lookups):
                 return response
         return None
 
+    def all_offers(self) -> list[Offer]:
+        """The offers named and those of the codes' campaigns."""
+        offers = {offer.pk: offer for offer in self.offers.values()}
+        for recipient in self.recipients.values():
+            offers.setdefault(recipient.offer_id, recipient.offer)
+        return list(offers.values())
+
+    def partners(self) -> list[Partner]:
+        return list(self._partners.values())
+
     def case_type(self) -> CaseType:
         if self._case_type is None:
             self._case_type = super().case_type()
         return self._case_type
+
+    def mark_responded(self, recipient: Recipient, at: datetime) -> None:
+        pass  # once the response is received (`took`), written for the chunk at its end
+
+    def write_back(self) -> None:
+        """What the chunk's responses changed of the rows read ahead: one statement."""
+        if self.responded:
+            Recipient.objects.bulk_update(self.responded, ["responded_at"])
 
     def took(self, received: Received) -> None:
         """What the response just received changes for the ones after it."""
         if received.is_repeat:
             return
         response = received.response
+        recipient = response.recipient if response.recipient_id is not None else None
+        if recipient is not None and recipient.responded_at is None and response.case_id:
+            recipient.responded_at = response.received_at
+            self.responded.append(recipient)
         if response.partner_id is not None:
             self.deliveries.append(response)
         if response.outcome == ResponseOutcome.ORDERED and response.recipient_id is not None:

@@ -12,7 +12,10 @@ import contextlib
 import logging
 import mailbox as maildir_module
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 from email import errors, policy
 from email.headerregistry import Address
@@ -31,6 +34,7 @@ from casework.cases.models import Case
 from casework.cases.notifications import Notification
 from casework.cases.sla import first_response_given
 from casework.channels.email.models import Mailbox, OutboundEmail, OutboundStatus
+from casework.customers.models import CustomerIdentifier
 from casework.events.services import recording_transaction
 from casework.interactions.files import StoredFile, read_bytes
 from casework.interactions.models import Attachment, Direction, Interaction
@@ -249,17 +253,63 @@ def quote_mail(answered: Interaction, language: str) -> str:
     return "\n" + attribution + "\n" + "\n".join(f"> {line}".rstrip() for line in lines) + "\n"
 
 
+@dataclass
+class _BatchReads:
+    addresses: dict[int, str | None]
+    mailboxes: list[Mailbox]
+
+
+# Set by `read_once_per_batch()`.
+_batch_reads: ContextVar[_BatchReads | None] = ContextVar(
+    "casework_outbound_batch_reads", default=None
+)
+
+
+@contextmanager
+def read_once_per_batch(customer_ids: Iterable[int]) -> Iterator[None]:
+    """Within the block the notifications to these customers take their e-mail addresses
+    and the active mailboxes from one read each (a batch of retention orders confirms
+    every order at once)."""
+    ids = sorted(set(customer_ids))
+    addresses: dict[int, str | None] = dict.fromkeys(ids)
+    if ids:
+        for customer_id, value in (
+            CustomerIdentifier.objects.filter(customer_id__in=ids, kind="email")
+            .order_by("-pk")
+            .values_list("customer_id", "value")
+        ):
+            addresses[customer_id] = value  # the oldest last: it wins, as one by one
+    mailboxes = sql.select(Mailbox, _ACTIVE_MAILBOX + " ORDER BY t.id", [True])
+    token = _batch_reads.set(_BatchReads(addresses, mailboxes))
+    try:
+        yield
+    finally:
+        _batch_reads.reset(token)
+
+
+def _email_address(customer_id: int) -> str | None:
+    batch = _batch_reads.get()
+    if batch is not None and customer_id in batch.addresses:
+        return batch.addresses[customer_id]
+    found = sql.fetch_one(_EMAIL_ADDRESS, [customer_id])
+    return found[0] if found else None
+
+
 def send_notification(notification: Notification) -> str | None:
     """Queue a process notification to the customer's e-mail address, threaded under their
     last mail on the case and sent from the mailbox it came to. None when the customer has
     no e-mail address or there is no mailbox to send from."""
     case = notification.case
-    found = sql.fetch_one(_EMAIL_ADDRESS, [case.customer_id]) if case.customer_id else None
-    if found is None:
+    address = _email_address(case.customer_id) if case.customer_id else None
+    if address is None:
         return None
-    address = found[0]
     answered = find_mail_to_answer(case)
-    mailboxes = sql.select(Mailbox, _ACTIVE_MAILBOX + " ORDER BY t.id", [True])
+    batch = _batch_reads.get()
+    mailboxes = (
+        batch.mailboxes
+        if batch is not None
+        else sql.select(Mailbox, _ACTIVE_MAILBOX + " ORDER BY t.id", [True])
+    )
     mailbox = next(
         (m for m in mailboxes if answered is not None and m.address == answered.payload["mailbox"]),
         None,
