@@ -184,7 +184,9 @@ def test_a_batch_queues_each_confirmation_with_its_order(international):
     for mail in mails:
         assert mail.to_address == mail.case.customer.identifiers.get(kind="email").value
     assert not Job.objects.filter(kind="cases.notify").exists()
-    # The recipients' answers are noted (written for the chunk at its end).
+    # The responses name their cases, the recipients' answers are noted (both written for
+    # the chunk at its end).
+    assert sorted(Response.objects.values_list("case_id", flat=True)) == sorted(cases)
     for recipient in recipients:
         recipient.refresh_from_db()
         assert recipient.responded_at is not None

@@ -100,10 +100,20 @@ def notify_job(payload: dict[str, Any]) -> None:
 def deliver(case: Case, template: str) -> None:
     """Render the template in the customer's language and hand it to the first channel
     that reaches them (their preferred one first); the history notes where it went."""
+    send(rendered(case, template))
+
+
+def rendered(case: Case, template: str) -> Notification:
+    """The notification in the customer's language; nothing is written."""
     customer = case.customer
     language = customer.language if customer else "de"
     subject, body = render(case, template, language)
-    notification = Notification(case, template, language, subject, body)
+    return Notification(case, template, language, subject, body)
+
+
+def send(notification: Notification) -> None:
+    """Hand a rendered notification to the first channel that reaches the customer."""
+    case, template, customer = notification.case, notification.template, notification.case.customer
     channels = [customer.preferred_channel] if customer and customer.preferred_channel else []
     channels += [channel for channel in _senders if channel not in channels]
     for channel in channels:

@@ -1467,12 +1467,15 @@ def notify(
 
     if notifications.sends_at_once():
         try:
-            with recording_transaction():  # a savepoint: a failed rendering leaves nothing
-                notifications.deliver(case, template)
-            return
+            notification = notifications.rendered(case, template)
         except Exception:
             # The change stands; the job tries again and keeps the error for an administrator.
             logger.exception("notifying case %s at once failed; a job takes it", case.pk)
+        else:
+            # No savepoint of its own: writing it failing fails the advance, whose savepoint
+            # leaves the case to the advance job (`_advance_now`).
+            notifications.send(notification)
+            return
     jobs.enqueue(
         "cases.notify",
         {"case_id": case.pk, "template": template, "recipient": recipient},

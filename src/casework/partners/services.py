@@ -106,13 +106,22 @@ def _row(entry: CommissionEntry) -> tuple[Any, ...]:
 # --- commissions ---------------------------------------------------------------------------
 
 
-@recording_transaction()
 def record_commission(
     partner: Partner, order_reference: str, rule: str, amount: Decimal | str | int, actor: Actor
 ) -> CommissionEntry:
     """The commission for one processed order of a partner. Idempotent: the same order
     again answers the entry it already has (never a second commission); with another
-    amount or rule it is refused."""
+    amount or rule it is refused. In a transaction that takes the chain head last it is
+    only checked now and chained at the end (no savepoint needed: nothing is written)."""
+    if head_taken_last():
+        return _record_commission(partner, order_reference, rule, amount, actor)
+    with recording_transaction():
+        return _record_commission(partner, order_reference, rule, amount, actor)
+
+
+def _record_commission(
+    partner: Partner, order_reference: str, rule: str, amount: Decimal | str | int, actor: Actor
+) -> CommissionEntry:
     order_reference = _text(order_reference, "order_reference", 100, _("order reference"))
     rule = _text(rule, "rule", 200, _("rule"))
     amount = _amount(amount)

@@ -299,8 +299,7 @@ def _receive(incoming: IncomingResponse, actor: Actor, lookups: _Lookups) -> Rec
     # A decline is a case too: it ends at once as "offer declined", which the churn
     # figures count as a customer lost.
     case = _open_order(incoming, response, recipient, customer, offer, actor, lookups)
-    response.case = case
-    response.save()
+    lookups.attach_case(response, case)
     record_interaction(
         NewInteraction(
             channel=_INTERACTION_CHANNEL[ResponseChannel(incoming.channel)],
@@ -422,6 +421,10 @@ class _Lookups:
         recipient.responded_at = at
         recipient.save(update_fields=["responded_at"])
 
+    def attach_case(self, response: Response, case: Case) -> None:
+        response.case = case
+        response.save(update_fields=["case"])
+
 
 class _ReadAhead(_Lookups):
     """The same answers for a chunk of responses, read for all of them at once and kept
@@ -470,6 +473,7 @@ class _ReadAhead(_Lookups):
         )
         self.deliveries = self._earlier_deliveries(incomings)
         self.responded: list[Recipient] = []
+        self.attached: list[Response] = []
         self._partners = {
             incoming.partner.pk: incoming.partner for incoming in incomings if incoming.partner
         }
@@ -550,16 +554,24 @@ class _ReadAhead(_Lookups):
     def mark_responded(self, recipient: Recipient, at: datetime) -> None:
         pass  # once the response is received (`took`), written for the chunk at its end
 
+    def attach_case(self, response: Response, case: Case) -> None:
+        response.case = case  # written for the chunk at its end, once received (`took`)
+
     def write_back(self) -> None:
-        """What the chunk's responses changed of the rows read ahead: one statement."""
+        """What the chunk's received responses changed after their rows were written: a
+        statement each for the recipients' answers and the responses' cases."""
         if self.responded:
             Recipient.objects.bulk_update(self.responded, ["responded_at"])
+        if self.attached:
+            Response.objects.bulk_update(self.attached, ["case"])
 
     def took(self, received: Received) -> None:
         """What the response just received changes for the ones after it."""
         if received.is_repeat:
             return
         response = received.response
+        if response.case_id is not None:
+            self.attached.append(response)
         recipient = response.recipient if response.recipient_id is not None else None
         if recipient is not None and recipient.responded_at is None and response.case_id:
             recipient.responded_at = response.received_at
