@@ -434,7 +434,8 @@ def _advance(case: Case, is_new: bool) -> None:
         step = _next_step(stage, case.step)
         if step is None:
             if stage.is_final:
-                _complete(case, definition, stage)
+                # In the advance that started it a case has met no step that makes tasks.
+                _complete(case, definition, stage, has_tasks=not is_new)
                 return
             if not _follow_transition(case, definition, stage, context):
                 return
@@ -501,7 +502,9 @@ def enter_stage(case: Case, definition: CaseTypeDefinition, stage_key: str, **wh
     _event(case, "case.stage_changed", before=previous, after=stage_key, **why)
 
 
-def _complete(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> None:
+def _complete(
+    case: Case, definition: CaseTypeDefinition, stage: StageSpec, *, has_tasks: bool = True
+) -> None:
     from casework.cases import sla
     from casework.cases.services import RESOLUTION_FIELDS, resolve_in_transaction
 
@@ -512,7 +515,9 @@ def _complete(case: Case, definition: CaseTypeDefinition, stage: StageSpec) -> N
     if case.status in OPEN_STATUSES:
         # The row is locked (see `advance`) and `case` is how it stands: resolved in
         # memory, written with the advance's other changes at its end.
-        resolve_in_transaction(case, resolution_code=code, actor=ENGINE_ACTOR, current=True)
+        resolve_in_transaction(
+            case, resolution_code=code, actor=ENGINE_ACTOR, current=True, has_tasks=has_tasks
+        )
         _save(case, *RESOLUTION_FIELDS)
     sla.stop_clocks(case)
     notify_event(case, definition, "case.resolved")

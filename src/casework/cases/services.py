@@ -489,12 +489,14 @@ def resolve_in_transaction(
     note: str = "",
     actor: Actor,
     current: bool = False,
+    has_tasks: bool = True,
 ) -> Case:
     """`resolve_case()` in the caller's recording transaction (the case engine completing a
     process): no savepoint of its own, a failure undoes the caller's change with it. The
     engine passes the code it has read already (an active one needs no second look-up).
     `current`: the caller holds the row locked and `case` as it stands; `case` itself is
-    resolved in memory and the caller writes it (`RESOLUTION_FIELDS`) with its own changes."""
+    resolved in memory and the caller writes it (`RESOLUTION_FIELDS`) with its own changes.
+    `has_tasks=False`: the caller knows the case has none to close (no look-up)."""
     if not current:
         # Every case ends here: the row is locked in lean SQL (nothing below reads its
         # queue).
@@ -518,7 +520,12 @@ def resolve_in_transaction(
     case.resolved_at = case.last_activity_at = now
     if not current:
         sql.update(case, list(RESOLUTION_FIELDS))
-    for task in sql.select(Task, _OPEN_TASKS, [case.pk, *(s.value for s in OPEN_TASK_STATUSES)]):
+    open_tasks = (
+        sql.select(Task, _OPEN_TASKS, [case.pk, *(s.value for s in OPEN_TASK_STATUSES)])
+        if has_tasks
+        else []
+    )
+    for task in open_tasks:
         task.status, task.completed_at = TaskStatus.DONE, now
         sql.update(task, ["status", "completed_at", "updated_at"])
         record(
