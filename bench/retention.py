@@ -17,12 +17,12 @@ never a second order or commission.
 What runs where (2 CPUs shared by all of it):
 
 - **2 submitter processes** (this script, `--submitters`): each takes every second response
-  of the plan, one after the other. Web answers are queued in-process with
-  `retention.queue.accept()`, as the response page does (the page then waits for the
-  outcome; that wait is the customer's, so the submitter goes on); letter and phone
-  responses call `receive()` in-process, as the scan upload and the desk's phone form do
-  (the letters' codes as the scan reading decoded them: OCR is not in the throughput, as
-  the target says); partner orders go as `POST /api/v1/partner/orders` with
+  of the plan, one after the other. Web answers and letters are queued in-process with
+  `retention.queue.accept()`, as the response page and the scan folder do (the page then
+  waits for the outcome; that wait is the customer's, so the submitter goes on; the
+  letters' codes as the scan reading decoded them: OCR is not in the throughput, as the
+  target says); phone answers call `receive()` in-process, as the desk's phone form does;
+  partner orders go as `POST /api/v1/partner/orders` with
   `Prefer: respond-async` (bearer token of a partner user with scope `orders`;
   `--sync-partners`: without the header, each placed while the submitter waits) to the
   product's server.
@@ -787,9 +787,9 @@ class Submitter:
         self.http = http.client.HTTPConnection(servers.HOST, self.port, timeout=120)
         self.partners_wait = args.sync_partners
 
-    # The response page queues the answer (ADR 18); the page's wait for the outcome is that
-    # customer's, not the next one's: the submitter goes on at once.
-    web_queued = True
+    # The response page and the scan folder queue the answers (ADR 18); the page's wait for
+    # the outcome is that customer's, not the next one's: the submitter goes on at once.
+    queued_kinds = frozenset({"web", "letter"})
 
     def handle(self, item: dict[str, Any]) -> dict[str, Any]:
         """Returns what the caller would see: the response id (in-process) or the HTTP
@@ -800,7 +800,7 @@ class Submitter:
         from casework.retention.responses import receive
 
         incoming, actor = incoming_of(item, self)  # type: ignore[arg-type]
-        if item["kind"] == "web" and self.web_queued:
+        if item["kind"] in self.queued_kinds:
             entry = queue.accept(incoming, actor=actor).entry
             assert entry is not None
             return {"pending": entry.pk, "outcome": "", "reason": "", "repeat": False}
@@ -1722,7 +1722,7 @@ class InProcess:
         from casework.routing.models import Agent
         from casework.routing.queries import actor_for_agent
 
-        self.web_queued = False  # the profile measures receive() one response at a time
+        self.queued_kinds = frozenset()  # the profile measures receive() one at a time
         self.client = Client(HTTP_HOST=servers.HOST)
         self.token = setup.partner_token
         self.agent_user_id = setup.agent_user_id

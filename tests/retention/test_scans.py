@@ -3,6 +3,7 @@ scanned, read back and turned into orders — or into exceptions with the page a
 
 from __future__ import annotations
 
+import shutil
 from email.message import EmailMessage
 
 import pytest
@@ -13,11 +14,11 @@ from django.utils import timezone
 
 from casework.api.tokens import create_token
 from casework.cases.models import Case, Task, TaskKind, TaskStatus
-from casework.interactions.models import Attachment
+from casework.interactions.models import Attachment, Interaction
 from casework.kernel.actors import Actor
 from casework.kernel.errors import InvalidInput
 from casework.retention import campaigns, scanning, scans
-from casework.retention.models import CampaignChannel, Response
+from casework.retention.models import CampaignChannel, PendingResponse, Response
 from tests.engine import run_jobs
 from tests.factories import AgentFactory
 from tests.retention.factories import CampaignFactory, RecipientFactory
@@ -175,12 +176,22 @@ def test_a_scan_folder_is_worked_through_once(printed, tmp_path, settings):
     (tmp_path / "notiz.txt").write_text("kein Scan")
 
     call_command("scans", folder=str(tmp_path))
+    # Delivered again before the worker came by: the queued page is not queued twice.
+    shutil.copy(tmp_path / "done" / "karte.png", tmp_path / "karte.png")
     call_command("scans", folder=str(tmp_path))
 
     assert (tmp_path / "done" / "karte.png").exists()
     assert "MB" in (tmp_path / "failed" / "riesig.pdf.txt").read_text()
     assert (tmp_path / "notiz.txt").exists()
-    assert Response.objects.get().outcome == "ordered"
+    # The folder's pages wait for the worker, which receives them in batches.
+    assert not Response.objects.exists()
+    assert PendingResponse.objects.get().attachments[0]["filename"] == "karte.png"
+    run_jobs()
+    response = Response.objects.get()
+    assert response.outcome == "ordered"
+    # The scan travels with the response: the person looking at the case sees the page.
+    interaction = Interaction.objects.get(case=response.case, direction="inbound")
+    assert interaction.attachments.get().filename == "karte.png"
 
 
 def test_campaign_commands(international, tmp_path):

@@ -266,6 +266,8 @@ class PendingResponse(models.Model):
         _("problem found before"), max_length=40, choices=ResponseProblem.choices, blank=True
     )
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # The files that came with it (a scanned page), stored already: StoredFile's fields.
+    attachments = models.JSONField(_("files"), default=list, blank=True)
     agent_user_id = models.BigIntegerField(_("agent"), null=True, blank=True)
     # Who gave the response (`kernel.actors.Actor`), for the order's history.
     actor_kind = models.CharField(_("actor kind"), max_length=20)

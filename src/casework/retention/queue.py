@@ -17,6 +17,7 @@ lost: the entry keeps everything the response came with.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ from django.utils.translation import gettext as _
 
 from casework.cases.services import references_reserved
 from casework.events.services import recording_transaction
+from casework.interactions.files import StoredFile
 from casework.kernel import clock
 from casework.kernel.actors import Actor, ActorKind
-from casework.kernel.errors import Conflict, DomainError, InvalidInput, error_body
+from casework.kernel.errors import Conflict, DomainError, error_body
 from casework.retention import responses
 from casework.retention.models import PendingResponse, PendingStatus, ResponseProblem
 from casework.retention.responses import IncomingResponse, Received
@@ -61,11 +63,6 @@ def accept(incoming: IncomingResponse, *, actor: Actor) -> Accepted:
     with what it became, one still waiting with its entry (`Conflict`, as `receive()`
     answers it, when either had other content)."""
     responses.check_input(incoming)
-    if incoming.attachments:
-        # Files are stored with the interaction as the response is received.
-        raise InvalidInput(
-            _("a response with files is received at once, not queued"), field="attachments"
-        )
     if incoming.partner is not None:
         earlier = responses.earlier_answer(incoming)
         if earlier is not None:
@@ -120,6 +117,8 @@ def _store(incoming: IncomingResponse, actor: Actor) -> PendingResponse:
         remarks=incoming.remarks,
         problem=incoming.problem.value if incoming.problem else "",
         details=incoming.details,
+        # The files are in the file store already; the entry names them.
+        attachments=[dataclasses.asdict(stored) for stored in incoming.attachments],
         agent_user_id=incoming.agent_user_id,
         actor_kind=actor.kind.value,
         actor_id=actor.id,
@@ -190,6 +189,7 @@ def _unpacked(entry: PendingResponse) -> tuple[IncomingResponse, Actor]:
         remarks=entry.remarks,
         problem=ResponseProblem(entry.problem) if entry.problem else None,
         details=entry.details,
+        attachments=tuple(StoredFile(**stored) for stored in entry.attachments),
         received_at=entry.received_at,
         agent_user_id=entry.agent_user_id,
     )

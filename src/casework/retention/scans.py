@@ -1,5 +1,6 @@
 """Scanned response cards and letters, from an upload, an e-mail attachment or a scan
-folder, become responses (`responses.receive`).
+folder, become responses (`responses.receive`; the scan folder's pages are queued for the
+worker, which receives them in batches: `queue.accept`, ADR 18).
 
 The file is stored first and travels with every response it yields, so a person deciding
 an exception sees the page itself. Each page is one response: its code (QR, or the typed
@@ -22,8 +23,8 @@ from django.utils.translation import gettext as _
 from casework.interactions.files import StoredFile, store_bytes
 from casework.kernel.actors import Actor
 from casework.kernel.errors import DomainError, InvalidInput
-from casework.retention import scanning
-from casework.retention.models import Response, ResponseChannel
+from casework.retention import queue, scanning
+from casework.retention.models import PendingResponse, PendingStatus, Response, ResponseChannel
 from casework.retention.responses import IncomingResponse, Problem, receive
 
 
@@ -37,8 +38,9 @@ class ScansNotReadable(DomainError):
 @dataclass(frozen=True)
 class PageResult:
     page: int
-    response: Response | None  # None: this page of this file was received before
+    response: Response | None  # None: received before, or queued (`pending`)
     note: str = ""
+    pending: PendingResponse | None = None  # queued for the worker (`queued=True`)
 
 
 def receive_scan_upload(upload: UploadedFile, *, actor: Actor) -> list[PageResult]:
@@ -53,9 +55,23 @@ def receive_scan_upload(upload: UploadedFile, *, actor: Actor) -> list[PageResul
 
 
 def receive_scan(
-    content: bytes, *, filename: str, content_type: str = "", actor: Actor, source: str = "upload"
+    content: bytes,
+    *,
+    filename: str,
+    content_type: str = "",
+    actor: Actor,
+    source: str = "upload",
+    queued: bool = False,
 ) -> list[PageResult]:
-    """Every page of the scanned file as a response; the file is kept with them."""
+    """Every page of the scanned file as a response; the file is kept with them.
+    `queued`: the pages wait in the queue for the worker (where no one waits for the
+    outcome: a scan folder)."""
+
+    def take(page: int, incoming: IncomingResponse, note: str = "") -> PageResult:
+        if queued:
+            return PageResult(page, None, note, pending=queue.accept(incoming, actor=actor).entry)
+        return PageResult(page, receive(incoming, actor=actor).response, note)
+
     if len(content) > settings.CASEWORK_MAX_SCAN_BYTES:
         raise _too_large()
     sha256 = hashlib.sha256(content).hexdigest()
@@ -71,6 +87,10 @@ def receive_scan(
         Response.objects.filter(channel=ResponseChannel.LETTER, details__scan=sha256).values_list(
             "details__page", flat=True
         )
+    ) | set(
+        PendingResponse.objects.filter(
+            channel=ResponseChannel.LETTER, details__scan=sha256, status=PendingStatus.QUEUED
+        ).values_list("details__page", flat=True)
     )
     try:
         pages = scanning.read_scan(content, filename=filename)
@@ -92,14 +112,13 @@ def receive_scan(
             details=details,
             attachments=(stored,),
         )
-        return [PageResult(1, receive(incoming, actor=actor).response, str(error))]
+        return [take(1, incoming, str(error))]
     results = []
     for page in pages:
         if page.number in known_pages:
             results.append(PageResult(page.number, None, _("received before")))
             continue
-        incoming = _page_response(page, sha256, source, stored)
-        results.append(PageResult(page.number, receive(incoming, actor=actor).response))
+        results.append(take(page.number, _page_response(page, sha256, source, stored)))
     return results
 
 

@@ -1,8 +1,10 @@
 """`casework scans FILE…` or `casework scans --folder DIR`: read scanned response cards.
 
 A scan folder (where the mail room's scanner writes) is worked through file by file; each
-file moves to `done/` once its responses are committed, or to `failed/` with a `.txt`
-beside it saying why — so nothing is read twice and nothing is lost.
+file's pages are queued for the worker (which receives them in batches), and the file
+moves to `done/` once they are committed in the queue, or to `failed/` with a `.txt`
+beside it saying why — so nothing is read twice and nothing is lost. Files named on the
+command line are received at once, and their outcomes printed.
 """
 
 from __future__ import annotations
@@ -42,16 +44,20 @@ class Command(BaseCommand):
             # The server's problem, not the files': stop and leave them where they are.
             raise CommandError(error.message) from error
 
-    def _read(self, path: Path) -> None:
+    def _read(self, path: Path, *, queued: bool = False) -> None:
         try:
-            results = scans.receive_scan(path.read_bytes(), filename=path.name, actor=ACTOR)
+            results = scans.receive_scan(
+                path.read_bytes(), filename=path.name, actor=ACTOR, queued=queued
+            )
         except scans.ScansNotReadable:
             raise
         except (OSError, DomainError) as error:
             raise CommandError(f"{path}: {getattr(error, 'message', error)}") from error
         for result in results:
             response = result.response
-            if response is None:
+            if result.pending is not None:
+                line = _("page %(page)d: queued") % {"page": result.page}
+            elif response is None:
                 line = _("page %(page)d: received before") % {"page": result.page}
             else:
                 line = _("page %(page)d: %(outcome)s %(reason)s %(case)s") % {
@@ -70,7 +76,7 @@ class Command(BaseCommand):
             if not path.is_file() or path.suffix.lower() not in SUFFIXES:
                 continue
             try:
-                self._read(path)
+                self._read(path, queued=True)
             except CommandError as error:
                 failed.mkdir(exist_ok=True)
                 shutil.move(path, failed / path.name)
