@@ -314,3 +314,29 @@ def test_a_relay_that_hangs_up_costs_only_that_mail_an_attempt(mailbox, relay):
         "kunde2@example.net": OutboundStatus.SENT,
     }
     assert len(relay.sessions) == 2  # the mail after the hang-up went on a new connection
+
+
+def test_a_text_only_message_reads_back_as_it_was_written(mailbox, relay):
+    """Acknowledgements and notifications are built the lean way (`compat32`): what a mail
+    program reads must be the same — names and subject in UTF-8, threading headers, the
+    text in quoted-printable."""
+    outbound = _acknowledgement_to("ayse@example.com", "third@example.net")
+    outbound.subject = "[CW-2026-000042] Ihre Bestätigung über die Auslandsoption " + "ä" * 60
+    outbound.body_text = "Guten Tag Frau Yıldız,\n\nIhr Tarif kostet 27,00 € → 24,30 €.\n"
+    outbound.save(update_fields=["subject", "body_text"])
+
+    assert send_due() == 1
+
+    [sent] = relay.messages
+    raw = sent.as_bytes()
+    assert b"Content-Transfer-Encoding: quoted-printable" in raw
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert parsed["To"].addresses[0].display_name == "Ayşe Yıldız"
+    assert parsed["To"].addresses[0].addr_spec == "ayse@example.com"
+    assert parsed["From"].addresses[0].addr_spec == mailbox.address
+    assert str(parsed["Subject"]) == outbound.subject
+    assert parsed["In-Reply-To"] == "<third@example.net>"
+    assert parsed["Auto-Submitted"] == "auto-replied"
+    assert parsed["Message-ID"] == f"<{outbound.message_id}>"
+    assert parsed.get_content() == outbound.body_text
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
