@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
@@ -65,7 +64,8 @@ from casework.cases.models import (
     TaskKind,
     TaskStatus,
 )
-from casework.customers.models import Contract, Interest
+from casework.customers import bulk
+from casework.customers.models import Contract
 from casework.events.services import record, recording_transaction
 from casework.kernel import clock, jobs, sql
 from casework.kernel.actors import Actor
@@ -1359,23 +1359,12 @@ def read_customers_ahead(customer_ids: Iterable[int]) -> None:
     ids = [pk for pk in set(customer_ids) if pk not in read]
     if not ids:
         return
-    interests: dict[int, set[str]] = defaultdict(set)
-    for customer_id, tag in Interest.objects.filter(customer_id__in=ids).values_list(
-        "customer_id", "tag"
-    ):
-        interests[customer_id].add(tag)
-    contracts: dict[int, Contract] = {}
-    for contract in (
-        Contract.objects.filter(customer_id__in=ids, status="active")
-        .select_related("product")
-        .prefetch_related("options")
-        .order_by("customer_id", "-start_date", "-pk")
-    ):
-        contracts.setdefault(contract.customer_id, contract)
+    interests = bulk.interest_tags(ids)
+    contracts = bulk.newest_active_contracts(ids)
     for pk in ids:
         contract = contracts.get(pk)
         read[pk] = _CustomerRead(
-            interests=sorted(interests.get(pk, ())),
+            interests=interests.get(pk, []),
             contract=contract,
             product_code=contract.product.code if contract else None,
             option_codes=sorted(o.code for o in contract.options.all()) if contract else [],

@@ -18,7 +18,8 @@ from typing import Any
 
 from django.db.models import Max
 
-from casework.customers.models import Consent, Contract, Customer, Interest
+from casework.customers import bulk
+from casework.customers.models import Consent, Contract, Customer
 from casework.interactions.models import Interaction
 from casework.rules.expressions import KnownNames
 
@@ -53,11 +54,7 @@ FACT_NAMES = KnownNames(
 def facts_for(customers: Sequence[Customer], today: date) -> dict[int, dict[str, Any]]:
     """Facts per customer id; the contract is the newest active one (none: empty)."""
     ids = [customer.pk for customer in customers]
-    interests: dict[int, set[str]] = defaultdict(set)
-    for customer_id, tag in Interest.objects.filter(customer_id__in=ids).values_list(
-        "customer_id", "tag"
-    ):
-        interests[customer_id].add(tag)
+    interests = bulk.interest_tags(ids)
     consents: dict[int, dict[str, bool]] = defaultdict(dict)
     # Newest first: the first decision seen per purpose is the one that counts.
     for customer_id, purpose, granted in (
@@ -66,14 +63,7 @@ def facts_for(customers: Sequence[Customer], today: date) -> dict[int, dict[str,
         .values_list("customer_id", "purpose", "is_granted")
     ):
         consents[customer_id].setdefault(purpose, granted)
-    contracts: dict[int, Contract] = {}
-    for contract in (
-        Contract.objects.filter(customer_id__in=ids, status="active")
-        .select_related("product")
-        .prefetch_related("options")
-        .order_by("customer_id", "-start_date", "-pk")
-    ):
-        contracts.setdefault(contract.customer_id, contract)
+    contracts = bulk.newest_active_contracts(ids)
     last_contact = dict(
         Interaction.objects.filter(customer_id__in=ids)
         .values("customer_id")
@@ -91,7 +81,7 @@ def facts_for(customers: Sequence[Customer], today: date) -> dict[int, dict[str,
                 "language": customer.language,
                 "segment": customer.segment or None,
                 "age": _age(customer.birth_date, today),
-                "interests": sorted(interests.get(customer.pk, ())),
+                "interests": interests.get(customer.pk, []),
                 "is_provisional": customer.is_provisional,
             },
             "contract": contract_facts(contracts.get(customer.pk), today),
