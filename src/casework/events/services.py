@@ -198,9 +198,9 @@ def recording_transaction(*, head_last: bool = False) -> Iterator[None]:
     ends: one read of the head, one insert, one head update per change.
 
     `head_last`: the outermost block takes the head only when it appends its events (or
-    before the work handed to `when_appending()`). For a batch that locks the rows it changes itself, in a fixed
-    order, and holds no counter row: two such batches then run side by side instead of one
-    waiting for the other's whole transaction (ADR 18). A writer holding the head that
+    before the work handed to `when_appending()`). For a batch that locks the rows it
+    changes itself, in a fixed order, and holds no counter row: two such batches then run
+    side by side instead of one waiting for the other's whole transaction (ADR 18). A writer holding the head that
     then waits for a row such a batch holds is a deadlock the database ends by failing
     one of the two; the batch is retried."""
     with transaction.atomic():
