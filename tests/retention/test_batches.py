@@ -15,6 +15,7 @@ from casework.cases.models import Case
 from casework.channels.email.models import OutboundEmail
 from casework.kernel.errors import Conflict, DomainError, InvalidInput
 from casework.kernel.models import Job
+from casework.offers import services as offer_services
 from casework.partners.models import CommissionEntry
 from casework.retention import responses
 from casework.retention.models import Response, ResponseChannel
@@ -22,7 +23,7 @@ from casework.retention.responses import IncomingResponse, Received, receive, re
 from tests.engine import ADMIN, run_jobs
 from tests.partners.factories import PartnerFactory
 from tests.retention.factories import OfferFactory, code_of
-from tests.retention.test_responses import customer_ending_in, recipient_for
+from tests.retention.test_responses import customer_ending_in, recipient_for, web
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +211,101 @@ def test_a_confirmation_that_cannot_be_written_at_once_is_left_to_a_job(internat
     monkeypatch.undo()
     run_jobs()
     assert OutboundEmail.objects.get(kind="notification").case_id == answer.response.case_id  # type: ignore[union-attr]
+
+
+def _statements(captured: CaptureQueriesContext, prefix: str) -> int:
+    return sum(1 for query in captured.captured_queries if query["sql"].startswith(prefix))
+
+
+def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(international):
+    process.reload_definitions()
+    recipients = [recipient_for(international) for _ in range(5)]
+    web(code_of(recipients.pop()))  # the first order creates its resolution code
+
+    with CaptureQueriesContext(connection) as captured:
+        answers = receive_batch(
+            [
+                (IncomingResponse(channel=ResponseChannel.WEB, code=code_of(r)), ADMIN)
+                for r in recipients
+            ]
+        )
+
+    assert [summary(answer) for answer in answers] == [("new", "ordered", "")] * 4
+    # Neither per response nor per process advance: the chunk's own, and in a test the
+    # reservation of case references (its own transaction otherwise).
+    assert _statements(captured, "SAVEPOINT") <= 2
+
+
+def test_a_refusal_runs_the_chunk_again_with_a_savepoint_each_and_loses_no_reference(
+    international, caplog
+):
+    process.reload_definitions()
+    partner = PartnerFactory(code="shop-kiel")
+    customer = customer_ending_in()
+    before, after = recipient_for(international), recipient_for(international)
+    first = IncomingResponse(
+        channel=ResponseChannel.PARTNER,
+        customer=customer,
+        offer_code="international-option",
+        partner=partner,
+        partner_reference="K-1",
+    )
+    receive(first, actor=ADMIN)
+    changed = IncomingResponse(
+        channel=ResponseChannel.PARTNER,
+        customer=customer,
+        offer_code="discount-10",
+        partner=partner,
+        partner_reference="K-1",
+    )
+
+    with caplog.at_level("INFO", logger="casework.retention.responses"):
+        answers = in_one_batch(
+            [
+                IncomingResponse(channel=ResponseChannel.WEB, code=code_of(before)),
+                changed,  # the same order number with other content: refused
+                IncomingResponse(channel=ResponseChannel.WEB, code=code_of(after)),
+            ]
+        )
+
+    assert [summary(answer) for answer in answers] == [
+        ("new", "ordered", ""),
+        ("refused", Conflict.__name__),
+        ("new", "ordered", ""),
+    ]
+    assert "runs again response by response" in caplog.text
+    # The first attempt's cases were rolled back with their references, which the second
+    # took again: no gap, no double.
+    numbers = sorted(
+        int(ref.rsplit("-", 1)[1]) for ref in Case.objects.values_list("reference", flat=True)
+    )
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    assert Response.objects.count() == 3
+    ordered = [answers[0].response.case_id, answers[2].response.case_id]  # type: ignore[union-attr]
+    mails = OutboundEmail.objects.filter(kind="notification")
+    assert sorted(mails.values_list("case_id", flat=True)) == sorted(ordered)
+
+
+def test_a_step_failing_unforeseen_leaves_that_order_to_the_advance_job(international, monkeypatch):
+    process.reload_definitions()
+    recipients = [recipient_for(international) for _ in range(3)]
+    unlucky = recipients[1].customer_id
+    real = offer_services.apply_offer_to_contract
+
+    def fails_for_one(contract, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if contract.customer_id == unlucky:
+            raise RuntimeError("the contract's tariff table is broken")
+        return real(contract, *args, **kwargs)
+
+    monkeypatch.setattr(offer_services, "apply_offer_to_contract", fails_for_one)
+    answers = in_one_batch(
+        [IncomingResponse(channel=ResponseChannel.WEB, code=code_of(r)) for r in recipients]
+    )
+
+    assert [summary(answer) for answer in answers] == [("new", "ordered", "")] * 3
+    cases = [answer.response.case for answer in answers]  # type: ignore[union-attr]
+    assert [case.is_open for case in cases] == [False, True, False]
+    job = Job.objects.get(kind="cases.advance")
+    assert job.payload["case_id"] == cases[1].pk
+    # Exactly one order's contract change, answer and confirmation each for the others.
+    assert OutboundEmail.objects.filter(kind="notification").count() == 2

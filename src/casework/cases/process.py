@@ -66,7 +66,7 @@ from casework.cases.models import (
 )
 from casework.customers import bulk
 from casework.customers.models import Contract
-from casework.events.services import record, recording_transaction
+from casework.events.services import leaving_out_savepoints, record, recording_transaction
 from casework.kernel import clock, jobs, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -366,7 +366,11 @@ def _advance_now(case: Case, *, is_new: bool = False) -> None:
     allows them (opening, a person's decision, a reply), so whoever looks next sees where
     the case stands. Calls to other systems and notifications still go through jobs. A
     step failing in an unforeseen way leaves the work to the advance job, which retries
-    and ends in an exception task for a person."""
+    and ends in an exception task for a person — or, where the caller left out the
+    savepoints, fails the caller's block, which runs again with them."""
+    if leaving_out_savepoints():
+        advance(case, is_new=is_new)
+        return
     try:
         with recording_transaction():
             advance(case, is_new=is_new)
@@ -636,6 +640,8 @@ def _run_action(case: Case, step: ActionStep, context: Mapping[str, Any]) -> boo
         with block:
             changes = dict(actions.run(step.action, case, context))
     except actions.ActionFailed as failure:
+        if leaving_out_savepoints() and not actions.fails_before_writing(step.action):
+            raise  # no savepoint to undo its half-done writes: the caller's block runs again
         raise_exception(case, step, failure.reason, options=failure.options)
         return False
     _event(case, "case.step_completed", step=step.key, kind=step.kind.value, action=step.action)

@@ -91,6 +91,23 @@ def references_reserved(count: int) -> Iterator[None]:
                 sql.execute(_GIVE_BACK, [len(numbers), year, last])
 
 
+@contextmanager
+def references_kept_if_failed() -> Iterator[None]:
+    """Within `references_reserved`: when this block fails, and its cases with it, the
+    numbers they took are reserved again for the block that tries the work once more."""
+    reserved = _reserved.get()
+    if reserved is None:
+        yield
+        return
+    numbers = reserved[1]
+    before = list(numbers)
+    try:
+        yield
+    except BaseException:
+        numbers[:] = before
+        raise
+
+
 def _references_for(at: datetime, count: int) -> list[str]:
     reserved = _reserved.get()
     year = clock.localtime(at).year

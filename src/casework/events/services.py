@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -200,10 +201,11 @@ def recording_transaction(*, head_last: bool = False) -> Iterator[None]:
     `head_last`: the outermost block takes the head only when it appends its events (or
     before the work handed to `when_appending()`). For a batch that locks the rows it
     changes itself, in a fixed order, and holds no counter row: two such batches then run
-    side by side instead of one waiting for the other's whole transaction (ADR 18). A writer holding the head that
-    then waits for a row such a batch holds is a deadlock the database ends by failing
-    one of the two; the batch is retried."""
-    with transaction.atomic():
+    side by side instead of one waiting for the other's whole transaction (ADR 18). A
+    writer holding the head that then waits for a row such a batch holds is a deadlock
+    the database ends by failing one of the two; the batch is retried."""
+    nested_without_savepoint = _savepoints_left_out.get() and connection.in_atomic_block
+    with transaction.atomic(savepoint=not nested_without_savepoint):
         frames = _frames()
         frame = _Frame(atomic_depth=len(connection.atomic_blocks), head_last=head_last)
         if not frames and not head_last:
@@ -224,6 +226,31 @@ def recording_transaction(*, head_last: bool = False) -> Iterator[None]:
             frames[-1].deferred.extend(frame.deferred)
         elif frame.events:
             _append_to_chain(frame.events, frame.head or _lock_head())
+
+
+_savepoints_left_out: ContextVar[bool] = ContextVar("casework_savepoints_left_out", default=False)
+
+
+@contextmanager
+def savepoints_left_out() -> Iterator[None]:
+    """Within the block, recording blocks nested in a transaction take no savepoint of
+    their own: two statements fewer each. Nothing can then be rolled back halfway, so a
+    failure anywhere inside fails the whole block, which must be a transaction or a
+    savepoint itself; its caller runs the work again the careful way (as
+    `retention.responses.receive_batch` does with a chunk that failed). Code that catches
+    a failure to carry on asks `leaving_out_savepoints()` and lets it through instead."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("savepoints_left_out() needs a transaction or savepoint to fail")
+    token = _savepoints_left_out.set(True)
+    try:
+        yield
+    finally:
+        _savepoints_left_out.reset(token)
+
+
+def leaving_out_savepoints() -> bool:
+    """Whether nested recording blocks take no savepoint here (`savepoints_left_out`)."""
+    return _savepoints_left_out.get()
 
 
 def is_deadlock(error: Exception) -> bool:

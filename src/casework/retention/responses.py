@@ -23,6 +23,7 @@ order (a second card for a code in the same chunk is "used", as it would be late
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -37,10 +38,16 @@ from django.utils.translation import gettext as _
 
 from casework.cases import notifications, process
 from casework.cases.models import Case, CaseStatus, CaseType
-from casework.cases.services import NewCase, get_case_type, open_case, references_reserved
+from casework.cases.services import (
+    NewCase,
+    get_case_type,
+    open_case,
+    references_kept_if_failed,
+    references_reserved,
+)
 from casework.channels.email import outbound
 from casework.customers.models import Channel, Customer
-from casework.events.services import is_deadlock, recording_transaction
+from casework.events.services import is_deadlock, recording_transaction, savepoints_left_out
 from casework.interactions.files import StoredFile
 from casework.interactions.models import Direction
 from casework.interactions.services import NewInteraction, record_interaction
@@ -66,6 +73,8 @@ from casework.retention.models import (
 )
 from casework.retention.models import ResponseProblem as Problem
 from casework.rules.expressions import Expression, ExpressionError, compile_expression
+
+logger = logging.getLogger(__name__)
 
 CASE_TYPE = "retention-order"
 CHOICES = ("accept", "decline")
@@ -155,13 +164,40 @@ def _receive_chunk(
             checked.append(index)
         except DomainError as error:
             results[index] = error
-    # The confirmations are queued with the orders, not by a job and transaction each.
     # The chunk locks its customers and recipients in id order and takes the counters'
     # rows — case references, the chain and ledger heads — only briefly: before it (the
     # references) or at its end, so two workers' chunks run side by side (ADR 18).
+    with references_reserved(len(checked)):
+        try:
+            # Straight through first, without a savepoint per response and per step: a
+            # response refused or failing then fails the whole attempt, and the chunk runs
+            # again with a savepoint each, as below (ADR 18, third addendum).
+            with (
+                references_kept_if_failed(),
+                recording_transaction(head_last=True),
+                savepoints_left_out(),
+            ):
+                return _receive_checked(responses, checked, list(results), careful=False)
+        except Exception as error:  # noqa: BLE001 - anything: the careful run decides
+            logger.info(
+                "a chunk of %d responses runs again response by response: %r", len(checked), error
+            )
+        with recording_transaction(head_last=True):
+            return _receive_checked(responses, checked, results, careful=True)
+
+
+def _receive_checked(
+    responses: Sequence[tuple[IncomingResponse, Actor]],
+    checked: list[int],
+    results: list[Received | DomainError | None],
+    *,
+    careful: bool,
+) -> list[Received | DomainError]:
+    """Receive the responses at `checked` in the transaction or savepoint the caller
+    opened; `careful`: each in a savepoint of its own, its refusal or failure its result."""
+    # What the checks read is read for the chunk at once, and the confirmations are
+    # queued with the orders, not by a job and transaction each.
     with (
-        references_reserved(len(checked)),
-        recording_transaction(head_last=True),
         facts_read_once(),
         process.read_once_per_batch(),
         notifications.sent_at_once(),
@@ -172,18 +208,21 @@ def _receive_chunk(
         stack.enter_context(outbound.read_once_per_batch(lookups.customers))
         for index in checked:
             incoming, actor = responses[index]
-            try:
-                with recording_transaction():  # a savepoint: a refused response leaves nothing
-                    received = _receive(incoming, actor, lookups)
-            except IntegrityError as error:
+            if not careful:
+                received = _receive(incoming, actor, lookups)  # failing fails the attempt
+            else:
                 try:
-                    received = _after_race(incoming, error)
-                except DomainError as conflict:  # the earlier delivery had other content
-                    results[index] = conflict
+                    with recording_transaction():  # a savepoint: a refusal leaves nothing
+                        received = _receive(incoming, actor, lookups)
+                except IntegrityError as error:
+                    try:
+                        received = _after_race(incoming, error)
+                    except DomainError as conflict:  # the earlier delivery had other content
+                        results[index] = conflict
+                        continue
+                except DomainError as error:
+                    results[index] = error
                     continue
-            except DomainError as error:
-                results[index] = error
-                continue
             lookups.took(received)
             results[index] = received
         lookups.write_back()
