@@ -34,6 +34,9 @@ class Notification:
     language: str
     subject: str
     body: str
+    # Rendered in the advance that opened the case: nothing is recorded on it yet, so
+    # there is no e-mail of the customer's on it to answer.
+    case_is_new: bool = False
 
 
 # A sender returns a short note of where the message went ("e-mail to x@y"), or None when
@@ -103,12 +106,12 @@ def deliver(case: Case, template: str) -> None:
     send(rendered(case, template))
 
 
-def rendered(case: Case, template: str) -> Notification:
+def rendered(case: Case, template: str, *, case_is_new: bool = False) -> Notification:
     """The notification in the customer's language; nothing is written."""
     customer = case.customer
     language = customer.language if customer else "de"
     subject, body = render(case, template, language)
-    return Notification(case, template, language, subject, body)
+    return Notification(case, template, language, subject, body, case_is_new)
 
 
 def send(notification: Notification) -> None:

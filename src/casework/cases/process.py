@@ -357,7 +357,7 @@ def start_process(case: Case, definition: CaseTypeDefinition, *, actor: Actor) -
 
     with sla.timers_when_still_running():
         sla.start_clocks(case, definition)
-        notify_event(case, definition, "case.opened")
+        notify_event(case, definition, "case.opened", case_is_new=True)
         _advance_now(case, is_new=True)
 
 
@@ -439,7 +439,7 @@ def _advance(case: Case, is_new: bool) -> None:
         if step is None:
             if stage.is_final:
                 # In the advance that started it a case has met no step that makes tasks.
-                _complete(case, definition, stage, has_tasks=not is_new)
+                _complete(case, definition, stage, is_new=is_new)
                 return
             if not _follow_transition(case, definition, stage, context):
                 return
@@ -455,7 +455,7 @@ def _advance(case: Case, is_new: bool) -> None:
             continue
         if not _runs_in_memory(step):
             _write_unsaved(case)
-        if not _run_step(case, definition, stage, step, context):
+        if not _run_step(case, definition, stage, step, context, is_new=is_new):
             return
         if isinstance(step, SubcaseStep):
             context = build_context(case)  # `subcases.*` now knows the new one
@@ -507,8 +507,10 @@ def enter_stage(case: Case, definition: CaseTypeDefinition, stage_key: str, **wh
 
 
 def _complete(
-    case: Case, definition: CaseTypeDefinition, stage: StageSpec, *, has_tasks: bool = True
+    case: Case, definition: CaseTypeDefinition, stage: StageSpec, *, is_new: bool = False
 ) -> None:
+    """`is_new`: in the advance that opened the case, which has met no step that makes
+    tasks and has nothing recorded on it yet."""
     from casework.cases import sla
     from casework.cases.services import RESOLUTION_FIELDS, resolve_in_transaction
 
@@ -520,11 +522,11 @@ def _complete(
         # The row is locked (see `advance`) and `case` is how it stands: resolved in
         # memory, written with the advance's other changes at its end.
         resolve_in_transaction(
-            case, resolution_code=code, actor=ENGINE_ACTOR, current=True, has_tasks=has_tasks
+            case, resolution_code=code, actor=ENGINE_ACTOR, current=True, has_tasks=not is_new
         )
         _save(case, *RESOLUTION_FIELDS)
     sla.stop_clocks(case)
-    notify_event(case, definition, "case.resolved")
+    notify_event(case, definition, "case.resolved", case_is_new=is_new)
     if case.parent_id is not None:
         _write_unsaved(case)  # the parent reads its sub-cases' rows
         resume_parent(case.parent_id)
@@ -560,6 +562,8 @@ def _run_step(
     stage: StageSpec,
     step: StepSpec,
     context: Mapping[str, Any],
+    *,
+    is_new: bool = False,
 ) -> bool:
     """Run one step; True when the process goes on by itself, False when it waits."""
     if isinstance(step, DecisionStep):
@@ -567,7 +571,7 @@ def _run_step(
     if isinstance(step, SetDataStep):
         return _set_data(case, definition, step, context)
     if isinstance(step, NotifyStep):
-        notify(case, definition, step.template, recipient=step.recipient)
+        notify(case, definition, step.template, recipient=step.recipient, case_is_new=is_new)
         _event(case, "case.step_completed", step=step.key, kind=step.kind.value)
         return True
     if isinstance(step, CollectDataStep):
@@ -1453,21 +1457,30 @@ def notifies_on_opening(case: Case) -> bool:
     return "case.opened" in definition_of(case).notifications
 
 
-def notify_event(case: Case, definition: CaseTypeDefinition, event: str) -> None:
+def notify_event(
+    case: Case, definition: CaseTypeDefinition, event: str, *, case_is_new: bool = False
+) -> None:
     template = definition.notifications.get(event)
     if template:
-        notify(case, definition, template)
+        notify(case, definition, template, case_is_new=case_is_new)
 
 
 def notify(
-    case: Case, definition: CaseTypeDefinition, template: str, *, recipient: str = "customer"
+    case: Case,
+    definition: CaseTypeDefinition,
+    template: str,
+    *,
+    recipient: str = "customer",
+    case_is_new: bool = False,
 ) -> None:
-    """Queue a message from a template for the customer (through their preferred channel)."""
+    """Queue a message from a template for the customer (through their preferred channel).
+    `case_is_new`: asked in the advance that opened the case, before anything was recorded
+    on it (no customer's e-mail to answer)."""
     from casework.cases import notifications
 
     if notifications.sends_at_once():
         try:
-            notification = notifications.rendered(case, template)
+            notification = notifications.rendered(case, template, case_is_new=case_is_new)
         except Exception:
             # The change stands; the job tries again and keeps the error for an administrator.
             logger.exception("notifying case %s at once failed; a job takes it", case.pk)

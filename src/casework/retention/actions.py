@@ -47,6 +47,36 @@ def rows_known(offers: Iterable[Offer], partners: Iterable[Partner]) -> Iterator
         _known.reset(token)
 
 
+# Set by `contracts_locked_ahead()`: customer id → newest active contract (None: none).
+_contracts: ContextVar[dict[int, Contract | None] | None] = ContextVar(
+    "casework_retention_actions_contracts", default=None
+)
+
+
+@contextmanager
+def contracts_locked_ahead(customer_ids: Iterable[int]) -> Iterator[None]:
+    """Within the block the apply-offer step takes these customers' newest active
+    contracts from one read that locks them all, instead of one each. The step changes
+    them in memory, so only where nothing rolls back halfway
+    (`events.services.savepoints_left_out`): a savepoint taken back would leave a
+    contract changed in memory only."""
+    contracts: dict[int, Contract | None] = dict.fromkeys(customer_ids)
+    for contract in (
+        # The contracts' rows, not their products', which many contracts share.
+        Contract.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(customer_id__in=list(contracts), status="active")
+        .order_by("customer_id", "-start_date", "-pk")
+    ):
+        if contracts[contract.customer_id] is None:
+            contracts[contract.customer_id] = contract
+    token = _contracts.set(contracts)
+    try:
+        yield
+    finally:
+        _contracts.reset(token)
+
+
 def _by_code(model: type[Offer] | type[Partner], code: str) -> Any:
     known = _known.get()
     found = known.get((model, code)) if known is not None else None
@@ -131,6 +161,9 @@ def _contract_of(case: Case) -> Contract | None:
         return queryset.filter(pk=case.contract_id).first()
     if not case.customer_id:
         return None
+    known = _contracts.get()
+    if known is not None and case.customer_id in known:
+        return known[case.customer_id]
     return (
         queryset.filter(customer_id=case.customer_id, status="active")
         .order_by("-start_date", "-pk")

@@ -206,6 +206,9 @@ def _receive_checked(
         lookups = _ReadAhead([responses[index][0] for index in checked])
         stack.enter_context(actions.rows_known(lookups.all_offers(), lookups.partners()))
         stack.enter_context(outbound.read_once_per_batch(lookups.customers))
+        if not careful:  # what the steps change in memory, where nothing rolls back halfway
+            stack.enter_context(actions.contracts_locked_ahead(lookups.customers))
+            stack.enter_context(offer_services.acceptances_read_once(lookups.customers))
         for index in checked:
             incoming, actor = responses[index]
             if not careful:

@@ -306,7 +306,7 @@ def send_notification(notification: Notification) -> str | None:
     address = _email_address(case.customer_id) if case.customer_id else None
     if address is None:
         return None
-    answered = find_mail_to_answer(case)
+    answered = None if notification.case_is_new else find_mail_to_answer(case)
     batch = _batch_reads.get()
     mailboxes = (
         batch.mailboxes
