@@ -51,7 +51,7 @@ from casework.events.services import is_deadlock, recording_transaction, savepoi
 from casework.interactions.files import StoredFile
 from casework.interactions.models import Direction
 from casework.interactions.services import NewInteraction, record_interaction
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, DomainError, InvalidInput
 from casework.offers import services as offer_services
@@ -602,10 +602,8 @@ class _ReadAhead(_Lookups):
     def write_back(self) -> None:
         """What the chunk's received responses changed after their rows were written: a
         statement each for the recipients' answers and the responses' cases."""
-        if self.responded:
-            Recipient.objects.bulk_update(self.responded, ["responded_at"])
-        if self.attached:
-            Response.objects.bulk_update(self.attached, ["case"])
+        sql.update_many(Recipient, ("responded_at",), self.responded)
+        sql.update_many(Response, ("case",), self.attached)
 
     def took(self, received: Received) -> None:
         """What the response just received changes for the ones after it."""
