@@ -4,6 +4,7 @@ what the checks need read once per chunk."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -214,7 +215,9 @@ def test_a_confirmation_that_cannot_be_written_at_once_is_left_to_a_job(internat
 
 
 def _statements(captured: CaptureQueriesContext, prefix: str) -> int:
-    return sum(1 for query in captured.captured_queries if query["sql"].startswith(prefix))
+    """Statements that begin so (one `executemany` counts once: "4 times: INSERT …")."""
+    statements = (query["sql"].replace('"', "") for query in captured.captured_queries)
+    return sum(1 for sql in statements if re.sub(r"^\d+ times: ", "", sql).startswith(prefix))
 
 
 def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(international):
@@ -234,6 +237,46 @@ def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(internat
     # Neither per response nor per process advance: the chunk's own, and in a test the
     # reservation of case references (its own transaction otherwise).
     assert _statements(captured, "SAVEPOINT") <= 2
+    # The answers and their confirmations written together at the chunk's end.
+    assert _statements(captured, "INSERT INTO interactions_interaction") == 2
+    assert _statements(captured, "INSERT INTO email_channel_outboundemail") == 1
+    for answer in answers:
+        case = answer.response.case  # type: ignore[union-attr]
+        contacts = {c.channel: c for c in case.interactions.all()}
+        assert sorted((c.channel, c.direction) for c in contacts.values()) == [
+            ("email", "outbound"),
+            ("portal", "inbound"),
+        ]
+        assert OutboundEmail.objects.get(case=case).interaction == contacts["email"]
+
+
+@pytest.mark.parametrize("way", [one_by_one, in_one_batch])
+def test_a_customers_second_order_in_a_chunk_sees_the_first_ones_contact(
+    international, way: Callable[[list[IncomingResponse]], list[Answer]]
+):
+    process.reload_definitions()
+    # Only for customers not in touch yet: the first order is a contact of today.
+    OfferFactory(code="first-contact", eligibility="contact.days_since_last == null")
+    partner = PartnerFactory(code="shop-kiel")
+    customer = customer_ending_in()
+
+    answers = way(
+        [
+            IncomingResponse(
+                channel=ResponseChannel.PARTNER,
+                customer=customer,
+                offer_code="first-contact",
+                partner=partner,
+                partner_reference=reference,
+            )
+            for reference in ("K-1", "K-2")
+        ]
+    )
+
+    assert [summary(answer) for answer in answers] == [
+        ("new", "ordered", ""),
+        ("new", "exception", "not_eligible"),
+    ]
 
 
 def test_a_refusal_runs_the_chunk_again_with_a_savepoint_each_and_loses_no_reference(

@@ -50,7 +50,11 @@ from casework.customers.models import Channel, Customer
 from casework.events.services import is_deadlock, recording_transaction, savepoints_left_out
 from casework.interactions.files import StoredFile
 from casework.interactions.models import Direction
-from casework.interactions.services import NewInteraction, record_interaction
+from casework.interactions.services import (
+    NewInteraction,
+    record_interaction,
+    record_interactions,
+)
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, DomainError, InvalidInput
@@ -205,8 +209,13 @@ def _receive_checked(
     ):
         lookups = _ReadAhead([responses[index][0] for index in checked])
         stack.enter_context(actions.rows_known(lookups.all_offers(), lookups.partners()))
-        stack.enter_context(outbound.read_once_per_batch(lookups.customers))
-        if not careful:  # what the steps change in memory, where nothing rolls back halfway
+        # Where nothing rolls back halfway: what the steps change read ahead, and the
+        # contacts and confirmations written together at the end.
+        stack.enter_context(
+            outbound.read_once_per_batch(lookups.customers, written_together=not careful)
+        )
+        if not careful:
+            lookups.write_together()
             stack.enter_context(actions.contracts_locked_ahead(lookups.customers))
             stack.enter_context(offer_services.acceptances_read_once(lookups.customers))
         for index in checked:
@@ -342,7 +351,7 @@ def _receive(incoming: IncomingResponse, actor: Actor, lookups: _Lookups) -> Rec
     # figures count as a customer lost.
     case = _open_order(incoming, response, recipient, customer, offer, actor, lookups)
     lookups.attach_case(response, case)
-    record_interaction(
+    lookups.record_inbound(
         NewInteraction(
             channel=_INTERACTION_CHANNEL[ResponseChannel(incoming.channel)],
             direction=Direction.INBOUND,
@@ -467,6 +476,9 @@ class _Lookups:
         response.case = case
         response.save(update_fields=["case"])
 
+    def record_inbound(self, data: NewInteraction, actor: Actor) -> None:
+        record_interaction(data, actor=actor)
+
 
 class _ReadAhead(_Lookups):
     """The same answers for a chunk of responses, read for all of them at once and kept
@@ -516,6 +528,16 @@ class _ReadAhead(_Lookups):
         self.deliveries = self._earlier_deliveries(incomings)
         self.responded: list[Recipient] = []
         self.attached: list[Response] = []
+        # The responses' contacts, when written together (`write_together`), by actor.
+        self.inbound: dict[Actor, list[NewInteraction]] | None = None
+        # Customers with more than one response here: what one wrote, the next one's
+        # facts (the last contact) must see.
+        seen: set[int] = set()
+        self.repeated: set[int] = set()
+        for incoming in incomings:
+            customer_id = self._customer_id_of(incoming)
+            if customer_id is not None:
+                (self.repeated if customer_id in seen else seen).add(customer_id)
         self._partners = {
             incoming.partner.pk: incoming.partner for incoming in incomings if incoming.partner
         }
@@ -599,11 +621,37 @@ class _ReadAhead(_Lookups):
     def attach_case(self, response: Response, case: Case) -> None:
         response.case = case  # written for the chunk at its end, once received (`took`)
 
+    def _customer_id_of(self, incoming: IncomingResponse) -> int | None:
+        checked = self.checked_codes.get(incoming.code) if incoming.code else None
+        recipient = self.recipients.get(checked.token) if checked and checked.token else None
+        if recipient is not None:
+            return recipient.customer_id
+        return incoming.customer.pk if incoming.customer is not None else None
+
+    def write_together(self) -> None:
+        """Keep the responses' contacts and write them at `write_back`, all in one."""
+        self.inbound = {}
+
+    def record_inbound(self, data: NewInteraction, actor: Actor) -> None:
+        if self.inbound is None:
+            super().record_inbound(data, actor)
+        else:
+            self.inbound.setdefault(actor, []).append(data)
+
+    def _write_contacts(self) -> None:
+        for actor, datas in (self.inbound or {}).items():
+            record_interactions(datas, actor=actor)
+        if self.inbound:
+            self.inbound = {}
+        outbound.write_queued()
+
     def write_back(self) -> None:
         """What the chunk's received responses changed after their rows were written: a
-        statement each for the recipients' answers and the responses' cases."""
+        statement each for the recipients' answers and the responses' cases, and the
+        contacts held back."""
         sql.update_many(Recipient, ("responded_at",), self.responded)
         sql.update_many(Response, ("case",), self.attached)
+        self._write_contacts()
 
     def took(self, received: Received) -> None:
         """What the response just received changes for the ones after it."""
@@ -624,7 +672,10 @@ class _ReadAhead(_Lookups):
             return
         if response.case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             self.open_orders.add(response.customer_id)
-        # The order may have changed the contract: the next response reads afresh.
+        # The order may have changed the contract: the next response reads afresh, and
+        # sees this one's contacts.
+        if response.customer_id in self.repeated:
+            self._write_contacts()
         forget_facts_read(response.customer_id)
         process.forget_customer_read(response.customer_id)
 

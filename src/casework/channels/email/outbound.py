@@ -41,7 +41,11 @@ from casework.customers.models import CustomerIdentifier
 from casework.events.services import recording_transaction
 from casework.interactions.files import StoredFile, read_bytes
 from casework.interactions.models import Attachment, Direction, Interaction
-from casework.interactions.services import NewInteraction, record_interaction
+from casework.interactions.services import (
+    NewInteraction,
+    record_interaction,
+    record_interactions,
+)
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor, ActorKind
 from casework.kernel.errors import InvalidInput
@@ -134,42 +138,42 @@ def _queue(
     domain = mailbox.address.rpartition("@")[2]
     message_id = make_msgid(domain=domain).strip("<>")
     now = clock.now()
-    interaction = record_interaction(
-        NewInteraction(
-            channel="email",
-            direction=Direction.OUTBOUND,
-            occurred_at=now,
-            customer_id=case.customer_id if case else customer_id,
-            case_id=case.pk if case else None,
-            agent_id=actor.id if actor.kind == ActorKind.AGENT else None,
-            sender=mailbox.address,
-            subject=subject,
-            text=body,
-            payload={"message_id": message_id, "kind": kind, "to": to_address},
-            external_id=message_id,
-            attachments=attachments,
-        ),
-        actor=actor,
+    interaction_data = NewInteraction(
+        channel="email",
+        direction=Direction.OUTBOUND,
+        occurred_at=now,
+        customer_id=case.customer_id if case else customer_id,
+        case_id=case.pk if case else None,
+        agent_id=actor.id if actor.kind == ActorKind.AGENT else None,
+        sender=mailbox.address,
+        subject=subject,
+        text=body,
+        payload={"message_id": message_id, "kind": kind, "to": to_address},
+        external_id=message_id,
+        attachments=attachments,
     )
+    email = OutboundEmail(
+        mailbox=mailbox,
+        case=case,
+        kind=kind,
+        to_address=to_address,
+        to_name=to_name,
+        subject=subject[:400],
+        body_text=body,
+        body_html=body_html,
+        unsubscribe_url=unsubscribe_url,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references or in_reply_to,
+        next_attempt_at=now,
+    )
+    batch = _batch_reads.get()
+    if batch is not None and batch.unwritten is not None:
+        batch.unwritten.append((interaction_data, email, actor))
+        return email
+    email.interaction = record_interaction(interaction_data, actor=actor)
     # Every acknowledgement passes here: the lean insert saves the ORM's query building.
-    return sql.insert(
-        OutboundEmail(
-            mailbox=mailbox,
-            case=case,
-            interaction=interaction,
-            kind=kind,
-            to_address=to_address,
-            to_name=to_name,
-            subject=subject[:400],
-            body_text=body,
-            body_html=body_html,
-            unsubscribe_url=unsubscribe_url,
-            message_id=message_id,
-            in_reply_to=in_reply_to,
-            references=references or in_reply_to,
-            next_attempt_at=now,
-        )
-    )
+    return sql.insert(email)
 
 
 class NoMailToAnswer(InvalidInput):
@@ -260,6 +264,8 @@ def quote_mail(answered: Interaction, language: str) -> str:
 class _BatchReads:
     addresses: dict[int, str | None]
     mailboxes: list[Mailbox]
+    # Messages queued but not yet written (`written_together`): each with its interaction.
+    unwritten: list[tuple[NewInteraction, OutboundEmail, Actor]] | None = None
 
 
 # Set by `read_once_per_batch()`.
@@ -269,10 +275,15 @@ _batch_reads: ContextVar[_BatchReads | None] = ContextVar(
 
 
 @contextmanager
-def read_once_per_batch(customer_ids: Iterable[int]) -> Iterator[None]:
+def read_once_per_batch(
+    customer_ids: Iterable[int], *, written_together: bool = False
+) -> Iterator[None]:
     """Within the block the notifications to these customers take their e-mail addresses
     and the active mailboxes from one read each (a batch of retention orders confirms
-    every order at once)."""
+    every order at once). `written_together`: the messages queued inside, and their
+    interactions, are written with one INSERT each when the block ends without failing
+    (or at `write_queued()`); only where nothing rolls back halfway
+    (`events.services.savepoints_left_out`) and nothing reads them before."""
     ids = sorted(set(customer_ids))
     addresses: dict[int, str | None] = dict.fromkeys(ids)
     if ids:
@@ -283,11 +294,28 @@ def read_once_per_batch(customer_ids: Iterable[int]) -> Iterator[None]:
         ):
             addresses[customer_id] = value  # the oldest last: it wins, as one by one
     mailboxes = sql.select(Mailbox, _ACTIVE_MAILBOX + " ORDER BY t.id", [True])
-    token = _batch_reads.set(_BatchReads(addresses, mailboxes))
+    token = _batch_reads.set(_BatchReads(addresses, mailboxes, [] if written_together else None))
     try:
         yield
+        write_queued()
     finally:
         _batch_reads.reset(token)
+
+
+def write_queued() -> None:
+    """Write the messages `read_once_per_batch(written_together=True)` holds back."""
+    batch = _batch_reads.get()
+    if batch is None or not batch.unwritten:
+        return
+    unwritten, batch.unwritten = batch.unwritten, []
+    by_actor: dict[Actor, list[tuple[NewInteraction, OutboundEmail]]] = {}
+    for data, email, actor in unwritten:
+        by_actor.setdefault(actor, []).append((data, email))
+    for actor, queued in by_actor.items():
+        interactions = record_interactions([data for data, _email in queued], actor=actor)
+        for (_data, email), interaction in zip(queued, interactions, strict=True):
+            email.interaction = interaction
+    sql.insert_many([email for _data, email, _actor in unwritten])
 
 
 def _email_address(customer_id: int) -> str | None:
