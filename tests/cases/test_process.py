@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from casework.cases import process
+from casework.cases import process, sla
 from casework.cases.models import (
     Case,
     CaseSla,
@@ -27,14 +27,17 @@ from casework.cases.models import (
 )
 from casework.channels.email.models import OutboundEmail
 from casework.events.models import Event
+from casework.events.services import recording_transaction
 from casework.intake.messages import InboundMessage
 from casework.intake.services import ingest
 from casework.kernel import clock
 from casework.kernel.errors import InvalidInput, PermissionDenied
+from casework.kernel.models import Job
 from casework.routing.queries import actor_for_agent
 from tests.engine import ADMIN, open_process_case, run_jobs
 from tests.factories import (
     AgentFactory,
+    CaseFactory,
     ContractFactory,
     CustomerFactory,
     IdentifierFactory,
@@ -479,3 +482,22 @@ def next_references_in_block(count: int) -> list[str]:
     from casework.kernel import clock
 
     return _references_for(clock.now(), count)
+
+
+def test_clocks_held_back_while_a_case_opens_are_written_before_they_pause(engine):
+    definition = process.published_definition("licensing-request")
+    case = CaseFactory()
+    with recording_transaction(), sla.timers_when_still_running():
+        sla.start_clocks(case, definition)
+        assert not CaseSla.objects.filter(
+            case=case
+        ).exists()  # a straight-through run may meet them
+        sla.pause_clocks(case)
+
+    rows = CaseSla.objects.filter(case=case)
+    assert sorted(row.kind for row in rows) == ["first_response", "resolution"]
+    assert all(row.paused_at is not None and row.met_at is None for row in rows)
+    # The running clocks have their timers, keyed by the written rows.
+    assert Job.objects.filter(
+        kind="cases.sla_due", payload__sla_id__in=[r.pk for r in rows]
+    ).exists()

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from casework.cases import notifications, process
-from casework.cases.models import Case
+from casework.cases.models import Case, CaseSla
 from casework.channels.email.models import OutboundEmail
 from casework.kernel.errors import Conflict, DomainError, InvalidInput
 from casework.kernel.models import Job
@@ -240,6 +240,9 @@ def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(internat
     # The answers and their confirmations written together at the chunk's end.
     assert _statements(captured, "INSERT INTO interactions_interaction") == 2
     assert _statements(captured, "INSERT INTO email_channel_outboundemail") == 1
+    # The case's clocks written once each, met.
+    assert _statements(captured, "UPDATE cases_casesla") == 0
+    assert not CaseSla.objects.filter(met_at=None).exists()
     for answer in answers:
         case = answer.response.case  # type: ignore[union-attr]
         contacts = {c.channel: c for c in case.interactions.all()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -30,8 +30,9 @@ SLA_ACTOR = Actor.system("sla")
 
 
 def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
-    """Start the case's clocks. Inside `timers_when_still_running()` their timers wait for
-    the block's end (the opening of a case whose first steps run at once)."""
+    """Start the case's clocks. Inside `timers_when_still_running()` their rows and timers
+    wait for the block's end (the opening of a case whose first steps run at once): a
+    case resolved straight through writes its clocks once, met."""
     if definition.sla is None:
         return
     from casework.cases.process import PRIORITY_NAMES, business_calendar
@@ -54,12 +55,12 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
         )
         for kind, target in targets.items()
     ]
-    sql.insert_returning(rows)
     waiting = _timers_waiting.get()
     if waiting is None:
+        sql.insert_returning(rows)
         jobs.enqueue_all([timer for row in rows for timer in _timers(row)])
     else:
-        waiting.extend(rows)
+        waiting.extend(rows)  # written when the block ends, or before anyone reads them
     for row in rows:
         record(
             "sla.started",
@@ -86,9 +87,22 @@ def timers_when_still_running() -> Iterator[None]:
         yield
     finally:
         _timers_waiting.reset(token)
+    sql.insert_returning([row for row in waiting if row.pk is None])
     running = [row for row in waiting if row.met_at is None]
     if running:
         jobs.enqueue_all([timer for row in running for timer in _timers(row)])
+
+
+def _unwritten(case: Case) -> list[CaseSla]:
+    """The case's clocks started in this `timers_when_still_running()` block and not yet
+    written."""
+    waiting = _timers_waiting.get() or ()
+    return [row for row in waiting if row.pk is None and row.case_id == case.pk]
+
+
+def _write_started(case: Case) -> None:
+    """Write the case's clocks held back so far: before anything reads them."""
+    sql.insert_returning(_unwritten(case))
 
 
 def _warning_at(now: Any, target: timedelta, definition: CaseTypeDefinition, calendar: Any) -> Any:
@@ -141,6 +155,11 @@ _MEET = (
 
 def _meet(case: Case, kinds: tuple[str, ...]) -> None:
     now = clock.now()
+    unwritten = _unwritten(case)
+    if unwritten:
+        # Clocks start when a case opens: this case has no others in the database.
+        _meet_in_memory(case, unwritten, kinds, now)
+        return
     met = sql.fetch_all(
         _MEET.format(kinds=", ".join(["%s"] * len(kinds))),
         [_MET_AT.get_db_prep_save(now, connection), case.pk, *(str(kind) for kind in kinds)],
@@ -170,11 +189,30 @@ def _meet(case: Case, kinds: tuple[str, ...]) -> None:
             )
 
 
+def _meet_in_memory(case: Case, rows: list[CaseSla], kinds: tuple[str, ...], now: datetime) -> None:
+    """`_meet` for clocks not written yet: no timers to cancel, none will be scheduled."""
+    by_kind = {}
+    for row in rows:
+        if row.met_at is None and row.kind in kinds:
+            row.met_at, row.revision = now, row.revision + 1
+            by_kind[row.kind] = row.breached_at
+    for kind in kinds:
+        if kind in by_kind:
+            record(
+                "sla.met",
+                actor=SLA_ACTOR,
+                object_type="case",
+                object_id=case.pk,
+                payload={"kind": kind, "in_time": by_kind[kind] is None},
+            )
+
+
 _MET_AT = CaseSla._meta.get_field("met_at")
 _TIMERS = ("warning", "breach")
 
 
 def pause_clocks(case: Case) -> None:
+    _write_started(case)
     now = clock.now()
     for row in CaseSla.objects.filter(case=case, met_at=None, paused_at=None):
         row.paused_at = now
@@ -192,6 +230,7 @@ def pause_clocks(case: Case) -> None:
 def resume_clocks(case: Case) -> None:
     from casework.cases.process import business_calendar
 
+    _write_started(case)
     calendar = business_calendar()
     now = clock.now()
     for row in CaseSla.objects.filter(case=case, met_at=None).exclude(paused_at=None):
