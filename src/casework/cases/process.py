@@ -15,6 +15,7 @@ step runs twice and a stale job does nothing.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import time
@@ -327,9 +328,16 @@ def business_calendar() -> BusinessCalendar:
 # -- starting and advancing ----------------------------------------------------------------
 
 
-def prepare_start(case: Case, definition: CaseTypeDefinition) -> None:
+def prepare_start(
+    case: Case, definition: CaseTypeDefinition, *, reserved_key: int | None = None
+) -> None:
     """Set a new case's process fields before its row is written (`open_cases`), so that
-    starting the process needs no second write of the row."""
+    starting the process needs no second write of the row. With a `reserved_key` the row
+    is not written now but when the first advance ends, as it stands then (one INSERT
+    instead of an INSERT and an UPDATE)."""
+    if reserved_key is not None:
+        case.pk = reserved_key
+        setattr(case, _NOT_INSERTED, True)
     case.process_key, case.process_version = definition.key, definition.version
     case.stage, case.step = definition.initial_stage, ""
     case.process_status = ProcessStatus.RUNNING
@@ -376,7 +384,10 @@ def _advance_now(case: Case, *, is_new: bool = False) -> None:
             advance(case, is_new=is_new)
     except Exception:
         logger.exception("case %s could not advance at once; the worker takes over", case.pk)
-        case.refresh_from_db()
+        if getattr(case, _NOT_INSERTED, False):
+            _insert(case)  # as it was opened (`advance` put it back)
+        else:
+            case.refresh_from_db()
         _schedule_advance(case)
 
 
@@ -405,10 +416,13 @@ def advance(case: Case, *, is_new: bool = False) -> None:
     The steps change the case in memory and the row is written once at the end (and
     before any step that may read it from the database), not once per step."""
     setattr(case, _UNSAVED, _Unsaved(case.stage, case.step))
+    opened = _fields_of(case) if getattr(case, _NOT_INSERTED, False) else None
     try:
         _advance(case, is_new)
     except BaseException:
         delattr(case, _UNSAVED)  # the transaction rolls back: nothing to write
+        if opened is not None:
+            case.__dict__.update(opened)  # the row to write is the case as it was opened
         raise
     _write_unsaved(case, keep_deferring=False)
 
@@ -1556,6 +1570,22 @@ def _save(case: Case, *fields: str) -> None:
 
 
 _UNSAVED = "_casework_unsaved"
+# A case opened with a reserved key whose row is not written yet (`prepare_start`).
+_NOT_INSERTED = "_casework_not_inserted"
+
+
+def _insert(case: Case) -> None:
+    delattr(case, _NOT_INSERTED)
+    # Rows that name the case (its clocks, tasks, events' objects) may be written first:
+    # the foreign keys are checked at commit.
+    sql.insert_many([case], with_pk=True)
+    case._state.adding = False
+
+
+def _fields_of(case: Case) -> dict[str, Any]:
+    values = {f.attname: getattr(case, f.attname) for f in Case._meta.concrete_fields}
+    values["data"] = copy.deepcopy(values["data"])
+    return values
 
 
 @dataclass
@@ -1568,7 +1598,8 @@ class _Unsaved:
 
 
 def _write_unsaved(case: Case, *, keep_deferring: bool = True) -> None:
-    """Write what an advance changed in memory so far (see `advance`)."""
+    """Write what an advance changed in memory so far (see `advance`); a case opened with
+    a reserved key (`prepare_start`) is inserted now."""
     unsaved = getattr(case, _UNSAVED, None)
     if unsaved is None:
         return
@@ -1576,7 +1607,9 @@ def _write_unsaved(case: Case, *, keep_deferring: bool = True) -> None:
         setattr(case, _UNSAVED, _Unsaved(case.stage, case.step))
     else:
         delattr(case, _UNSAVED)
-    if unsaved.fields or (unsaved.stage, unsaved.step) != (case.stage, case.step):
+    if getattr(case, _NOT_INSERTED, False):
+        _insert(case)
+    elif unsaved.fields or (unsaved.stage, unsaved.step) != (case.stage, case.step):
         sql.update(case, sorted({*unsaved.fields, "stage", "step", "updated_at"}))
 
 

@@ -108,6 +108,24 @@ def references_kept_if_failed() -> Iterator[None]:
         raise
 
 
+_case_keys: ContextVar[list[int] | None] = ContextVar("casework_case_keys", default=None)
+
+
+@contextmanager
+def case_keys_reserved(count: int) -> Iterator[None]:
+    """Within the block up to `count` new cases with a process take primary keys reserved
+    now, in one statement, and are written once, when their first advance ends, instead
+    of inserted and then updated (a batch of retention orders). Keys left unused are gaps,
+    as keys may have."""
+    keys = sql.reserve_keys(Case, count) if count > 0 else []
+    keys.reverse()  # popped from the end: the lowest first
+    token = _case_keys.set(keys)
+    try:
+        yield
+    finally:
+        _case_keys.reset(token)
+
+
 def _references_for(at: datetime, count: int) -> list[str]:
     reserved = _reserved.get()
     year = clock.localtime(at).year
@@ -172,12 +190,13 @@ def open_cases(news: Sequence[NewCase], *, actor: Actor) -> list[Case]:
     now = clock.now()
     cases = [_new_case_row(new, now) for new in news]
     definitions = [process.published_definition(new.case_type.code) for new in news]
+    keys = _case_keys.get()
     for case, definition in zip(cases, definitions, strict=True):
         if definition is not None:
-            process.prepare_start(case, definition)
+            process.prepare_start(case, definition, reserved_key=keys.pop() if keys else None)
     for case, reference in zip(cases, _references_for(now, len(cases)), strict=True):
         case.reference = reference
-    sql.insert_returning(cases)
+    sql.insert_returning([case for case in cases if case.pk is None])
 
     tasks = []
     for case, new, definition in zip(cases, news, definitions, strict=True):

@@ -40,6 +40,7 @@ from casework.cases import notifications, process
 from casework.cases.models import Case, CaseStatus, CaseType
 from casework.cases.services import (
     NewCase,
+    case_keys_reserved,
     get_case_type,
     open_case,
     references_kept_if_failed,
@@ -208,6 +209,7 @@ def _receive_checked(
         ExitStack() as stack,
     ):
         lookups = _ReadAhead([responses[index][0] for index in checked])
+        stack.enter_context(case_keys_reserved(len(checked)))  # each order's case written once
         stack.enter_context(actions.rows_known(lookups.all_offers(), lookups.partners()))
         # Where nothing rolls back halfway: what the steps change read ahead, and the
         # contacts and confirmations written together at the end.
