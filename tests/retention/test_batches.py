@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from casework.cases import notifications, process
 from casework.cases.models import Case, CaseSla
 from casework.channels.email.models import OutboundEmail
+from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, DomainError, InvalidInput
 from casework.kernel.models import Job
 from casework.offers import services as offer_services
@@ -228,8 +229,12 @@ def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(internat
     with CaptureQueriesContext(connection) as captured:
         answers = receive_batch(
             [
-                (IncomingResponse(channel=ResponseChannel.WEB, code=code_of(r)), ADMIN)
-                for r in recipients
+                # Each answer from its own customer, as on the response page.
+                (
+                    IncomingResponse(channel=ResponseChannel.WEB, code=code_of(r)),
+                    Actor.system(f"c{n}"),
+                )
+                for n, r in enumerate(recipients)
             ]
         )
 

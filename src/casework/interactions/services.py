@@ -38,9 +38,13 @@ def record_interaction(data: NewInteraction, *, actor: Actor) -> Interaction:
     return record_interactions([data], actor=actor)[0]
 
 
-def record_interactions(datas: Sequence[NewInteraction], *, actor: Actor) -> list[Interaction]:
+def record_interactions(
+    datas: Sequence[NewInteraction], *, actor: Actor | Sequence[Actor]
+) -> list[Interaction]:
     """`record_interaction()` for several at once: one INSERT for the interactions and one
-    for all their attachments (a batch of the intake)."""
+    for all their attachments (a batch of the intake). `actor`: one for all, or each
+    interaction's own (a batch of many customers' answers)."""
+    actors = [actor] * len(datas) if isinstance(actor, Actor) else list(actor)
     if not connection.in_atomic_block:
         raise RuntimeError("record_interaction() must run inside the transaction of its change")
     interactions = [
@@ -75,10 +79,10 @@ def record_interactions(datas: Sequence[NewInteraction], *, actor: Actor) -> lis
             for attachment in data.attachments
         ]
     )
-    for interaction, data in zip(interactions, datas, strict=True):
+    for interaction, data, by in zip(interactions, datas, actors, strict=True):
         record(
             "interaction.recorded",
-            actor=actor,
+            actor=by,
             object_type="interaction",
             object_id=interaction.pk,
             payload={

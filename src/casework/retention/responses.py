@@ -530,8 +530,8 @@ class _ReadAhead(_Lookups):
         self.deliveries = self._earlier_deliveries(incomings)
         self.responded: list[Recipient] = []
         self.attached: list[Response] = []
-        # The responses' contacts, when written together (`write_together`), by actor.
-        self.inbound: dict[Actor, list[NewInteraction]] | None = None
+        # The responses' contacts, when written together (`write_together`).
+        self.inbound: list[tuple[NewInteraction, Actor]] | None = None
         # Customers with more than one response here: what one wrote, the next one's
         # facts (the last contact) must see.
         seen: set[int] = set()
@@ -632,19 +632,19 @@ class _ReadAhead(_Lookups):
 
     def write_together(self) -> None:
         """Keep the responses' contacts and write them at `write_back`, all in one."""
-        self.inbound = {}
+        self.inbound = []
 
     def record_inbound(self, data: NewInteraction, actor: Actor) -> None:
         if self.inbound is None:
             super().record_inbound(data, actor)
         else:
-            self.inbound.setdefault(actor, []).append(data)
+            self.inbound.append((data, actor))
 
     def _write_contacts(self) -> None:
-        for actor, datas in (self.inbound or {}).items():
-            record_interactions(datas, actor=actor)
         if self.inbound:
-            self.inbound = {}
+            datas, actors = zip(*self.inbound, strict=True)
+            record_interactions(datas, actor=actors)
+            self.inbound = []
         outbound.write_queued()
 
     def write_back(self) -> None:

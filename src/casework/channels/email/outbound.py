@@ -308,13 +308,12 @@ def write_queued() -> None:
     if batch is None or not batch.unwritten:
         return
     unwritten, batch.unwritten = batch.unwritten, []
-    by_actor: dict[Actor, list[tuple[NewInteraction, OutboundEmail]]] = {}
-    for data, email, actor in unwritten:
-        by_actor.setdefault(actor, []).append((data, email))
-    for actor, queued in by_actor.items():
-        interactions = record_interactions([data for data, _email in queued], actor=actor)
-        for (_data, email), interaction in zip(queued, interactions, strict=True):
-            email.interaction = interaction
+    interactions = record_interactions(
+        [data for data, _email, _actor in unwritten],
+        actor=[actor for _data, _email, actor in unwritten],
+    )
+    for (_data, email, _actor), interaction in zip(unwritten, interactions, strict=True):
+        email.interaction = interaction
     sql.insert_many([email for _data, email, _actor in unwritten])
 
 
