@@ -240,16 +240,20 @@ def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(internat
 
     assert [summary(answer) for answer in answers] == [("new", "ordered", "")] * 4
     # Neither per response nor per process advance: the chunk's own, and in a test the
-    # reservation of case references (its own transaction otherwise), and on SQLite that
-    # of the cases' keys.
-    assert _statements(captured, "SAVEPOINT") <= 3
+    # reservation of case references (its own transaction otherwise), and on SQLite those
+    # of the cases' and responses' keys.
+    assert _statements(captured, "SAVEPOINT") <= 4
+    # The responses written together, with their cases.
+    assert _statements(captured, "INSERT INTO retention_response") == 1
+    assert _statements(captured, "UPDATE retention_response") == 0
     # Each case written once, as its first advance left it.
     assert _statements(captured, "INSERT INTO cases_case ") == 4
     assert _statements(captured, "UPDATE cases_case ") == 0
     # The answers and their confirmations written together at the chunk's end.
     assert _statements(captured, "INSERT INTO interactions_interaction") == 2
     assert _statements(captured, "INSERT INTO email_channel_outboundemail") == 1
-    # The case's clocks written once each, met.
+    # The cases' clocks written once, met.
+    assert _statements(captured, "INSERT INTO cases_casesla") == 1
     assert _statements(captured, "UPDATE cases_casesla") == 0
     assert not CaseSla.objects.filter(met_at=None).exists()
     for answer in answers:

@@ -80,7 +80,13 @@ _timers_waiting: ContextVar[list[CaseSla] | None] = ContextVar("sla_timers_waiti
 def timers_when_still_running() -> Iterator[None]:
     """Schedule the timers of clocks started inside only when the block ends, for those
     still running. A case whose process completes in its opening transaction (a
-    straight-through order) then neither writes timer jobs nor cancels them."""
+    straight-through order) then neither writes timer jobs nor cancels them. A block
+    around many openings writes all their clocks at its end — only where nothing rolls
+    back halfway (`events.services.savepoints_left_out`): a case rolled back by its
+    savepoint would leave its clocks behind."""
+    if _timers_waiting.get() is not None:
+        yield  # within a block of a whole batch: its end writes and schedules them all
+        return
     waiting: list[CaseSla] = []
     token = _timers_waiting.set(waiting)
     try:

@@ -36,7 +36,7 @@ from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from casework.cases import notifications, process
+from casework.cases import notifications, process, sla
 from casework.cases.models import Case, CaseStatus, CaseType
 from casework.cases.services import (
     NewCase,
@@ -217,6 +217,7 @@ def _receive_checked(
             outbound.read_once_per_batch(lookups.customers, written_together=not careful)
         )
         if not careful:
+            stack.enter_context(sla.timers_when_still_running())  # the chunk's clocks at once
             lookups.write_together()
             stack.enter_context(actions.contracts_locked_ahead(lookups.customers))
             stack.enter_context(offer_services.acceptances_read_once(lookups.customers))
@@ -432,7 +433,7 @@ def _open_order(
     if response.reason:
         data["problem"] = response.reason
         data["problem_text"] = response.reason_text
-    response.save()  # the case refers to it by id
+    lookups.store_response(response)  # the case refers to it by id
     data["response"] = response.pk
     return open_case(
         NewCase(
@@ -481,6 +482,9 @@ class _Lookups:
     def record_inbound(self, data: NewInteraction, actor: Actor) -> None:
         record_interaction(data, actor=actor)
 
+    def store_response(self, response: Response) -> None:
+        response.save()
+
 
 class _ReadAhead(_Lookups):
     """The same answers for a chunk of responses, read for all of them at once and kept
@@ -528,8 +532,12 @@ class _ReadAhead(_Lookups):
             .values_list("customer_id", flat=True)
         )
         self.deliveries = self._earlier_deliveries(incomings)
+        self.incomings = incomings
         self.responded: list[Recipient] = []
         self.attached: list[Response] = []
+        # Responses held back to be written together (`write_together`), and their keys.
+        self.unstored: list[Response] = []
+        self.response_keys: list[int] = []
         # The responses' contacts, when written together (`write_together`).
         self.inbound: list[tuple[NewInteraction, Actor]] | None = None
         # Customers with more than one response here: what one wrote, the next one's
@@ -631,8 +639,18 @@ class _ReadAhead(_Lookups):
         return incoming.customer.pk if incoming.customer is not None else None
 
     def write_together(self) -> None:
-        """Keep the responses' contacts and write them at `write_back`, all in one."""
+        """Keep the responses and their contacts and write them at `write_back`, all in
+        one; the responses take keys reserved now."""
         self.inbound = []
+        self.unstored = []
+        self.response_keys = sql.reserve_keys(Response, len(self.incomings))[::-1]
+
+    def store_response(self, response: Response) -> None:
+        if not self.response_keys:
+            super().store_response(response)
+            return
+        response.pk = self.response_keys.pop()
+        self.unstored.append(response)
 
     def record_inbound(self, data: NewInteraction, actor: Actor) -> None:
         if self.inbound is None:
@@ -652,7 +670,12 @@ class _ReadAhead(_Lookups):
         statement each for the recipients' answers and the responses' cases, and the
         contacts held back."""
         sql.update_many(Recipient, ("responded_at",), self.responded)
-        sql.update_many(Response, ("case",), self.attached)
+        # Rows that name a response (the queue's entries) may come first: the foreign
+        # keys are checked at commit.
+        sql.insert_many(self.unstored, with_pk=True)
+        unstored = {id(response) for response in self.unstored}
+        sql.update_many(Response, ("case",), [r for r in self.attached if id(r) not in unstored])
+        self.unstored = []
         self._write_contacts()
 
     def took(self, received: Received) -> None:
