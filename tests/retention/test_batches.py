@@ -221,11 +221,7 @@ def _statements(captured: CaptureQueriesContext, prefix: str) -> int:
     return sum(1 for sql in statements if re.sub(r"^\d+ times: ", "", sql).startswith(prefix))
 
 
-def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(international):
-    process.reload_definitions()
-    recipients = [recipient_for(international) for _ in range(5)]
-    web(code_of(recipients.pop()))  # the first order creates its resolution code
-
+def _answered_together(recipients: list) -> tuple[list[Answer], CaptureQueriesContext]:  # type: ignore[type-arg]
     with CaptureQueriesContext(connection) as captured:
         answers = receive_batch(
             [
@@ -237,18 +233,29 @@ def test_a_chunk_runs_straight_through_without_a_savepoint_per_response(internat
                 for n, r in enumerate(recipients)
             ]
         )
+    return answers, captured
+
+
+def test_a_chunk_runs_straight_through_writing_each_kind_of_row_once(international):
+    process.reload_definitions()
+    web(code_of(recipient_for(international)))  # the first order creates its resolution code
+    _few, with_two = _answered_together([recipient_for(international) for _ in range(2)])
+
+    answers, captured = _answered_together([recipient_for(international) for _ in range(4)])
 
     assert [summary(answer) for answer in answers] == [("new", "ordered", "")] * 4
-    # Neither per response nor per process advance: the chunk's own, and in a test the
-    # reservation of case references (its own transaction otherwise), and on SQLite those
-    # of the cases' and responses' keys.
-    assert _statements(captured, "SAVEPOINT") <= 4
-    # The responses written together, with their cases.
+    # Neither per response nor per process advance: as many for four as for two (the
+    # chunk's own, the reservations of references and keys).
+    assert _statements(captured, "SAVEPOINT") == _statements(with_two, "SAVEPOINT")
+    # The responses written together, with their cases; the cases too, as their first
+    # advance left them.
     assert _statements(captured, "INSERT INTO retention_response") == 1
     assert _statements(captured, "UPDATE retention_response") == 0
-    # Each case written once, as its first advance left it.
-    assert _statements(captured, "INSERT INTO cases_case ") == 4
+    assert _statements(captured, "INSERT INTO cases_case ") == 1
     assert _statements(captured, "UPDATE cases_case ") == 0
+    # The contracts changed and the answers learnt from, together.
+    assert _statements(captured, "UPDATE customers_contract") == 1
+    assert _statements(captured, "INSERT INTO offers_offerdecision") == 1
     # The answers and their confirmations written together at the chunk's end.
     assert _statements(captured, "INSERT INTO interactions_interaction") == 2
     assert _statements(captured, "INSERT INTO email_channel_outboundemail") == 1

@@ -30,7 +30,7 @@ from casework.cases.models import Case
 from casework.cases.services import add_note
 from casework.customers.models import Channel, Contract, ContractStatus, Customer, Product
 from casework.events.services import record, recording_transaction
-from casework.kernel import clock
+from casework.kernel import clock, sql
 from casework.kernel.actors import Actor
 from casework.kernel.errors import Conflict, InvalidInput
 from casework.offers import propensity
@@ -232,7 +232,11 @@ def apply_offer_to_contract(
         changes["end_date"] = (contract.end_date, new_end)
         contract.end_date = new_end
     if changes:
-        contract.save(update_fields=["product", "monthly_fee", "end_date", "updated_at"])
+        answers = _answers_batched.get()
+        if answers is not None and contract.customer_id in answers.customer_ids:
+            answers.changed_contracts[contract.pk] = contract
+        else:
+            contract.save(update_fields=list(_CONTRACT_FIELDS))
     if offer.add_option:
         option = Product.objects.filter(code=offer.add_option).first()
         # The catalogue may name an option that is no longer sold: the rest still applies.
@@ -337,22 +341,28 @@ def describe_changes(changes: dict[str, tuple[Any, Any]]) -> list[str]:
 
 
 @dataclass
-class _Acceptances:
+class _Answers:
     customer_ids: frozenset[int]
-    found: dict[tuple[int, int], OfferDecision]
+    found: dict[tuple[int, int], OfferDecision]  # the earlier acceptances
+    keys: list[int]  # reserved for the answers recorded inside
+    unwritten: list[OfferDecision] = field(default_factory=list)
+    changed_contracts: dict[int, Contract] = field(default_factory=dict)
 
 
-_acceptances_read: ContextVar[_Acceptances | None] = ContextVar(
-    "casework_offer_acceptances_read", default=None
+_answers_batched: ContextVar[_Answers | None] = ContextVar(
+    "casework_offer_answers_batched", default=None
 )
+_CONTRACT_FIELDS = ("product", "monthly_fee", "end_date", "updated_at")
 
 
 @contextmanager
-def acceptances_read_once(customer_ids: Iterable[int]) -> Iterator[None]:
-    """Within the block `record_answer` finds these customers' earlier acceptances in one
-    read instead of one each, and knows those it records. Only where nothing rolls back
-    halfway (`events.services.savepoints_left_out`): a decision a savepoint took back
-    would stay known."""
+def answers_batched(customer_ids: Iterable[int]) -> Iterator[None]:
+    """Within the block `record_answer` finds these customers' earlier acceptances from
+    one read, and the answers it records and the contracts `apply_offer_to_contract`
+    changes are written together when the block ends (or at `write_answers()`), one
+    statement each. Only where nothing rolls back halfway
+    (`events.services.savepoints_left_out`): a decision a savepoint took back would stay
+    known."""
     ids = frozenset(customer_ids)
     found = {
         (decision.customer_id, decision.offer_id): decision
@@ -360,11 +370,24 @@ def acceptances_read_once(customer_ids: Iterable[int]) -> Iterator[None]:
             customer_id__in=ids, outcome=DecisionOutcome.ACCEPTED
         ).order_by("-pk")  # the oldest last: it wins, as `.first()` one by one would
     }
-    token = _acceptances_read.set(_Acceptances(ids, found))
+    keys = sql.reserve_keys(OfferDecision, len(ids))[::-1] if ids else []
+    token = _answers_batched.set(_Answers(ids, found, keys))
     try:
         yield
+        write_answers()
     finally:
-        _acceptances_read.reset(token)
+        _answers_batched.reset(token)
+
+
+def write_answers() -> None:
+    """Write what `answers_batched()` holds back so far: before the contracts are read
+    again."""
+    answers = _answers_batched.get()
+    if answers is None:
+        return
+    sql.update_many(Contract, _CONTRACT_FIELDS, list(answers.changed_contracts.values()))
+    sql.insert_many(answers.unwritten, with_pk=True)
+    answers.changed_contracts, answers.unwritten = {}, []
 
 
 def record_answer(
@@ -384,7 +407,7 @@ def record_answer(
     the answer was given on, when the caller has changed the contract since (read now
     otherwise)."""
     outcome = DecisionOutcome.ACCEPTED if is_accepted else DecisionOutcome.DECLINED
-    read = _acceptances_read.get()
+    read = _answers_batched.get()
     if read is not None and customer.pk not in read.customer_ids:
         read = None
     if is_accepted:
@@ -398,7 +421,7 @@ def record_answer(
             return earlier
     # No ranking here: the answer is what counts for learning, with the facts it was
     # given on (assessing would read every decision's count, on the order's hot path).
-    decision = OfferDecision.objects.create(
+    decision = OfferDecision(
         customer=customer,
         offer=offer,
         outcome=outcome,
@@ -411,6 +434,11 @@ def record_answer(
             facts if facts is not None else facts_of(customer, clock.localtime(clock.now()).date())
         ),
     )
+    if read is not None and read.keys:
+        decision.pk = read.keys.pop()
+        read.unwritten.append(decision)
+    else:
+        decision.save()
     _record_decision(decision, actor=actor, changes={})
     if read is not None and is_accepted:
         read.found[(customer.pk, offer.pk)] = decision

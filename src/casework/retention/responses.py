@@ -220,7 +220,8 @@ def _receive_checked(
             stack.enter_context(sla.timers_when_still_running())  # the chunk's clocks at once
             lookups.write_together()
             stack.enter_context(actions.contracts_locked_ahead(lookups.customers))
-            stack.enter_context(offer_services.acceptances_read_once(lookups.customers))
+            stack.enter_context(offer_services.answers_batched(lookups.customers))
+            stack.enter_context(process.cases_written_together())
         for index in checked:
             incoming, actor = responses[index]
             if not careful:
@@ -658,12 +659,15 @@ class _ReadAhead(_Lookups):
         else:
             self.inbound.append((data, actor))
 
-    def _write_contacts(self) -> None:
+    def _write_held_back(self) -> None:
+        """What the next response's facts are read from: its customer's contacts and
+        contract."""
         if self.inbound:
             datas, actors = zip(*self.inbound, strict=True)
             record_interactions(datas, actor=actors)
             self.inbound = []
         outbound.write_queued()
+        offer_services.write_answers()
 
     def write_back(self) -> None:
         """What the chunk's received responses changed after their rows were written: a
@@ -676,7 +680,7 @@ class _ReadAhead(_Lookups):
         unstored = {id(response) for response in self.unstored}
         sql.update_many(Response, ("case",), [r for r in self.attached if id(r) not in unstored])
         self.unstored = []
-        self._write_contacts()
+        self._write_held_back()
 
     def took(self, received: Received) -> None:
         """What the response just received changes for the ones after it."""
@@ -700,7 +704,7 @@ class _ReadAhead(_Lookups):
         # The order may have changed the contract: the next response reads afresh, and
         # sees this one's contacts.
         if response.customer_id in self.repeated:
-            self._write_contacts()
+            self._write_held_back()
         forget_facts_read(response.customer_id)
         process.forget_customer_read(response.customer_id)
 
