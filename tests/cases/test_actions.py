@@ -11,8 +11,10 @@ import pytest
 
 from casework.cases import actions, process
 from casework.cases.models import Case, ProcessStatus, Task, TaskKind, TaskStatus
+from casework.cases.services import case_keys_reserved
 from casework.customers.models import Interest
 from casework.kernel import clock
+from casework.kernel.models import Job
 from tests.cases.definitions.test_loading import problems_of, write
 from tests.engine import ADMIN, open_process_case, run_jobs
 from tests.factories import CustomerFactory
@@ -91,3 +93,19 @@ def test_an_unknown_action_is_reported_with_file_and_line(tmp_path):
     [problem] = problems_of(path)
     assert problem.startswith('stamped.yaml:17: step "stamp": unknown action "tests.stomp"')
     assert "tests.stamp" in problem
+
+
+def test_a_case_opened_with_a_reserved_key_is_written_as_opened_when_its_advance_fails(
+    stamped, monkeypatch
+):
+    def jams(case: Case, context: Mapping[str, Any]) -> Mapping[str, Any]:
+        raise RuntimeError("the stamp machine jammed")
+
+    # The action reads the case's row: the case is inserted before it, in the advance's
+    # savepoint, and that insert is rolled back with the rest.
+    monkeypatch.setitem(actions._registered, "tests.stamp", jams)
+    with case_keys_reserved(1):
+        case = open_process_case("stamped-request", customer_id=CustomerFactory().pk)
+
+    assert case.stage == "open" and case.process_status == ProcessStatus.RUNNING
+    assert Job.objects.get(kind="cases.advance").payload["case_id"] == case.pk

@@ -422,7 +422,10 @@ def advance(case: Case, *, is_new: bool = False) -> None:
     except BaseException:
         delattr(case, _UNSAVED)  # the transaction rolls back: nothing to write
         if opened is not None:
-            case.__dict__.update(opened)  # the row to write is the case as it was opened
+            # The row to write is the case as it was opened (an insert before a step that
+            # reads the row is rolled back with the rest).
+            case.__dict__.update(opened)
+            setattr(case, _NOT_INSERTED, True)
         raise
     _write_unsaved(case, keep_deferring=False)
 

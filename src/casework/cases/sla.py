@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from casework.cases.calendar import add_business_time, business_time_between
 from casework.cases.definitions.specs import CaseTypeDefinition, SlaAction
 from casework.cases.models import Case, CaseSla, Priority, SlaKind
-from casework.events.services import record
+from casework.events.services import leaving_out_savepoints, record
 from casework.kernel import clock, jobs, sql
 from casework.kernel.actors import Actor
 from casework.kernel.models import Job
@@ -30,9 +30,10 @@ SLA_ACTOR = Actor.system("sla")
 
 
 def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
-    """Start the case's clocks. Inside `timers_when_still_running()` their rows and timers
-    wait for the block's end (the opening of a case whose first steps run at once): a
-    case resolved straight through writes its clocks once, met."""
+    """Start the case's clocks. Inside `timers_when_still_running()` their timers wait for
+    the block's end (the opening of a case whose first steps run at once), and where the
+    caller left out the savepoints (`events.services.savepoints_left_out`) their rows
+    too: a case resolved straight through writes its clocks once, met."""
     if definition.sla is None:
         return
     from casework.cases.process import PRIORITY_NAMES, business_calendar
@@ -56,11 +57,14 @@ def start_clocks(case: Case, definition: CaseTypeDefinition) -> None:
         for kind, target in targets.items()
     ]
     waiting = _timers_waiting.get()
-    if waiting is None:
+    if waiting is None or not leaving_out_savepoints():
+        # (Held back only where nothing rolls back halfway: a savepoint taking back a
+        # write or a meeting would leave the rows in memory claiming it.)
         sql.insert_returning(rows)
+    if waiting is None:
         jobs.enqueue_all([timer for row in rows for timer in _timers(row)])
     else:
-        waiting.extend(rows)  # written when the block ends, or before anyone reads them
+        waiting.extend(rows)  # unwritten ones written when the block ends, or when read
     for row in rows:
         record(
             "sla.started",

@@ -13,11 +13,13 @@ Repeated deliveries are answered, not processed again: a partner's order is foun
 idempotency key or by the partner's order number, and one code opens one order at most
 (the second card for it is an exception, never a second order or commission).
 
-`receive_batch()` takes many responses (a partner's CSV batch) a chunk per transaction:
-what the checks read — codes' recipients, customers, offers, codes used, open orders,
-earlier deliveries, customer facts — is read for the whole chunk at once, and each
-response is then received as `receive()` would, in a savepoint of its own, in arrival
-order (a second card for a code in the same chunk is "used", as it would be later).
+`receive_batch()` takes many responses (a partner's CSV batch, the queue's worker) a chunk
+per transaction: what the checks read — codes' recipients, customers, offers, codes used,
+open orders, earlier deliveries, customer facts — is read for the whole chunk at once, and
+each response is then received as `receive()` would, in arrival order (a second card for
+a code in the same chunk is "used", as it would be later). A chunk first runs straight
+through without savepoints and writes each kind of row together at its end; a refusal or
+failure runs it again with a savepoint per response (ADR 18, third addendum).
 """
 
 from __future__ import annotations
@@ -670,9 +672,9 @@ class _ReadAhead(_Lookups):
         offer_services.write_answers()
 
     def write_back(self) -> None:
-        """What the chunk's received responses changed after their rows were written: a
-        statement each for the recipients' answers and the responses' cases, and the
-        contacts held back."""
+        """At the chunk's end, a statement each: the recipients' answers, the responses
+        held back (naming their cases) or the cases of those written already, and the
+        contacts, confirmations, answers and contract changes held back."""
         sql.update_many(Recipient, ("responded_at",), self.responded)
         # Rows that name a response (the queue's entries) may come first: the foreign
         # keys are checked at commit.
