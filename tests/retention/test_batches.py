@@ -20,7 +20,7 @@ from casework.kernel.models import Job
 from casework.offers import services as offer_services
 from casework.partners.models import CommissionEntry
 from casework.retention import responses
-from casework.retention.models import Response, ResponseChannel
+from casework.retention.models import Recipient, Response, ResponseChannel
 from casework.retention.responses import IncomingResponse, Received, receive, receive_batch
 from tests.engine import ADMIN, run_jobs
 from tests.partners.factories import PartnerFactory
@@ -221,7 +221,7 @@ def _statements(captured: CaptureQueriesContext, prefix: str) -> int:
     return sum(1 for sql in statements if re.sub(r"^\d+ times: ", "", sql).startswith(prefix))
 
 
-def _answered_together(recipients: list) -> tuple[list[Answer], CaptureQueriesContext]:  # type: ignore[type-arg]
+def _answered_together(recipients: list[Recipient]) -> tuple[list[Answer], CaptureQueriesContext]:
     with CaptureQueriesContext(connection) as captured:
         answers = receive_batch(
             [
