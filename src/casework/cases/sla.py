@@ -187,33 +187,28 @@ def _meet(case: Case, kinds: tuple[str, ...]) -> None:
     ]
     if stale:
         jobs.cancel(*stale)
-    by_kind = {kind: breached_at for _pk, kind, _revision, breached_at in met}
-    for kind in kinds:  # in the order asked, as the history shows them
-        if kind in by_kind:
-            record(
-                "sla.met",
-                actor=SLA_ACTOR,
-                object_type="case",
-                object_id=case.pk,
-                payload={"kind": kind, "in_time": by_kind[kind] is None},
-            )
+    _record_met(case, kinds, {kind: breached_at for _pk, kind, _revision, breached_at in met})
 
 
 def _meet_in_memory(case: Case, rows: list[CaseSla], kinds: tuple[str, ...], now: datetime) -> None:
     """`_meet` for clocks not written yet: no timers to cancel, none will be scheduled."""
-    by_kind = {}
+    breached_at_by_kind = {}
     for row in rows:
         if row.met_at is None and row.kind in kinds:
             row.met_at, row.revision = now, row.revision + 1
-            by_kind[row.kind] = row.breached_at
-    for kind in kinds:
-        if kind in by_kind:
+            breached_at_by_kind[row.kind] = row.breached_at
+    _record_met(case, kinds, breached_at_by_kind)
+
+
+def _record_met(case: Case, kinds: tuple[str, ...], breached_at_by_kind: dict[str, Any]) -> None:
+    for kind in kinds:  # in the order asked, as the history shows them
+        if kind in breached_at_by_kind:
             record(
                 "sla.met",
                 actor=SLA_ACTOR,
                 object_type="case",
                 object_id=case.pk,
-                payload={"kind": kind, "in_time": by_kind[kind] is None},
+                payload={"kind": kind, "in_time": breached_at_by_kind[kind] is None},
             )
 
 
