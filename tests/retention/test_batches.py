@@ -19,6 +19,7 @@ from casework.kernel.errors import Conflict, DomainError, InvalidInput
 from casework.kernel.models import Job
 from casework.offers import services as offer_services
 from casework.partners.models import CommissionEntry
+from casework.partners.services import verify_ledger
 from casework.retention import responses
 from casework.retention.models import Recipient, Response, ResponseChannel
 from casework.retention.responses import IncomingResponse, Received, receive, receive_batch
@@ -375,3 +376,28 @@ def test_a_step_failing_unforeseen_leaves_that_order_to_the_advance_job(internat
     assert job.payload["case_id"] == cases[1].pk
     # Exactly one order's contract change, answer and confirmation each for the others.
     assert OutboundEmail.objects.filter(kind="notification").count() == 2
+
+
+def test_a_chunks_commissions_are_chained_together(international):
+    process.reload_definitions()
+    partner = PartnerFactory(code="shop-kiel")
+    orders = [
+        IncomingResponse(
+            channel=ResponseChannel.PARTNER,
+            customer=customer_ending_in(),
+            offer_code="international-option",
+            partner=partner,
+            partner_reference=f"K-{n}",
+        )
+        for n in range(3)
+    ]
+
+    with CaptureQueriesContext(connection) as captured:
+        answers = in_one_batch(orders)
+
+    assert [summary(answer) for answer in answers] == [("new", "ordered", "")] * 3
+    assert _statements(captured, "INSERT INTO partners_commissionentry") == 1
+    entries = list(CommissionEntry.objects.order_by("seq"))
+    assert [entry.order_reference for entry in entries] == ["K-0", "K-1", "K-2"]
+    assert [entry.seq for entry in entries] == [1, 2, 3]
+    assert verify_ledger().is_intact

@@ -10,7 +10,9 @@ correction is a reversal entry that a second person approved (docs/partner-ledge
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from casework.events.services import (
     head_taken_last,
+    leaving_out_savepoints,
     record,
     recording_transaction,
     when_appending,
@@ -119,12 +122,63 @@ def record_commission(
         return _record_commission(partner, order_reference, rule, amount, actor)
 
 
+# Set by `commissions_chained_together()`: the block's entries, with their actors.
+_together: ContextVar[list[tuple[CommissionEntry, Actor]] | None] = ContextVar(
+    "casework_commissions_together", default=None
+)
+
+
+@contextmanager
+def commissions_chained_together() -> Iterator[None]:
+    """Within a transaction that takes the chain head last and leaves out savepoints (a
+    straight-through chunk of retention orders): the commissions recorded inside are
+    chained together at the end — one read of the ledger's head, one insert, one move of
+    the head — and are not looked up first: the partner's row read by the caller counts,
+    and a second commission for an order fails on the unique constraint, which fails the
+    block, whose caller runs it again the careful way."""
+    if not (head_taken_last() and leaving_out_savepoints()):
+        raise RuntimeError(
+            "commissions_chained_together() needs a head-last batch without savepoints"
+        )
+    entries: list[tuple[CommissionEntry, Actor]] = []
+    token = _together.set(entries)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    if entries:
+        when_appending(lambda: _chain_together(entries))
+
+
+def _chain_together(entries: list[tuple[CommissionEntry, Actor]]) -> None:
+    last_seq, last_hash = _lock_head()
+    for entry, _actor in entries:
+        entry.seq, entry.prev_hash = last_seq + 1, last_hash
+        entry.hash = entry_hash(_row(entry))
+        last_seq, last_hash = entry.seq, entry.hash
+    sql.insert_returning([entry for entry, _actor in entries])
+    sql.execute(_MOVE_HEAD, [last_seq, last_hash])
+    for entry, actor in entries:
+        _record_commission_event(entry, actor)
+
+
 def _record_commission(
     partner: Partner, order_reference: str, rule: str, amount: Decimal | str | int, actor: Actor
 ) -> CommissionEntry:
     order_reference = _text(order_reference, "order_reference", 100, _("order reference"))
     rule = _text(rule, "rule", 200, _("rule"))
     amount = _amount(amount)
+    together = _together.get()
+    if together is not None:
+        if not partner.is_active:
+            raise Conflict(
+                _("partner %(partner)s is not active: no new commissions")
+                % {"partner": partner.code},
+                field="partner",
+            )
+        entry = _new_commission(partner, order_reference, rule, amount, actor)
+        together.append((entry, actor))
+        return entry
     # In a batch that takes the chain head last the ledger's head is taken then too
     # (`_chain_later`); a second commission it missed fails on the unique constraint.
     later = head_taken_last()
@@ -157,7 +211,19 @@ def _record_commission(
             _("partner %(partner)s is not active: no new commissions") % {"partner": partner.code},
             field="partner",
         )
-    entry = CommissionEntry(
+    entry = _new_commission(partner, order_reference, rule, amount, actor)
+    if later:
+        when_appending(lambda: _chain_later(entry, actor))
+        return entry
+    _chain(head, entry)  # type: ignore[arg-type]
+    _record_commission_event(entry, actor)
+    return entry
+
+
+def _new_commission(
+    partner: Partner, order_reference: str, rule: str, amount: Decimal, actor: Actor
+) -> CommissionEntry:
+    return CommissionEntry(
         partner=partner,
         order_reference=order_reference,
         rule=rule,
@@ -166,12 +232,6 @@ def _record_commission(
         recorded_by=actor.label,
         recorded_at=clock.now(),
     )
-    if later:
-        when_appending(lambda: _chain_later(entry, actor))
-        return entry
-    _chain(head, entry)  # type: ignore[arg-type]
-    _record_commission_event(entry, actor)
-    return entry
 
 
 def _chain_later(entry: CommissionEntry, actor: Actor) -> None:

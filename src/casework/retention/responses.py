@@ -70,6 +70,7 @@ from casework.offers.facts import (
     read_facts_ahead,
 )
 from casework.offers.models import Offer
+from casework.partners import services as ledger
 from casework.partners.models import Partner
 from casework.retention import actions, codes
 from casework.retention.models import (
@@ -224,6 +225,7 @@ def _receive_checked(
             stack.enter_context(actions.contracts_locked_ahead(lookups.customers))
             stack.enter_context(offer_services.answers_batched(lookups.customers))
             stack.enter_context(process.cases_written_together())
+            stack.enter_context(ledger.commissions_chained_together())
         for index in checked:
             incoming, actor = responses[index]
             if not careful:
