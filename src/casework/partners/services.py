@@ -170,12 +170,7 @@ def _record_commission(
     amount = _amount(amount)
     together = _together.get()
     if together is not None:
-        if not partner.is_active:
-            raise Conflict(
-                _("partner %(partner)s is not active: no new commissions")
-                % {"partner": partner.code},
-                field="partner",
-            )
+        _refuse_if_inactive(partner)
         entry = _new_commission(partner, order_reference, rule, amount, actor)
         together.append((entry, actor))
         return entry
@@ -206,11 +201,7 @@ def _record_commission(
             entry=existing.seq,
         )
     partner = Partner.objects.get(pk=partner.pk)
-    if not partner.is_active:
-        raise Conflict(
-            _("partner %(partner)s is not active: no new commissions") % {"partner": partner.code},
-            field="partner",
-        )
+    _refuse_if_inactive(partner)
     entry = _new_commission(partner, order_reference, rule, amount, actor)
     if later:
         when_appending(lambda: _chain_later(entry, actor))
@@ -218,6 +209,14 @@ def _record_commission(
     _chain(head, entry)  # type: ignore[arg-type]
     _record_commission_event(entry, actor)
     return entry
+
+
+def _refuse_if_inactive(partner: Partner) -> None:
+    if not partner.is_active:
+        raise Conflict(
+            _("partner %(partner)s is not active: no new commissions") % {"partner": partner.code},
+            field="partner",
+        )
 
 
 def _new_commission(
