@@ -512,6 +512,7 @@ def run_http(
         "requests_per_second": round(result.per_second, 1),
         "latency": latency.as_dict(),
         "worker_cpu_seconds": worker_cpu,
+        "client_cpu_seconds": round(result.client_cpu_seconds, 2),
         "connections_per_worker": spread,
         "unexpected_outcomes": dict(unexpected),
         "floor_401": {
@@ -721,6 +722,7 @@ def run_http_async(
         "end_to_end_seconds": round(end_to_end_seconds, 2),
         "end_to_end_per_second": round(statuses.get("ingested", 0) / end_to_end_seconds, 1),
         "cpu_seconds": cpu,
+        "client_cpu_seconds": round(result.client_cpu_seconds, 2),
         "connections_per_worker": spread,
         "unexpected_outcomes": dict(unexpected),
         "machine_load": load.figures,
@@ -1108,7 +1110,10 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
             )
         )
         print(f"HTTP: {http_result['load_text']}")
-        print(f"HTTP: worker CPU seconds during the run: {http_result['worker_cpu_seconds']}")
+        print(
+            f"HTTP: worker CPU seconds during the run: {http_result['worker_cpu_seconds']}; "
+            f"the clients' {http_result['client_cpu_seconds']}"
+        )
         spread = http_result["connections_per_worker"]
         if spread["final"]:
             print(
@@ -1157,7 +1162,10 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
         )
         checks.append(report.Check(f"async HTTP errors ({args.db})", async_result["errors"], 0, ""))
         print(f"HTTP async: {async_result['load_text']}")
-        print(f"HTTP async: CPU seconds during the run: {async_result['cpu_seconds']}")
+        print(
+            f"HTTP async: CPU seconds during the run: {async_result['cpu_seconds']}; "
+            f"the clients' while posting {async_result['client_cpu_seconds']}"
+        )
         if not async_result["all_ingested"]:
             print("HTTP async: NOT ALL MESSAGES WERE INGESTED within the time limit")
         if async_result["errors"]:

@@ -17,7 +17,7 @@ from casework.intake import queue
 from casework.intake.dbrouter import queue_is_separate
 from casework.intake.messages import InboundMessage, SenderIdentifier
 from casework.intake.models import QueuedMessage, QueuedStatus
-from casework.intake.services import ingest
+from casework.intake.services import ingest, ingest_batch
 from casework.interactions.models import Interaction
 from casework.kernel import clock
 from casework.kernel.errors import InvalidInput, NotFound
@@ -97,6 +97,40 @@ def test_the_worker_ingests_queued_messages_and_records_the_outcome(email_intake
     assert Interaction.objects.count() == 2
     assert queue.run_once() == 0
     assert verify_chain().is_intact
+
+
+def test_what_can_be_worked_out_on_arrival_is_kept_with_the_entry(email_intake):
+    CaseFactory(reference="CW-2026-000777")
+    new = queue.enqueue(mail("<m1@x>", address=" Helmut@Example.DE ")).entry
+    reply = queue.enqueue(mail("<m2@x>", subject="Re: [CW-2026-000777] Frage")).entry
+
+    assert new.prepared["identifiers"] == [["email", "helmut@example.de"]]
+    assert new.prepared["classification"]["results"]["language"]["label"] == "de"
+    assert new.message["sender"] == [["email", " Helmut@Example.DE "]]  # as it came
+    # A reply most likely continues its case: classified only if it opens one after all.
+    assert reply.prepared == {"identifiers": [["email", "helmut@example.de"]]}
+
+
+def test_the_worker_takes_the_prepared_facts_and_works_out_those_missing(email_intake):
+    tampered = queue.enqueue(mail("<m1@x>")).entry
+    older = queue.enqueue(mail("<m2@x>", address="lisa@example.de")).entry
+    as_if_english = {"label": "en", "confidence": 0.5, "is_confident": False, "version": None}
+    tampered.prepared["classification"]["results"]["language"] = as_if_english
+    QueuedMessage.objects.filter(pk=tampered.pk).update(prepared=tampered.prepared)
+    QueuedMessage.objects.filter(pk=older.pk).update(prepared=None)  # queued before the column
+
+    assert queue.run_once() == 2
+
+    stored = Interaction.objects.get(external_id="<m1@x>").payload["classification"]
+    assert stored["language"] == as_if_english  # not classified again
+    worked_out = Interaction.objects.get(external_id="<m2@x>")
+    assert worked_out.payload["classification"]["language"]["label"] == "de"
+    assert worked_out.customer.identifiers.get(kind="email").value == "lisa@example.de"
+
+
+def test_ingest_batch_wants_one_prepared_entry_per_message(email_intake):
+    with pytest.raises(ValueError, match="one prepared entry per message"):
+        ingest_batch([mail("<m1@x>"), mail("<m2@x>")], [None])
 
 
 def test_a_message_that_cannot_be_ingested_fails_alone_and_keeps_its_reason(email_intake):
@@ -182,10 +216,10 @@ def test_a_database_error_postpones_the_message_that_causes_it_and_no_other(
         queue.enqueue(mail(f"<m{n}@x>", address=f"s{n}@example.de"))
     original = queue.ingest_batch
 
-    def fail_for_m1(messages: list[InboundMessage]) -> list:  # noqa: ANN001
+    def fail_for_m1(messages: list[InboundMessage], prepared: list) -> list:  # noqa: ANN001
         if any(message.external_id == "<m1@x>" for message in messages):
             raise OperationalError("could not serialize access")
-        return original(messages)
+        return original(messages, prepared)
 
     monkeypatch.setattr(queue, "ingest_batch", fail_for_m1)
 

@@ -79,6 +79,10 @@ class QueuedMessage(models.Model):
     external_id = models.CharField(_("external id"), max_length=400)
     # The whole InboundMessage (`messages.message_to_json`).
     message = models.JSONField(_("message"))
+    # What was worked out when it was accepted (`services.Prepared.to_json`): the sender's
+    # normalised identifiers, the classifiers' answers. Empty or NULL (entries queued before
+    # there was this column): worked out when ingested.
+    prepared = models.JSONField(_("prepared facts"), default=dict, blank=True, null=True)
     received_at = models.DateTimeField(_("received at"))
     accepted_at = models.DateTimeField(_("accepted at"), auto_now_add=True)
     status = models.CharField(

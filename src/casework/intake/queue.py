@@ -1,8 +1,11 @@
 """Queued intake: accept a message now, ingest it in batches moments later.
 
 `enqueue()` checks a message as far as it can be checked before ingestion and stores it with
-one INSERT; a repeated (channel, external_id) finds the entry stored first. `run_once()` —
-a job of `casework worker` — takes due entries in batches and runs `ingest_batch()`.
+one INSERT, together with what could be worked out already (`services.Prepared`: the
+sender's identifiers normalised, the classifiers' answers — the server processes do that
+side by side, so the ingesting writer need not); a repeated (channel, external_id) finds
+the entry stored first. `run_once()` — a job of `casework worker` — takes due entries in
+batches and runs `ingest_batch()`.
 
 Where the queue shares the main database (PostgreSQL), taking, ingesting and marking each
 entry ingested or failed are ONE transaction: a crash rolls back the ingestion and the
@@ -34,7 +37,13 @@ from casework.events.services import record, recording_transaction
 from casework.intake.dbrouter import queue_database, queue_is_separate
 from casework.intake.messages import InboundMessage, message_from_json, message_to_json
 from casework.intake.models import QueuedMessage, QueuedStatus
-from casework.intake.services import INTAKE_ACTOR, IntakeResult, check_message, ingest_batch
+from casework.intake.services import (
+    INTAKE_ACTOR,
+    IntakeResult,
+    Prepared,
+    check_message,
+    ingest_batch,
+)
 from casework.kernel import clock, sql
 from casework.kernel.errors import NotFound, error_body
 
@@ -75,12 +84,13 @@ def enqueue(message: InboundMessage) -> Accepted:
     """Accept `message` for ingestion by the worker. Raises the DomainError that ingestion
     would raise for anything that can be checked now, so nothing is accepted that cannot
     be processed. Outside a transaction, the one INSERT commits at once."""
-    check_message(message)
+    prepared = check_message(message)
     now = clock.now()
     entry = QueuedMessage(
         channel=message.channel,
         external_id=message.external_id,
         message=message_to_json(message),
+        prepared=prepared.to_json(),
         received_at=message.received_at,
         status=QueuedStatus.QUEUED,
         attempts=0,
@@ -229,7 +239,10 @@ def _ingest_entries(entries: Sequence[QueuedMessage]) -> list[tuple[Any, ...]]:
     """Ingest the entries in the current transaction; the rows `_mark()` stores."""
     if not entries:
         return []
-    results = ingest_batch([message_from_json(entry.message) for entry in entries])
+    results = ingest_batch(
+        [message_from_json(entry.message) for entry in entries],
+        [Prepared.from_json(entry.prepared) for entry in entries],
+    )
     rows = []
     for entry, result in zip(entries, results, strict=True):
         if isinstance(result, IntakeResult):

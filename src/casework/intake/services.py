@@ -31,7 +31,12 @@ from casework.cases.services import (
     reopen_case,
     touch_case,
 )
-from casework.customers.identifiers import Identifier, InvalidIdentifier, normalise
+from casework.customers.identifiers import (
+    Identifier,
+    IdentifierKind,
+    InvalidIdentifier,
+    normalise,
+)
 from casework.customers.matching import IdentifyResult, MatchOutcome, identify, identify_many
 from casework.customers.models import Channel, Customer
 from casework.customers.services import (
@@ -42,7 +47,7 @@ from casework.customers.services import (
     create_customers,
 )
 from casework.events.services import recording_transaction
-from casework.intake.classification import classify_message, service_type_of
+from casework.intake.classification import Classified, classify_message, service_type_of
 from casework.intake.messages import InboundMessage, find_case_reference, split_name
 from casework.intake.models import ChannelDefault, TopicRoute
 from casework.interactions.models import Direction, Interaction
@@ -79,6 +84,41 @@ class IntakeResult:
     customer_match: str
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What can be worked out about a message before its ingestion: its sender's
+    identifiers as stored, and — for a message that will likely open a case — what the
+    classifiers say. Worked out where a message is accepted (queued intake: by the server
+    processes, side by side), so that the ingesting transaction — on SQLite the one writer
+    — spends no time on it."""
+
+    identifiers: list[Identifier]
+    classified: Classified | None = None  # None: classified when its case is opened
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"identifiers": [[i.kind.value, i.value] for i in self.identifiers]}
+        if self.classified is not None:
+            data["classification"] = {
+                "results": self.classified.results,
+                "is_uncertain": self.classified.is_uncertain,
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Prepared | None:
+        """None for an entry stored without prepared facts (its message is prepared
+        when it is ingested)."""
+        if not data or "identifiers" not in data:
+            return None
+        classification = data.get("classification")
+        return cls(
+            identifiers=[Identifier(IdentifierKind(k), value) for k, value in data["identifiers"]],
+            classified=Classified(classification["results"], classification["is_uncertain"])
+            if classification is not None
+            else None,
+        )
+
+
 def validate_message(message: InboundMessage) -> list[Identifier]:
     if message.channel not in INBOUND_CHANNELS:
         raise InvalidInput(
@@ -107,27 +147,39 @@ def ingest(message: InboundMessage) -> IntakeResult:
     return _ingest_one(message, validate_message(message))
 
 
-def ingest_batch(messages: Sequence[InboundMessage]) -> list[IntakeResult | DomainError]:
+def ingest_batch(
+    messages: Sequence[InboundMessage], prepared: Sequence[Prepared | None] = ()
+) -> list[IntakeResult | DomainError]:
     """Many messages in one transaction: one commit and one append to the event chain for
     all of them, instead of one each. A message that cannot be ingested fails alone: its
     DomainError takes its place in the answer, which has one entry per message, in order.
     A repeated (channel, external_id), also within the batch, gives the first result, as
     `ingest()` does; so does everything else, as if `ingest()` ran once per message.
+    `prepared` (as many as messages, or none) holds their facts `prepare_message()` worked
+    out before, when they were accepted; a None there is worked out here.
 
     Any other error (a database failure, a bug) rolls the whole batch back and is raised."""
+    if prepared and len(prepared) != len(messages):
+        raise ValueError("ingest_batch() needs one prepared entry per message, or none")
     with recording_transaction():
         checked: list[tuple[InboundMessage, list[Identifier]] | DomainError] = []
-        for message in messages:
-            try:
-                checked.append((message, validate_message(message)))
-            except DomainError as error:
-                checked.append(error)
+        classified: dict[int, Classified] = {}  # by id() of the message
+        for message, facts in zip(messages, prepared or [None] * len(messages), strict=True):
+            if facts is None:
+                try:
+                    checked.append((message, validate_message(message)))
+                except DomainError as error:
+                    checked.append(error)
+                continue
+            checked.append((message, facts.identifiers))
+            if facts.classified is not None:
+                classified[id(message)] = facts.classified
         if not any(isinstance(item, DomainError) for item in checked):
             try:
                 # Usually every message goes through: then one savepoint for the batch
                 # instead of one per message (two statements less each).
                 with recording_transaction():
-                    return _ingest_all(checked)  # type: ignore[arg-type]
+                    return _ingest_all(checked, classified)  # type: ignore[arg-type]
             except (DomainError, IntegrityError):
                 pass  # one of them fails (or raced a duplicate): again, one by one
         return _ingest_each(checked)
@@ -135,6 +187,7 @@ def ingest_batch(messages: Sequence[InboundMessage]) -> list[IntakeResult | Doma
 
 def _ingest_all(
     checked: list[tuple[InboundMessage, list[Identifier]]],
+    classified: dict[int, Classified],
 ) -> list[IntakeResult | DomainError]:
     """Every message of the batch without a savepoint each; the first failure raises.
 
@@ -163,7 +216,7 @@ def _ingest_all(
             continue
         result = None
         if key not in existing and not created.intersection(identifiers):
-            opening = _usual_opening(message, identifiers, identified)
+            opening = _usual_opening(message, identifiers, identified, classified.get(id(message)))
             if opening is not None:
                 if opening.starts_process:
                     # Its process runs when the case is written and may look at what came
@@ -246,7 +299,10 @@ class _Openings:
 
 
 def _usual_opening(
-    message: InboundMessage, identifiers: list[Identifier], identified: IdentifyResult
+    message: InboundMessage,
+    identifiers: list[Identifier],
+    identified: IdentifyResult,
+    classified: Classified | None,
 ) -> _Opening | None:
     """The opening of a new case for a message that needs nothing written before it (no
     existing case, no customer named by id); None for any other message."""
@@ -265,7 +321,7 @@ def _usual_opening(
     else:
         customer, match, candidates = _customer_from(identified)
     payload = dict(message.payload)
-    new_case = _new_case_for(message, customer, payload)
+    new_case = _new_case_for(message, customer, payload, classified)
     interaction = _interaction_for(message, customer, None, payload, match, candidates, identifiers)
     starts_process = process.published_definition(new_case.case_type.code) is not None
     return _Opening(message, customer, match, new_case, interaction, new_customer, starts_process)
@@ -314,11 +370,12 @@ def _existing_external_ids(messages: Sequence[InboundMessage]) -> set[tuple[str,
     return {pair for pair in found if pair in wanted}
 
 
-def check_message(message: InboundMessage) -> None:
+def check_message(message: InboundMessage) -> Prepared:
     """Raise the DomainError that ingesting `message` would raise for what can be known
     before: invalid fields, an unknown case type, customer or case, a channel without a
-    case type. For accepting a message now and ingesting it later (queued intake)."""
-    validate_message(message)
+    case type. For accepting a message now and ingesting it later (queued intake): returns
+    its prepared facts, to be kept with it."""
+    identifiers = validate_message(message)
     if (
         message.customer_id is not None
         and not Customer.objects.filter(pk=message.customer_id).exists()
@@ -333,8 +390,13 @@ def check_message(message: InboundMessage) -> None:
                 _("case %(case_id)s does not exist") % {"case_id": message.case_id},
                 field="case_id",
             )
-    elif message.case_type or find_case_reference(message) is None:
+        return Prepared(identifiers)
+    reference = find_case_reference(message)
+    if message.case_type or reference is None:
         _case_type_for(message)  # the case it will open needs a type
+    if reference is not None:
+        return Prepared(identifiers)  # most likely a reply: classified only if it opens a case
+    return Prepared(identifiers, classify_message(message.text or message.subject))
 
 
 def _ingest_one(message: InboundMessage, identifiers: list[Identifier]) -> IntakeResult:
@@ -438,13 +500,18 @@ def _continue_case(
 
 
 def _new_case_for(
-    message: InboundMessage, customer: Customer | None, payload: dict[str, Any]
+    message: InboundMessage,
+    customer: Customer | None,
+    payload: dict[str, Any],
+    classified: Classified | None = None,
 ) -> NewCase:
     """The case a message opens: its type and queue by the channel's defaults, the
-    classifiers and the topic routes. Notes what was decided in the message's `payload`."""
+    classifiers (`classified`, or asked now) and the topic routes. Notes what was decided
+    in the message's `payload`."""
     queue = message.queue
     case_type = _case_type_for(message)
-    classified = classify_message(message.text or message.subject)
+    if classified is None:
+        classified = classify_message(message.text or message.subject)
     if classified.results:
         payload["classification"] = classified.results
     route = _topic_route(classified.confident_label("topic"), case_type.pk)
