@@ -848,8 +848,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--worker-idle-seconds",
         type=float,
-        default=0.1,
-        help="`casework worker --idle-seconds` for the respond-async HTTP run",
+        default=1.0,
+        help="`casework worker --idle-seconds` for the respond-async HTTP run (default: the "
+        "worker's own; the intake queue is looked at every 0.1 s whatever it is)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(

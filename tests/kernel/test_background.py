@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casework.kernel.background import BackgroundPasses, runs_at_most_every
+from casework.kernel.background import BackgroundPasses, rests_at_most, runs_at_most_every
 
 
 class Clock:
@@ -79,3 +79,26 @@ def test_a_job_may_ask_to_run_at_most_so_often_even_when_busy():
     clock.now += 0.5
     assert passes.run_pass() == 7
     assert folding.looks == 2
+
+
+def test_a_job_somebody_waits_for_rests_no_longer_than_it_asks():
+    clock = Clock()
+    waited_for, other = rests_at_most(0.25)(Job()), Job()
+    passes = BackgroundPasses([waited_for, other], idle_seconds=2.0, clock=clock)
+
+    passes.run_pass()
+    assert passes.seconds_to_rest() == 0.25
+    for _ in range(5):
+        clock.now += 0.25
+        passes.run_pass()
+
+    assert waited_for.looks == 6
+    assert other.looks == 1  # the worker's idle rest, as before
+
+
+def test_the_queues_customers_wait_for_are_looked_at_ten_times_a_second():
+    from casework.intake import queue as intake_queue
+    from casework.retention import queue as retention_queue
+
+    passes = BackgroundPasses([intake_queue.run_once, retention_queue.run_once], idle_seconds=5.0)
+    assert passes.idle_rests == [0.1, 0.1]

@@ -45,6 +45,7 @@ from casework.intake.services import (
     ingest_batch,
 )
 from casework.kernel import clock, sql
+from casework.kernel.background import rests_at_most
 from casework.kernel.errors import NotFound, error_body
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ BATCH_SIZE = 200
 # every 100 ms or so (the busy handler backs off). After a full batch the worker leaves the
 # lock to writers that wait (they say so: casework.kernel.db.sqlite3) for up to this long.
 SQLITE_PAUSE_SECONDS = 0.15
+
+# How soon an idle worker notices a newly queued message (one indexed look at the queue,
+# ten times a second), whatever the rest of its idle jobs.
+IDLE_LOOK_SECONDS = 0.1
 
 # With the queue in a database of its own, how long a taken entry is left to its worker
 # before another may take it (the batch's ingestion takes well under a second).
@@ -121,6 +126,7 @@ def get_entry(entry_id: int) -> QueuedMessage:
     return entry
 
 
+@rests_at_most(IDLE_LOOK_SECONDS)
 def run_once(*, limit: int = BATCH_SIZE) -> int:
     """Ingest one batch of due queued messages; returns how many were finished (ingested,
     failed, or postponed after an error). A batch that fails as a whole (a database error,

@@ -7,7 +7,9 @@ runs pass after pass without the idle jobs' look-ups in between — each of thos
 query or more, and between small batches they cost as much as the batches — while no job
 waits longer than `idle_seconds` before its work is noticed. A job whose work is better done
 in larger portions (folding events into figures) may ask to run at most so often
-(`runs_at_most_every`).
+(`runs_at_most_every`); one whose work somebody waits for (a queued contact, a customer's
+answer on a web page) may ask to rest no longer than a moment (`rests_at_most`), so that
+the other jobs can rest long without keeping it waiting.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
 Job = Callable[[], int]
 
 _INTERVAL_ATTRIBUTE = "background_pass_interval_seconds"
+_LONGEST_REST_ATTRIBUTE = "background_longest_rest_seconds"
 
 
 def runs_at_most_every(seconds: float) -> Callable[[Job], Job]:
@@ -30,6 +33,17 @@ def runs_at_most_every(seconds: float) -> Callable[[Job], Job]:
 
     def mark(job: Job) -> Job:
         setattr(job, _INTERVAL_ATTRIBUTE, seconds)
+        return job
+
+    return mark
+
+
+def rests_at_most(seconds: float) -> Callable[[Job], Job]:
+    """Mark a job to look for work again within `seconds` when it found none, however long
+    the worker lets idle jobs rest."""
+
+    def mark(job: Job) -> Job:
+        setattr(job, _LONGEST_REST_ATTRIBUTE, seconds)
         return job
 
     return mark
@@ -58,6 +72,10 @@ class BackgroundPasses:
         self.idle_seconds = idle_seconds
         self.clock = clock
         self.intervals = [float(getattr(job, _INTERVAL_ATTRIBUTE, 0.0)) for job in self.jobs]
+        self.idle_rests = [
+            min(idle_seconds, float(getattr(job, _LONGEST_REST_ATTRIBUTE, idle_seconds)))
+            for job in self.jobs
+        ]
         # When each job looks for work next; every job looks on the first pass.
         self.next_look = [0.0] * len(self.jobs)
 
@@ -70,7 +88,11 @@ class BackgroundPasses:
             started = self.clock()
             found = run_job(job)
             done += found
-            rest = self.intervals[index] if found else max(self.idle_seconds, self.intervals[index])
+            rest = (
+                self.intervals[index]
+                if found
+                else max(self.idle_rests[index], self.intervals[index])
+            )
             self.next_look[index] = started + rest
         return done
 

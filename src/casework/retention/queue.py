@@ -32,6 +32,7 @@ from casework.events.services import recording_transaction
 from casework.interactions.files import StoredFile
 from casework.kernel import clock, sql
 from casework.kernel.actors import Actor, ActorKind
+from casework.kernel.background import rests_at_most
 from casework.kernel.errors import Conflict, DomainError, error_body
 from casework.retention import responses
 from casework.retention.models import PendingResponse, PendingStatus, ResponseProblem
@@ -40,6 +41,10 @@ from casework.retention.responses import IncomingResponse, Received
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = responses.BATCH_CHUNK  # one chunk of `receive_batch`: one transaction
+
+# How soon an idle worker notices a response: the customer's web page waits for its
+# decision (CASEWORK_RETENTION_PAGE_WAIT_SECONDS), whatever the rest of the idle jobs.
+IDLE_LOOK_SECONDS = 0.1
 
 
 def max_attempts() -> int:
@@ -138,6 +143,7 @@ def wait_until_received(entry: PendingResponse, *, seconds: float) -> PendingRes
         time.sleep(0.05)
 
 
+@rests_at_most(IDLE_LOOK_SECONDS)
 def run_once(*, limit: int = BATCH_SIZE) -> int:
     """Receive one batch of due entries; returns how many were finished."""
     due = len(_due().values_list("pk", flat=True)[:limit])
