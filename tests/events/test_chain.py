@@ -134,6 +134,20 @@ def test_the_hash_of_an_entry_is_the_sha256_of_its_canonical_json_list():
     assert entry_hash_with(entry, canonical_json(entry.payload)) == expected
 
 
+@pytest.mark.parametrize("prev_hash", ["0" * 64, 'f"],"x', "f\\ü"])
+def test_the_previous_hash_is_spelled_as_json_spells_it_whatever_a_row_holds(prev_hash):
+    # A hash is quoted as it is; what a tampered row may hold instead goes through JSON.
+    entry = ChainEntry(1, dt.datetime(2026, 11, 30, tzinfo=dt.UTC), "case.opened", "system",
+                       None, "intake", "case", 1, {}, prev_hash)  # fmt: skip
+    canonical = json.dumps(
+        [1, "2026-11-30T00:00:00.000000+00:00", "case.opened", "system", None, "intake",
+         "case", 1, {}, prev_hash],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )  # fmt: skip
+
+    assert entry_hash(entry) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def test_a_block_taking_the_head_last_runs_its_deferred_work_before_the_events_are_chained():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -48,7 +48,11 @@ def entry_hash_with(entry: ChainEntry, payload_json: str) -> str:
         ]
     )
     # A JSON list is its items joined by ","; the payload and the previous hash follow.
-    canonical = f"{head[:-1]},{payload_json},{canonical_json(entry.prev_hash)}]"
+    # A hash is hex: letters and digits need no escapes, so it is quoted as it is. (Only a
+    # tampered row holds anything else; that gets the encoder, as before.)
+    prev = entry.prev_hash
+    prev_json = f'"{prev}"' if prev.isascii() and prev.isalnum() else canonical_json(prev)
+    canonical = f"{head[:-1]},{payload_json},{prev_json}]"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils.translation import gettext as _
 
 from casework.events.chain import (
@@ -94,10 +94,13 @@ def record_all(events: Sequence[Occurred]) -> None:
 
 
 def _current_frame() -> _Frame:
-    frames = _frames()
+    # The connection looked up once: each look-up through `connection` asks asgiref's
+    # Local, and record() runs several times per change.
+    db = connections[DEFAULT_DB_ALIAS]
+    frames = _frames(db)
     if not frames:
         raise RuntimeError("record() must run inside recording_transaction()")
-    if len(connection.atomic_blocks) != frames[-1].atomic_depth:
+    if len(db.atomic_blocks) != frames[-1].atomic_depth:
         # A plain atomic block could roll back without the frame knowing: its events would
         # outlive the change they describe.
         raise RuntimeError(
@@ -179,12 +182,12 @@ class _Frame:
     deferred: list[Callable[[], None]] = field(default_factory=list)
 
 
-def _frames() -> list[_Frame]:
-    """The open recording blocks of this thread's connection, outermost first."""
-    frames = getattr(connection, "_casework_event_frames", None)
+def _frames(db: Any = connection) -> list[_Frame]:
+    """The open recording blocks of this thread's connection (`db`), outermost first."""
+    frames = getattr(db, "_casework_event_frames", None)
     if frames is None:
         frames = []
-        connection._casework_event_frames = frames  # type: ignore[attr-defined]
+        db._casework_event_frames = frames
     return frames
 
 

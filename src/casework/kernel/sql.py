@@ -377,9 +377,21 @@ def insert_returning(instances: Sequence[Model], *, batch_size: int = 500) -> No
                 instance._state.db = db.alias
 
 
+_CALLED = object()  # marks a default that is made afresh for each row
+
+
 @cache
-def _defaults(model: type[Model]) -> tuple[tuple[str, Callable[[], Any]], ...]:
-    return tuple((f.attname, f.get_default) for f in model._meta.concrete_fields)
+def _defaults(model: type[Model]) -> tuple[tuple[str, Any, Callable[[], Any] | None], ...]:
+    """Each field's attname with its default: a value every row shares (a constant, None,
+    "" — what `get_default()` gives each time), or `_CALLED` and the function making it
+    (dict, now(), a database default's expression)."""
+    defaults = []
+    for field in model._meta.concrete_fields:
+        if (field.has_default() and callable(field.default)) or field.has_db_default():
+            defaults.append((field.attname, _CALLED, field.get_default))
+        else:
+            defaults.append((field.attname, field.get_default(), None))
+    return tuple(defaults)
 
 
 def new_row(model: type[M], **values: Any) -> M:
@@ -391,8 +403,11 @@ def new_row(model: type[M], **values: Any) -> M:
     instance = model.__new__(model)
     instance._state = ModelState()
     fields = instance.__dict__
-    for attname, default in _defaults(model):
-        fields[attname] = values.pop(attname) if attname in values else default()
+    for attname, shared, make in _defaults(model):
+        if attname in values:
+            fields[attname] = values.pop(attname)
+        else:
+            fields[attname] = make() if shared is _CALLED and make else shared
     if values:
         raise TypeError(f"{model.__name__} has no field {', '.join(sorted(values))}")
     return instance
