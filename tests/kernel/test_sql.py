@@ -298,3 +298,16 @@ def test_one_value_is_prepared_as_the_orm_prepares_it(model, name, value):  # no
         return getattr(value, "obj", value)  # psycopg's JSON wrapper: what it wraps
 
     assert plain(prepared) == plain(field.get_db_prep_save(value, connection))
+
+
+def test_a_selection_of_fields_reads_those_and_leaves_the_others_deferred(
+    django_assert_num_queries,
+):
+    case = CaseFactory(subject="Zählerstand", data={"meter": 4711})
+    template = f"SELECT {{columns}} FROM {Case._meta.db_table} t WHERE t.id = %s"
+
+    with django_assert_num_queries(1):
+        (only,) = sql.select(Case, template, [case.pk], only=("id", "subject", "data"))
+        assert (only.pk, only.subject, only.data) == (case.pk, "Zählerstand", {"meter": 4711})
+    assert only.get_deferred_fields() >= {"status", "created_at", "customer_id"}
+    assert only.status == case.status  # read when first used, as QuerySet.only() does

@@ -193,7 +193,12 @@ def _claim_due(
     params.append(limit)
     if db.features.has_select_for_update_skip_locked:
         query += " FOR UPDATE SKIP LOCKED"
-    return sql.select(QueuedMessage, query, params)
+    return sql.select(QueuedMessage, query, params, only=_TAKEN_FIELDS)
+
+
+# What ingesting a taken entry reads of it: its times, attempts and outcome fields are
+# neither read nor converted (a tenth of the worker's time when they were).
+_TAKEN_FIELDS = ("id", "channel", "external_id", "message", "prepared")
 
 
 def _ingest_taken(take: Callable[[], list[QueuedMessage]], taken: list[int]) -> None:

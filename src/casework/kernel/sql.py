@@ -511,10 +511,12 @@ def execute(sql: str, params: Sequence[Any]) -> int:
 
 @cache
 def _select_plan(
-    model: type[Model], alias: str, vendor: str
+    model: type[Model], alias: str, vendor: str, only: tuple[str, ...] | None = None
 ) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
     quote = connection.ops.quote_name
     fields = model._meta.concrete_fields
+    if only is not None:
+        fields = [f for f in fields if f.attname in only or f.name in only]
     columns = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
     return columns, tuple(f.attname for f in fields), tuple(_converter(f) for f in fields)
 
@@ -536,12 +538,19 @@ def _converter(field: Any) -> Any:
 
 
 def select(
-    model: type[M], sql_template: str, params: Sequence[Any], *, alias: str = "t"
+    model: type[M],
+    sql_template: str,
+    params: Sequence[Any],
+    *,
+    alias: str = "t",
+    only: tuple[str, ...] | None = None,
 ) -> list[M]:
     """Instances of `model` from a hand-written query. `sql_template` contains `{columns}`
-    where the model's columns go, e.g. "SELECT {columns} FROM customers_customer t WHERE …"."""
+    where the model's columns go, e.g. "SELECT {columns} FROM customers_customer t WHERE …".
+    `only`: just these fields are read (the others are deferred, as `QuerySet.only()`
+    leaves them: read when first used)."""
     db = _db_for(model)
-    columns, attnames, converters = _select_plan(model, alias, db.vendor)
+    columns, attnames, converters = _select_plan(model, alias, db.vendor, only)
     with db.cursor() as cursor:
         cursor.execute(sql_template.replace("{columns}", columns), params)
         rows = cursor.fetchall()
