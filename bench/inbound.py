@@ -29,6 +29,7 @@ Runs on a copy of the cached data set (see dataset.py), dropped at the end unles
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -529,15 +530,23 @@ class WorkerProcess:
     """`casework worker` in a child process for the duration of a `with` block, stopped by
     its PID (SIGTERM: it finishes its pass; SIGKILL after 15 s)."""
 
-    def __init__(self, env: dict[str, str], *, log_path: Path, idle_seconds: float) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        *,
+        log_path: Path,
+        idle_seconds: float,
+        options: tuple[str, ...] = (),
+    ) -> None:
         self.env = env
         self.log_path = log_path
         self.idle_seconds = idle_seconds
+        self.options = options  # e.g. ("--only", "intake")
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> WorkerProcess:
         command = [str(servers.VENV_BIN / "casework"), "worker"]
-        command += ["--idle-seconds", str(self.idle_seconds)]
+        command += ["--idle-seconds", str(self.idle_seconds), *self.options]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -558,6 +567,12 @@ class WorkerProcess:
             self.process.kill()
             self.process.wait(timeout=5)
         print(f"worker: stopped (pid {self.process.pid})")
+
+
+def _worker_cpu(worker: WorkerProcess, rest: WorkerProcess | None) -> dict[str, float]:
+    if rest is None:
+        return {"worker": worker.cpu_seconds()}
+    return {"worker (intake)": worker.cpu_seconds(), "worker (the rest)": rest.cpu_seconds()}
 
 
 def _queued_left(after_id: int) -> tuple[int, int]:
@@ -597,6 +612,7 @@ def run_http_async(
     quiet_wait: float,
     worker_idle_seconds: float,
     threads: int,
+    worker_split: bool = False,
 ) -> dict[str, Any]:
     """`Prefer: respond-async` against `casework serve --workers 2` and one `casework
     worker`: accepted requests per second, and messages per second end to end (from the
@@ -628,7 +644,20 @@ def run_http_async(
     worker_log = log_dir / f"worker-inbound-async-{engine}.log"
     with (
         servers.CaseworkServer(env, workers=2, log_path=server_log, threads=threads) as server,
-        WorkerProcess(env, log_path=worker_log, idle_seconds=worker_idle_seconds) as worker,
+        WorkerProcess(
+            env,
+            log_path=worker_log,
+            idle_seconds=worker_idle_seconds,
+            options=("--only", "intake") if worker_split else (),
+        ) as worker,
+        WorkerProcess(
+            env,
+            log_path=log_dir / f"worker-rest-inbound-async-{engine}.log",
+            idle_seconds=worker_idle_seconds,
+            options=("--skip", "intake"),
+        )
+        if worker_split
+        else contextlib.nullcontext() as rest,
     ):
         probe = servers.Request("GET", "/api/v1/customers/1")
         connections_, spread = servers.connect_balanced(server, clients, headers, probe)
@@ -648,7 +677,7 @@ def run_http_async(
             after_id = after_id or 0
             connections.close_all()
             measure.wait_for_quiet(quiet_wait)
-            cpu_before = {**server.worker_cpu(), "worker": worker.cpu_seconds()}
+            cpu_before = {**server.worker_cpu(), **_worker_cpu(worker, rest)}
             load = measure.MachineLoad(data.target.name if engine == "pg" else None)
             measured_requests = servers.made_in_advance(make_request, requests)
             with load:
@@ -664,7 +693,7 @@ def run_http_async(
                 accepted_at = time.perf_counter()
                 finished = _wait_until_ingested(after_id, result.ok, max_seconds=600)
                 drained_seconds = time.perf_counter() - accepted_at
-            cpu_after = {**server.worker_cpu(), "worker": worker.cpu_seconds()}
+            cpu_after = {**server.worker_cpu(), **_worker_cpu(worker, rest)}
         finally:
             servers.close_all(connections_)
         server_exceptions = server.logged_exceptions()
@@ -703,8 +732,13 @@ def run_http_async(
     cpu = {str(key): round(cpu_after[key] - cpu_before.get(key, 0.0), 2) for key in cpu_after}
     latency = measure.Latency.of(result.latencies)
     return {
-        "server": "casework serve --workers 2 + casework worker "
-        f"--idle-seconds {worker_idle_seconds}",
+        "server": "casework serve --workers 2 + "
+        + (
+            "casework worker --only intake + casework worker --skip intake"
+            if worker_split
+            else "casework worker"
+        )
+        + f" (--idle-seconds {worker_idle_seconds})",
         "clients": clients,
         "requests": requests,
         "accepted": result.ok,
@@ -851,6 +885,11 @@ def parse_args() -> argparse.Namespace:
         default=1.0,
         help="`casework worker --idle-seconds` for the respond-async HTTP run (default: the "
         "worker's own; the intake queue is looked at every 0.1 s whatever it is)",
+    )
+    parser.add_argument(
+        "--worker-split",
+        action="store_true",
+        help="two workers in the respond-async run: `--only intake` and `--skip intake`",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -1048,6 +1087,7 @@ def run(args: argparse.Namespace, data: dataset.Dataset) -> None:
             quiet_wait=args.quiet_wait,
             worker_idle_seconds=args.worker_idle_seconds,
             threads=args.server_threads,
+            worker_split=args.worker_split,
         )
     if args.peer:
         measure_peer()

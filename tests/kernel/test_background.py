@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from casework.kernel.background import BackgroundPasses, rests_at_most, runs_at_most_every
 
 
@@ -102,3 +104,16 @@ def test_the_queues_customers_wait_for_are_looked_at_ten_times_a_second():
 
     passes = BackgroundPasses([intake_queue.run_once, retention_queue.run_once], idle_seconds=5.0)
     assert passes.idle_rests == [0.1, 0.1]
+
+
+def test_workers_can_share_out_the_jobs():
+    from django.core.management.base import CommandError
+
+    from casework.kernel.management.commands.worker import chosen_jobs
+
+    jobs = ["casework.intake.queue.run_once", "casework.analytics.aggregation.run_once"]
+    assert chosen_jobs(jobs, only=["intake"], skip=[]) == jobs[:1]
+    assert chosen_jobs(jobs, only=[], skip=["intake"]) == jobs[1:]
+    assert chosen_jobs(jobs, only=[], skip=[]) == jobs
+    with pytest.raises(CommandError, match="no background job is left"):
+        chosen_jobs(jobs, only=["intake"], skip=["queue"])
