@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import re
 import time
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from casework.classify import texts
 from casework.classify.texts import MAX_PREPARED_CHARS, has_words, prepare
 
 
@@ -47,3 +52,25 @@ def test_emoji_control_characters_and_none_do_not_break_it():
     assert not has_words(prepare("😡😡😡 !!! 123"))
     assert prepare("a\x00b\u200bc") == "abc"
     assert prepare(None) == ""
+
+
+_URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["kündige", "WWW.", "www.x.de", "https://a.b/c", "://", "@", "a@b.de",
+                         " ", "\n", "\t", "\u00a0", "\u2003", "\x1c", "x", "Grüße", "."]),
+        max_size=30,
+    ).map("".join)
+)  # fmt: skip
+def test_prepared_text_is_what_the_expressions_alone_make_of_it(text):
+    # The shortcuts (no URL or address expression where none can match, whitespace split
+    # rather than substituted) must give models the very text they were trained on.
+    own_words = texts._own_words(texts._CONTROL.sub("", text))
+    expected = _EMAIL.sub(" emailplaceholder ", _URL.sub(" urlplaceholder ", own_words))
+    expected = re.sub(r"\s+", " ", expected).strip()
+
+    assert prepare(text) == expected[:MAX_PREPARED_CHARS]

@@ -19,9 +19,9 @@ _MAX_RAW_CHARS = 4 * MAX_PREPARED_CHARS
 _TAG = re.compile(r"<[^<>]{0,500}>")
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 _URL = re.compile(r"\b(?:https?://|www\.)\S+", re.IGNORECASE)
+_MAY_HAVE_URL = re.compile(r"://|www\.", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\ufeff]")
-_SPACE = re.compile(r"\s+")
 _LETTER = re.compile(r"[^\W\d_]")
 # A line that opens the signature: the "-- " delimiter (RFC 3676) or a closing formula.
 _SIGNATURE_START = re.compile(
@@ -50,9 +50,13 @@ def prepare(text: object) -> str:
         text = html.unescape(text)
     text = _CONTROL.sub("", text)
     text = _own_words(text)
-    text = _URL.sub(" urlplaceholder ", text)
-    text = _EMAIL.sub(" emailplaceholder ", text)
-    return _SPACE.sub(" ", text).strip()[:MAX_PREPARED_CHARS]
+    # Each expression runs only where it can match (it scans every word boundary otherwise).
+    if _MAY_HAVE_URL.search(text):
+        text = _URL.sub(" urlplaceholder ", text)
+    if "@" in text:
+        text = _EMAIL.sub(" emailplaceholder ", text)
+    # str.split() splits where `\s+` matches (the same Unicode whitespace) and strips.
+    return " ".join(text.split())[:MAX_PREPARED_CHARS]
 
 
 def has_words(prepared: str) -> bool:
