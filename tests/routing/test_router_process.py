@@ -236,6 +236,20 @@ def test_a_wrong_secret_or_a_bad_request_is_refused(router_process):
     assert len(answers) == 6
 
 
+def test_a_refused_client_reads_its_answer_and_the_end_even_while_it_sends_on(router_process):
+    # Closed with requests still unread, the socket would reset the connection, and the
+    # refusal could be lost under the reset.
+    router_process.start()
+    request = b'{"op": "item", "args": {"item_id": 1}}\n'
+
+    with socket.create_connection(("127.0.0.1", router_process.port), timeout=5) as sock:
+        # More than the server reads at once: requests are still unread when it refuses.
+        sock.sendall(b'{"secret": "wrong"}\n' + request * 20_000)
+        answers = [json.loads(line) for line in sock.makefile("rb")]  # until the server's end
+
+    assert answers == [{"error": {"code": "unauthorized", "message": "wrong secret"}}]
+
+
 def test_without_a_router_process_the_remote_router_says_so(router_process):
     with pytest.raises(RouterUnavailable):
         get_router().item(1)

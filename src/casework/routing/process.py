@@ -89,6 +89,10 @@ def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+# How long a connection being ended for a bad request waits for the client to close its side.
+ENDING_SECONDS = 2.0
+
+
 class _Client:
     """One connection: bytes read and not yet a whole line, and whether it gave the secret."""
 
@@ -96,6 +100,9 @@ class _Client:
         self.sock = sock
         self.pending = b""
         self.trusted = False
+        # Once the connection is being ended (`_Server._end`): when to stop waiting for the
+        # client to close its side.
+        self.ending_until: float | None = None
 
 
 class _Server:
@@ -111,6 +118,7 @@ class _Server:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ)
         self.known_languages = {code for code, _name in settings.LANGUAGES}
+        self.ending: list[_Client] = []
 
     def serve(self, router: EngineRouter, idle: Callable[[], bool]) -> None:
         """Answer until `idle()` (called every 50 ms at least) says to stop."""
@@ -120,6 +128,8 @@ class _Server:
                     self._accept()
                 else:
                     self._read(key.data, router)
+            if self.ending:
+                self._drop_ended(time.monotonic())
 
     def close(self) -> None:
         for key in list(self.selector.get_map().values()):
@@ -142,6 +152,8 @@ class _Server:
         if not data:
             self._drop(client)
             return
+        if client.ending_until is not None:
+            return  # what the client sends after its connection was ended is not read
         client.pending += data
         answers: list[bytes] = []
         keep = True
@@ -155,9 +167,10 @@ class _Server:
         try:
             client.sock.sendall(b"".join(answers))  # small: the socket's buffer takes them
         except OSError:
-            keep = False
-        if not keep:
             self._drop(client)
+            return
+        if not keep:
+            self._end(client)
 
     def _answer(
         self, client: _Client, line: bytes, router: EngineRouter
@@ -192,9 +205,31 @@ class _Server:
             logger.exception("router operation %s failed", operation)
             return {"error": {"code": "router_error", "message": "internal error"}}, True
 
+    def _end(self, client: _Client) -> None:
+        """End the connection after the answers sent: the client gets them and then the end
+        of the stream. Closed at once, a socket with requests still unread would reset
+        the connection, and the client could lose the answers it had not read yet (the
+        refusal, say); so what it still sends is read and dropped until it closes its side,
+        for `ENDING_SECONDS` at most."""
+        try:
+            client.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self._drop(client)
+            return
+        client.ending_until = time.monotonic() + ENDING_SECONDS
+        self.ending.append(client)
+
+    def _drop_ended(self, now: float) -> None:
+        for client in [c for c in self.ending if c.ending_until <= now]:  # type: ignore[operator]
+            self._drop(client)
+
     def _drop(self, client: _Client) -> None:
+        if client.sock.fileno() == -1:
+            return  # dropped before
         self.selector.unregister(client.sock)
         client.sock.close()
+        if client.ending_until is not None:
+            self.ending.remove(client)
 
 
 def _invalid(message: str) -> dict[str, Any]:
