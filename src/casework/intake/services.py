@@ -155,8 +155,8 @@ def ingest_batch(
     DomainError takes its place in the answer, which has one entry per message, in order.
     A repeated (channel, external_id), also within the batch, gives the first result, as
     `ingest()` does; so does everything else, as if `ingest()` ran once per message.
-    `prepared` (as many as messages, or none) holds their facts `prepare_message()` worked
-    out before, when they were accepted; a None there is worked out here.
+    `prepared` (as many as messages, or none) holds the facts `check_message()` worked out
+    when they were accepted (validated then); a None there is worked out here.
 
     Any other error (a database failure, a bug) rolls the whole batch back and is raised."""
     if prepared and len(prepared) != len(messages):
