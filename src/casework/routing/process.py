@@ -224,8 +224,6 @@ class _Server:
             self._drop(client)
 
     def _drop(self, client: _Client) -> None:
-        if client.sock.fileno() == -1:
-            return  # dropped before
         self.selector.unregister(client.sock)
         client.sock.close()
         if client.ending_until is not None:
