@@ -128,6 +128,26 @@ def test_the_worker_takes_the_prepared_facts_and_works_out_those_missing(email_i
     assert worked_out.customer.identifiers.get(kind="email").value == "lisa@example.de"
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"identifiers": [["pigeon", "x"]]},  # a kind this version does not know
+        {"identifiers": "helmut@example.de"},
+        {"identifiers": [["email", "helmut@example.de"]], "classification": {"results": {}}},
+    ],
+)
+def test_prepared_facts_that_cannot_be_read_are_worked_out_again(email_intake, stored):
+    entry = queue.enqueue(mail("<m1@x>")).entry
+    QueuedMessage.objects.filter(pk=entry.pk).update(prepared=stored)
+
+    assert queue.run_once() == 1
+
+    entry.refresh_from_db()
+    assert entry.status == QueuedStatus.INGESTED
+    interaction = Interaction.objects.get(external_id="<m1@x>")
+    assert interaction.payload["classification"]["language"]["label"] == "de"
+
+
 def test_ingest_batch_wants_one_prepared_entry_per_message(email_intake):
     with pytest.raises(ValueError, match="one prepared entry per message"):
         ingest_batch([mail("<m1@x>"), mail("<m2@x>")], [None])

@@ -106,17 +106,26 @@ class Prepared:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Prepared | None:
-        """None for an entry stored without prepared facts (its message is prepared
-        when it is ingested)."""
+        """None for an entry stored without prepared facts, or with facts this version
+        cannot read (its message is prepared when it is ingested, as if they were not
+        there: they only save work)."""
         if not data or "identifiers" not in data:
             return None
-        classification = data.get("classification")
-        return cls(
-            identifiers=[Identifier(IdentifierKind(k), value) for k, value in data["identifiers"]],
-            classified=Classified(classification["results"], classification["is_uncertain"])
-            if classification is not None
-            else None,
-        )
+        try:
+            classification = data.get("classification")
+            return cls(
+                identifiers=[
+                    Identifier(IdentifierKind(kind), str(value))
+                    for kind, value in data["identifiers"]
+                ],
+                classified=Classified(
+                    dict(classification["results"]), bool(classification["is_uncertain"])
+                )
+                if classification is not None
+                else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 def validate_message(message: InboundMessage) -> list[Identifier]:
